@@ -1,0 +1,5 @@
+import sys
+
+from dataset.cli import main
+
+sys.exit(main())

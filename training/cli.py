@@ -1,0 +1,13 @@
+"""``s2s-train``: one sub-command per module in ``training/commands/``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dataset import clikit
+
+DESCRIPTION = "Train, evaluate, export and search with the attribute encoders."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return clikit.main("s2s-train", DESCRIPTION, "training.commands", argv)
