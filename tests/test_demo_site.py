@@ -152,6 +152,7 @@ def test_opt_outs_and_deleted_items(demo_site_factory: Any) -> None:
     status, headers, _ = fetch(f"{site.image_base_url}/photos/{noai.photo_ids[0]}.jpg")
     assert status == 200 and headers["X-Robots-Tag"] == "noimageai"
     assert fetch(f"{site.base_url}/articles/{deleted.item_id}-x")[0] == 404
+    assert fetch(f"{site.image_base_url}/photos/{deleted.photo_ids[0]}.jpg")[0] == 404
     listed = fetch(f"{site.base_url}/api/v2/catalog/items?catalog={deleted.category}&per_page=100")
     assert deleted.item_id in {item["id"] for item in json.loads(listed[2])["items"]}
 

@@ -71,6 +71,14 @@ def _page_number(query: dict[str, list[str]], name: str = "page", default: int =
     return int(raw) if raw.isdigit() and int(raw) >= 1 else None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-answer (a crawler killed on purpose) is not news.
+        logger.debug("demo site: connection from %s ended abruptly", client_address, exc_info=True)
+
+
 class DemoSite:
     """Both hosts of the demo marketplace; ``start()`` serves them in background threads."""
 
@@ -84,12 +92,11 @@ class DemoSite:
             "images": TokenBucket(config.image_rate),
         }
         self._photo = lru_cache(maxsize=config.photo_cache)(self._render_photo)
-        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._servers: dict[str, _Server] = {}
+        self.stopped = False
         self._threads: list[threading.Thread] = []
         for host, port in (("pages", config.port), ("images", config.image_port)):
-            server = ThreadingHTTPServer((config.host, port), _handler_for(self, host))
-            server.daemon_threads = True
-            self._servers[host] = server
+            self._servers[host] = _Server((config.host, port), _handler_for(self, host))
 
     # URLs -----------------------------------------------------------------
     def url_of(self, host: str) -> str:
@@ -118,6 +125,7 @@ class DemoSite:
         logger.info("demo site: pages %s images %s", self.base_url, self.image_base_url)
 
     def stop(self) -> None:
+        self.stopped = True
         for server in self._servers.values():
             if self._threads:
                 server.shutdown()
@@ -258,19 +266,16 @@ def _handler_for(site: DemoSite, host: str) -> type[BaseHTTPRequestHandler]:
         server_version = "DemoMarketplace/1.0"
 
         def _serve(self, method: str) -> None:
+            if site.stopped:
+                # A keep-alive connection outliving stop(): drop it, as a dead server would.
+                self.close_connection = True
+                return
             try:
                 response = site.handle(host, method, self.path)
             except Exception:  # a handler bug must answer 500, not hang the client
                 logger.exception("demo site: %s %s failed", method, self.path)
                 response = Response(500, b"internal error", "text/plain")
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(response.body)
+            # Logged before sending: once a client has its answer, the log has the line.
             site.log.write(
                 host,
                 method,
@@ -279,6 +284,14 @@ def _handler_for(site: DemoSite, host: str) -> type[BaseHTTPRequestHandler]:
                 len(response.body),
                 self.headers.get("User-Agent", ""),
             )
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(response.body)
 
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             self._serve("GET")

@@ -128,6 +128,21 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(axis, axis)
 
 
+@lru_cache(maxsize=8)
+def _noise_bank(size: int) -> np.ndarray:
+    # Drawing fresh Gaussian noise dominated the render time; a fixed bank of fields,
+    # picked and rolled by the photo's generator, looks the same and stays deterministic.
+    bank = np.random.default_rng(12345).standard_normal((4, size, size)).astype(np.float32)
+    bank.flags.writeable = False
+    return bank
+
+
+def _noise(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A (size, size) field of unit Gaussian noise."""
+    k, dy, dx = (int(x) for x in rng.integers(0, [4, size, size]))
+    return np.roll(_noise_bank(size)[k], (dy, dx), axis=(0, 1))
+
+
 class _Frame:
     """Maps garment-frame points (unit box) to pixels and pixels back to the garment frame."""
 
@@ -179,7 +194,7 @@ def _fabric(look: Look, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) 
         rgb[second] = c1
     material = look.materials[0] if look.materials else "cotton"
     shade = 1.0 - 0.18 * ((u - 0.5) * 2.0) ** 2  # a rounded body catches less light at the sides
-    noise = rng.standard_normal(u.shape).astype(np.float32)
+    noise = _noise(u.shape[0], rng)
     if material in ("wool", "cashmere"):
         shade = shade + 0.07 * np.sin(u * 2 * math.pi * 45) + 0.03 * noise
     elif material == "cotton" and look.type == "jeans":
@@ -208,7 +223,7 @@ def _background(shot: Shot, size: int, rng: np.random.Generator) -> Image.Image:
     wall = (rng.uniform(80, 230) * rng.uniform(0.85, 1.15, 3)).astype(np.float32)
     if shot.background == "plain":
         folds = 8.0 * np.sin(gx * rng.uniform(3, 9) + gy * rng.uniform(2, 6))
-        arr = wall * (1.0 + folds[..., None] / 100.0) + rng.normal(0, 4, (size, size, 1))
+        arr = wall * (1.0 + folds[..., None] / 100.0) + 4.0 * _noise(size, rng)[..., None]
         return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     floor = (rng.uniform(50, 200) * rng.uniform(0.75, 1.25, 3)).astype(np.float32)
     horizon = float(rng.uniform(0.45, 0.8))
@@ -223,7 +238,7 @@ def _background(shot: Shot, size: int, rng: np.random.Generator) -> Image.Image:
         fill = tuple(int(c) for c in rng.integers(0, 256, 3))
         box = (float(x0), float(y0), float(x0 + w), float(y0 + h))
         (draw.rectangle if rng.random() < 0.6 else draw.ellipse)(box, fill=fill)
-    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (size, size, 3))
+    noisy = np.asarray(image, dtype=np.float32) + 6.0 * _noise(size, rng)[..., None]
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
