@@ -266,3 +266,13 @@ def test_command_rejects_bad_flags() -> None:
     assert (
         result.stderr.strip() == "s2s-crawl: error: --fault expects NAME=NUMBER. Received: 'slow'"
     )
+
+
+def test_public_urls_for_a_cluster_service(demo_site_factory: Any) -> None:
+    site = demo_site_factory(base_url="http://demo-site:8080", image_base_url="http://cdn:8081/")
+    listing = next(x for x in site.universe.listings("chemises") if not x.deleted)
+    bound = site.site.bound_url("pages")
+    page = soup(f"{bound}/articles/{listing.item_id}")
+    assert jsonld(page)["image"][0] == f"http://cdn:8081/photos/{listing.photo_ids[0]}.jpg"
+    _, _, body = fetch(f"{bound}/api/v2/catalog/items?catalog=chemises")
+    assert json.loads(body)["items"][0]["url"].startswith("http://demo-site:8080/articles/")

@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--image-port", type=int, default=8001, help="image host port (0: a free one)"
     )
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--base-url", help="pages URL as clients reach it, e.g. a Service (default: bound)"
+    )
+    parser.add_argument(
+        "--image-base-url", help="image host URL written into pages (default: bound address)"
+    )
     parser.add_argument("--seed", type=int, help="world seed (default 0)")
     parser.add_argument("--items-per-category", type=int, help="mean listings per category (40)")
     parser.add_argument("--per-page", type=int, help="items per listing page (20)")
@@ -73,7 +79,16 @@ def _faults(pairs: list[str]) -> dict[str, float]:
 
 
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("host", "seed", "items_per_category", "per_page", "crawl_delay", "photo_size")
+    names = (
+        "host",
+        "base_url",
+        "image_base_url",
+        "seed",
+        "items_per_category",
+        "per_page",
+        "crawl_delay",
+        "photo_size",
+    )
     options: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     options.update(port=args.port, image_port=args.image_port)
     for name in ("page_rate", "image_rate", "request_log"):

@@ -99,17 +99,19 @@ class DemoSite:
             self._servers[host] = _Server((config.host, port), _handler_for(self, host))
 
     # URLs -----------------------------------------------------------------
-    def url_of(self, host: str) -> str:
+    def bound_url(self, host: str) -> str:
+        """The address a listener is bound to (loopback when bound to every interface)."""
         address, port = self._servers[host].server_address[:2]
-        return f"http://{address!s}:{port}"
+        shown = "127.0.0.1" if address in ("0.0.0.0", "") else address
+        return f"http://{shown!s}:{port}"
 
     @property
     def base_url(self) -> str:
-        return self.url_of("pages")
+        return (self.config.base_url or self.bound_url("pages")).rstrip("/")
 
     @property
     def image_base_url(self) -> str:
-        return self.url_of("images")
+        return (self.config.image_base_url or self.bound_url("images")).rstrip("/")
 
     # Life cycle ---------------------------------------------------------------
     def start(self) -> None:

@@ -72,6 +72,12 @@ class DemoSiteConfig(BaseModel):
     image_port: int = Field(
         default=0, ge=0, le=65535, description="images port; 0 picks a free one"
     )
+    base_url: str | None = Field(
+        default=None, description="pages URL as clients see it (a Service); default: bound"
+    )
+    image_base_url: str | None = Field(
+        default=None, description="image host URL written into pages; default: bound"
+    )
     photo_size: int = Field(
         default=256, ge=16, le=2048, description="side of served photos, pixels"
     )
