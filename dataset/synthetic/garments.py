@@ -55,6 +55,7 @@ SHADE_RGB: dict[str, tuple[int, int, int]] = {
     "Fuchsia": (214, 36, 142),
 }
 PATTERNS = ("stripes", "blocks", "dots", "checks")
+SENSOR_NOISE = {"studio": 1.5, "plain": 4.0, "cluttered": 6.0}  # grey levels, one sigma
 
 
 @dataclass(frozen=True)
@@ -216,21 +217,23 @@ def _fabric(look: Look, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) 
 
 def _background(shot: Shot, size: int, rng: np.random.Generator) -> Image.Image:
     gx, gy = _grid(size)
+    x, y = gx[0], gy[:, 0]
+    arr = np.empty((size, size, 3), dtype=np.uint8)
     if shot.background == "studio":
         tone = float(rng.uniform(228, 248))
-        base = tone - 10.0 * gy
-        return Image.fromarray(np.repeat(base[..., None], 3, axis=2).astype(np.uint8))
+        arr[:] = (tone - 10.0 * y).astype(np.uint8)[:, None, None]  # a soft top-down falloff
+        return Image.fromarray(arr)
     wall = (rng.uniform(80, 230) * rng.uniform(0.85, 1.15, 3)).astype(np.float32)
     if shot.background == "plain":
-        folds = 8.0 * np.sin(gx * rng.uniform(3, 9) + gy * rng.uniform(2, 6))
-        arr = wall * (1.0 + folds[..., None] / 100.0) + 4.0 * _noise(size, rng)[..., None]
-        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+        folds = 1.0 + 0.08 * np.sin(gx * rng.uniform(3, 9) + gy * rng.uniform(2, 6))
+        return Image.fromarray(np.clip(folds[..., None] * wall, 0, 255).astype(np.uint8))
+    # A room: a lit wall above a planked floor (both vary along x only), then furniture.
     floor = (rng.uniform(50, 200) * rng.uniform(0.75, 1.25, 3)).astype(np.float32)
-    horizon = float(rng.uniform(0.45, 0.8))
-    arr = wall * (0.85 + 0.3 * gx[..., None])
-    planks = 1.0 + 0.12 * (np.sin(gx * size / rng.uniform(4, 10)) > 0.9)
-    arr = np.where((gy > horizon)[..., None], floor * planks[..., None], arr)
-    image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    horizon = int(size * rng.uniform(0.45, 0.8))
+    planks = 1.0 + 0.12 * (np.sin(x * size / rng.uniform(4, 10)) > 0.9)
+    arr[:horizon] = np.clip(wall * (0.85 + 0.3 * x[:, None]), 0, 255).astype(np.uint8)
+    arr[horizon:] = np.clip(floor * planks[:, None], 0, 255).astype(np.uint8)
+    image = Image.fromarray(arr)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 9))):
         x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
@@ -238,8 +241,7 @@ def _background(shot: Shot, size: int, rng: np.random.Generator) -> Image.Image:
         fill = tuple(int(c) for c in rng.integers(0, 256, 3))
         box = (float(x0), float(y0), float(x0 + w), float(y0 + h))
         (draw.rectangle if rng.random() < 0.6 else draw.ellipse)(box, fill=fill)
-    noisy = np.asarray(image, dtype=np.float32) + 6.0 * _noise(size, rng)[..., None]
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    return image
 
 
 def _mask(drawing: Drawing, frame: _Frame, size: int) -> Image.Image:
@@ -297,7 +299,9 @@ def render(look: Look, shot: Shot, size: int, rng: np.random.Generator) -> Image
     image = Image.composite(Image.fromarray(fabric), background, _mask(drawing, frame, size))
     if shot.details:
         _marks(image, drawing, frame, look.rgb()[0])
+    # White balance and sensor noise in one pass (phones in dim rooms are noisier).
     arr = np.asarray(image, dtype=np.float32) * np.asarray(shot.gains, dtype=np.float32)
+    arr += SENSOR_NOISE.get(shot.background, 2.0) * _noise(size, rng)[..., None]
     image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if shot.blur > 0:
         image = image.filter(ImageFilter.GaussianBlur(shot.blur * size / 128))

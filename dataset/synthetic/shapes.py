@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 Pt = tuple[float, float]
 # A mark's shade: a multiplier of the garment's first colour, or an absolute RGB.
@@ -304,8 +305,12 @@ PROPORTIONS: dict[str, tuple[float, float, float]] = {
 }
 
 
+@lru_cache(maxsize=256)
 def silhouette(garment_type: str, gender: str = "women") -> Drawing:
-    """The drawing of ``garment_type`` (a house type id) as worn by ``gender``."""
+    """The drawing of ``garment_type`` (a house type id) as worn by ``gender``.
+
+    Cached and shared: callers must not modify it.
+    """
     try:
         builder = BUILDERS[garment_type]
     except KeyError:
