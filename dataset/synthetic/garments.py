@@ -55,6 +55,7 @@ SHADE_RGB: dict[str, tuple[int, int, int]] = {
     "Fuchsia": (214, 36, 142),
 }
 PATTERNS = ("stripes", "blocks", "dots", "checks")
+HANGERS = [(150, 108, 66), (32, 32, 34), (176, 176, 182)]  # wood, black plastic, wire
 SENSOR_NOISE = {"studio": 1.5, "plain": 4.0, "cluttered": 6.0}  # grey levels, one sigma
 
 
@@ -92,6 +93,8 @@ class Shot:
     blur: float = 0.0  # Gaussian radius at 128 px
     quality: int = 92
     details: bool = True  # False for a back view: seams, collar and buttons hidden
+    turn: float = 1.0  # horizontal foreshortening: 1 faces the camera, 0.7 seen from the side
+    hanger: tuple[int, int, int] | None = None  # colour of a clothes hanger, if hung
 
 
 def studio_shot(view: int, rng: np.random.Generator) -> Shot:
@@ -120,6 +123,8 @@ def shopper_shot(rng: np.random.Generator, plain_share: float = 0.3) -> Shot:
         gains=tuple(float(g) for g in rng.uniform(0.86, 1.14, 3)),  # type: ignore[arg-type]
         blur=float(rng.choice([0.0, 0.0, 0.5, 1.0])),
         quality=int(rng.integers(45, 90)),
+        turn=float(rng.uniform(0.72, 1.0)),
+        hanger=HANGERS[int(rng.integers(len(HANGERS)))] if rng.random() < 0.35 else None,
     )
 
 
@@ -153,13 +158,15 @@ class _Frame:
         self.cx = (0.5 + shot.dx) * size
         self.cy = (0.5 + shot.dy) * size
         self.centre = shot.centre
+        self.turn = shot.turn
         rad = math.radians(shot.angle)
         self.cos, self.sin = math.cos(rad), math.sin(rad)
 
     def to_pixels(self, points: list[Pt], factor: int = 1) -> list[Pt]:
         out = []
         for x, y in points:
-            u, v = (x - self.centre[0]) * self.side, (y - self.centre[1]) * self.side
+            u = (x - self.centre[0]) * self.side * self.turn
+            v = (y - self.centre[1]) * self.side
             out.append(
                 (
                     (self.cx + u * self.cos + v * self.sin) * factor,
@@ -171,7 +178,7 @@ class _Frame:
     def to_garment(self) -> tuple[np.ndarray, np.ndarray]:
         gx, gy = _grid(self.size)
         px, py = gx * self.size - self.cx, gy * self.size - self.cy
-        u = (px * self.cos - py * self.sin) / self.side + self.centre[0]
+        u = (px * self.cos - py * self.sin) / (self.side * self.turn) + self.centre[0]
         v = (px * self.sin + py * self.cos) / self.side + self.centre[1]
         return u, v
 
@@ -274,6 +281,16 @@ def _marks(image: Image.Image, drawing: Drawing, frame: _Frame, base: np.ndarray
             draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
 
 
+def _hanger(image: Image.Image, drawing: Drawing, frame: _Frame, colour: tuple[int, ...]) -> None:
+    top = min(y for poly in drawing.body for _, y in poly)
+    width = max(1, round(0.015 * frame.side))
+    draw = ImageDraw.Draw(image)
+    draw.line(frame.to_pixels([(0.3, top + 0.04), (0.5, top - 0.03), (0.7, top + 0.04)]),
+              fill=colour, width=width)  # fmt: skip
+    draw.line(frame.to_pixels([(0.5, top - 0.03), (0.5, top - 0.09), (0.54, top - 0.11)]),
+              fill=colour, width=width)  # fmt: skip
+
+
 def garment_mask(look: Look, size: int, shot: Shot | None = None) -> np.ndarray:
     """Boolean mask of the garment as :func:`render` places it (ground truth for tests)."""
     shot = shot or Shot()
@@ -299,6 +316,8 @@ def render(look: Look, shot: Shot, size: int, rng: np.random.Generator) -> Image
     image = Image.composite(Image.fromarray(fabric), background, _mask(drawing, frame, size))
     if shot.details:
         _marks(image, drawing, frame, look.rgb()[0])
+    if shot.hanger is not None:
+        _hanger(image, drawing, frame, shot.hanger)
     # White balance and sensor noise in one pass (phones in dim rooms are noisier).
     arr = np.asarray(image, dtype=np.float32) * np.asarray(shot.gains, dtype=np.float32)
     arr += SENSOR_NOISE.get(shot.background, 2.0) * _noise(size, rng)[..., None]
