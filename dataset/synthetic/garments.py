@@ -17,11 +17,11 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from dataset.synthetic.scenes import SENSOR_NOISE, background, grid, noise
 from dataset.synthetic.shapes import Drawing, Pt, silhouette
 
 # House colour id -> RGB, the reference shade of each colour class.
@@ -56,7 +56,6 @@ SHADE_RGB: dict[str, tuple[int, int, int]] = {
 }
 PATTERNS = ("stripes", "blocks", "dots", "checks")
 HANGERS = [(150, 108, 66), (32, 32, 34), (176, 176, 182)]  # wood, black plastic, wire
-SENSOR_NOISE = {"studio": 1.5, "plain": 4.0, "cluttered": 6.0}  # grey levels, one sigma
 
 
 @dataclass(frozen=True)
@@ -128,27 +127,6 @@ def shopper_shot(rng: np.random.Generator, plain_share: float = 0.3) -> Shot:
     )
 
 
-@lru_cache(maxsize=16)
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    axis = (np.arange(size, dtype=np.float32) + 0.5) / size
-    return np.meshgrid(axis, axis)
-
-
-@lru_cache(maxsize=8)
-def _noise_bank(size: int) -> np.ndarray:
-    # Drawing fresh Gaussian noise dominated the render time; a fixed bank of fields,
-    # picked and rolled by the photo's generator, looks the same and stays deterministic.
-    bank = np.random.default_rng(12345).standard_normal((4, size, size)).astype(np.float32)
-    bank.flags.writeable = False
-    return bank
-
-
-def _noise(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A (size, size) field of unit Gaussian noise."""
-    k, dy, dx = (int(x) for x in rng.integers(0, [4, size, size]))
-    return np.roll(_noise_bank(size)[k], (dy, dx), axis=(0, 1))
-
-
 class _Frame:
     """Maps garment-frame points (unit box) to pixels and pixels back to the garment frame."""
 
@@ -176,7 +154,7 @@ class _Frame:
         return out
 
     def to_garment(self) -> tuple[np.ndarray, np.ndarray]:
-        gx, gy = _grid(self.size)
+        gx, gy = grid(self.size)
         px, py = gx * self.size - self.cx, gy * self.size - self.cy
         u = (px * self.cos - py * self.sin) / (self.side * self.turn) + self.centre[0]
         v = (px * self.sin + py * self.cos) / self.side + self.centre[1]
@@ -202,53 +180,24 @@ def _fabric(look: Look, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) 
         rgb[second] = c1
     material = look.materials[0] if look.materials else "cotton"
     shade = 1.0 - 0.18 * ((u - 0.5) * 2.0) ** 2  # a rounded body catches less light at the sides
-    noise = _noise(u.shape[0], rng)
+    grain = noise(u.shape[0], rng)
     if material in ("wool", "cashmere"):
-        shade = shade + 0.07 * np.sin(u * 2 * math.pi * 45) + 0.03 * noise
+        shade = shade + 0.07 * np.sin(u * 2 * math.pi * 45) + 0.03 * grain
     elif material == "cotton" and look.type == "jeans":
-        shade = shade + 0.08 * np.sin((u + v) * 2 * math.pi * 70) + 0.05 * noise
+        shade = shade + 0.08 * np.sin((u + v) * 2 * math.pi * 70) + 0.05 * grain
     elif material == "leather":
         gloss = np.exp(-((u - 0.36) ** 2 + (v - 0.3) ** 2) / 0.012)
-        shade = shade * 0.85 + 0.35 * gloss + 0.01 * noise
+        shade = shade * 0.85 + 0.35 * gloss + 0.01 * grain
     elif material in ("silk", "viscose", "polyester", "polyamide", "elastane"):
-        shade = shade + 0.1 * np.sin((u * 2.0 + v * 3.0) * 2 * math.pi) + 0.015 * noise
+        shade = shade + 0.1 * np.sin((u * 2.0 + v * 3.0) * 2 * math.pi) + 0.015 * grain
     elif material == "linen":
         rows = rng.standard_normal((u.shape[0], 1)).astype(np.float32)
-        shade = shade + 0.05 * rows + 0.03 * noise
+        shade = shade + 0.05 * rows + 0.03 * grain
     elif material == "other":
-        shade = shade * 0.9 + 0.06 * noise
+        shade = shade * 0.9 + 0.06 * grain
     else:
-        shade = shade + 0.035 * noise
+        shade = shade + 0.035 * grain
     return rgb * shade[..., None]
-
-
-def _background(shot: Shot, size: int, rng: np.random.Generator) -> Image.Image:
-    gx, gy = _grid(size)
-    x, y = gx[0], gy[:, 0]
-    arr = np.empty((size, size, 3), dtype=np.uint8)
-    if shot.background == "studio":
-        tone = float(rng.uniform(228, 248))
-        arr[:] = (tone - 10.0 * y).astype(np.uint8)[:, None, None]  # a soft top-down falloff
-        return Image.fromarray(arr)
-    wall = (rng.uniform(80, 230) * rng.uniform(0.85, 1.15, 3)).astype(np.float32)
-    if shot.background == "plain":
-        folds = 1.0 + 0.08 * np.sin(gx * rng.uniform(3, 9) + gy * rng.uniform(2, 6))
-        return Image.fromarray(np.clip(folds[..., None] * wall, 0, 255).astype(np.uint8))
-    # A room: a lit wall above a planked floor (both vary along x only), then furniture.
-    floor = (rng.uniform(50, 200) * rng.uniform(0.75, 1.25, 3)).astype(np.float32)
-    horizon = int(size * rng.uniform(0.45, 0.8))
-    planks = 1.0 + 0.12 * (np.sin(x * size / rng.uniform(4, 10)) > 0.9)
-    arr[:horizon] = np.clip(wall * (0.85 + 0.3 * x[:, None]), 0, 255).astype(np.uint8)
-    arr[horizon:] = np.clip(floor * planks[:, None], 0, 255).astype(np.uint8)
-    image = Image.fromarray(arr)
-    draw = ImageDraw.Draw(image)
-    for _ in range(int(rng.integers(3, 9))):
-        x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
-        w, h = rng.uniform(0.1, 0.5, 2) * size
-        fill = tuple(int(c) for c in rng.integers(0, 256, 3))
-        box = (float(x0), float(y0), float(x0 + w), float(y0 + h))
-        (draw.rectangle if rng.random() < 0.6 else draw.ellipse)(box, fill=fill)
-    return image
 
 
 def _mask(drawing: Drawing, frame: _Frame, size: int) -> Image.Image:
@@ -304,23 +253,23 @@ def render(look: Look, shot: Shot, size: int, rng: np.random.Generator) -> Image
         raise ValueError(f"image size must be at least 8 pixels. Received: size={size}")
     drawing = silhouette(look.type, look.gender)
     frame = _Frame(shot, size)
-    background = _background(shot, size, rng)
+    backdrop = background(shot.background, size, rng)
     if shot.background == "studio":
         # A soft contact shadow, as a flat-lay studio shot has.
         shadow = _mask(drawing, _Frame(replace(shot, dy=shot.dy + 0.015), size), size)
         shadow = shadow.filter(ImageFilter.GaussianBlur(size / 50))
         dim = 1.0 - 0.25 * np.asarray(shadow, dtype=np.float32)[..., None] / 255.0
-        background = Image.fromarray((np.asarray(background) * dim).astype(np.uint8))
+        backdrop = Image.fromarray((np.asarray(backdrop) * dim).astype(np.uint8))
     u, v = frame.to_garment()
     fabric = np.clip(_fabric(look, u, v, rng), 0, 255).astype(np.uint8)
-    image = Image.composite(Image.fromarray(fabric), background, _mask(drawing, frame, size))
+    image = Image.composite(Image.fromarray(fabric), backdrop, _mask(drawing, frame, size))
     if shot.details:
         _marks(image, drawing, frame, look.rgb()[0])
     if shot.hanger is not None:
         _hanger(image, drawing, frame, shot.hanger)
     # White balance and sensor noise in one pass (phones in dim rooms are noisier).
     arr = np.asarray(image, dtype=np.float32) * np.asarray(shot.gains, dtype=np.float32)
-    arr += SENSOR_NOISE.get(shot.background, 2.0) * _noise(size, rng)[..., None]
+    arr += SENSOR_NOISE[shot.background] * noise(size, rng)[..., None]
     image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if shot.blur > 0:
         image = image.filter(ImageFilter.GaussianBlur(shot.blur * size / 128))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
+from PIL import Image
 
 from dataset.synthetic import distributions as dist
 from dataset.synthetic.garments import (
@@ -307,7 +308,7 @@ class DemoUniverse:
         image, quality = self._shopper_image(listing, photo_id, size)
         return to_jpeg(image, quality)
 
-    def _shopper_image(self, listing: Listing, photo_id: str, size: int) -> tuple:
+    def _shopper_image(self, listing: Listing, photo_id: str, size: int) -> tuple[Image.Image, int]:
         rng = entity_rng(self.seed, "photo", photo_id)
         shot = shopper_shot(rng)
         return render(listing.design.look(), shot, size, rng), shot.quality
