@@ -31,8 +31,8 @@ UA = "street2shop-tests/1.0 (+mailto:data@example.com)"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": UA})
+def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": UA, **headers})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -276,3 +276,14 @@ def test_public_urls_for_a_cluster_service(demo_site_factory: Any) -> None:
     assert jsonld(page)["image"][0] == f"http://cdn:8081/photos/{listing.photo_ids[0]}.jpg"
     _, _, body = fetch(f"{bound}/api/v2/catalog/items?catalog=chemises")
     assert json.loads(body)["items"][0]["url"].startswith("http://demo-site:8080/articles/")
+
+
+def test_links_follow_the_host_the_client_used(demo_site: RunningDemoSite) -> None:
+    port = demo_site.base_url.rsplit(":", 1)[1]
+    image_port = demo_site.image_base_url.rsplit(":", 1)[1]
+    api = f"{demo_site.base_url}/api/v2/catalog/items?catalog=shorts"
+    item = json.loads(fetch(api, Host=f"localhost:{port}")[2])["items"][0]
+    assert item["url"].startswith(f"http://localhost:{port}/articles/")
+    assert item["photos"][0]["url"].startswith(f"http://localhost:{image_port}/photos/")
+    item = json.loads(fetch(api, Host="evil</script>")[2])["items"][0]
+    assert item["url"].startswith(demo_site.base_url + "/articles/")

@@ -56,8 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="server_error, slow, slow_seconds, truncated_image, bad_jsonld or deleted "
-        "(a share of paths, 0-1; slow_seconds in seconds); repeatable",
+        help="server_error, slow, truncated_image, bad_jsonld or deleted (a share of paths, "
+        "0-1), slow_seconds or server_error_retry_after (seconds); repeatable",
     )
     parser.add_argument("--photo-size", type=int, help="side of served photos in pixels (256)")
     parser.add_argument("--request-log", type=Path, help="append one JSON line per request")

@@ -1,4 +1,4 @@
-"""The demo marketplace server: a pages host and an image host on two loopback ports.
+"""The demo marketplace: a pages host and an image host (like a CDN) on two ports.
 
 >>> site = DemoSite(DemoSiteConfig(items_per_category=5))
 >>> site.start()
@@ -7,8 +7,10 @@ True
 >>> site.stop()
 
 Routes are the contract of docs/architecture.md ("Demo marketplace routes"). Every
-request passes the host's token bucket (429 + Retry-After when over budget), then the
-injected faults, then the handler; each is written to the request log.
+request passes its host's token bucket (429 + Retry-After when over budget), then the
+injected faults, then its route. Links in pages name the host the client used (its
+Host header) unless ``base_url`` / ``image_base_url`` are configured, so the same site
+works on loopback and behind a cluster Service.
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo_site import pages
 from crawler.demo_site.config import DemoSiteConfig
 from crawler.demo_site.faults import Faults
 from crawler.demo_site.limits import TokenBucket
 from crawler.demo_site.log import RequestLog
+from crawler.demo_site.server import Request, Response, make_server
 from dataset.synthetic.universe import DemoUniverse, Listing
 
 logger = logging.getLogger(__name__)
@@ -37,24 +39,11 @@ ARTICLE = re.compile(r"^/articles/(\d+)(?:-[a-z0-9-]*)?$")
 PHOTO = re.compile(r"^/photos/(\d+-\d+)\.jpg$")
 MAX_API_PER_PAGE = 100
 POLL_SECONDS = 0.05  # how often serve_forever checks for shutdown: a quick stop()
-
-
-class Response:
-    def __init__(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = "text/html; charset=utf-8",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.content_type = content_type
-        self.headers = headers or {}
+Route = Callable[[Request], Response]
 
 
 def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, text.encode("utf-8"), headers=headers)
+    return Response(status, text.encode("utf-8"), headers=headers or {})
 
 
 def _json(obj: Any, status: int = 200) -> Response:
@@ -62,21 +51,13 @@ def _json(obj: Any, status: int = 200) -> Response:
     return Response(status, body, "application/json; charset=utf-8")
 
 
-def _not_found(path: str) -> Response:
-    return _html(pages.not_found_page(path), 404)
+def _not_found(request: Request) -> Response:
+    return _html(pages.not_found_page(request.path), 404)
 
 
-def _page_number(query: dict[str, list[str]], name: str = "page", default: int = 1) -> int | None:
-    raw = query.get(name, [str(default)])[0]
+def _number(request: Request, name: str, default: int) -> int | None:
+    raw = request.query.get(name, [str(default)])[0]
     return int(raw) if raw.isdigit() and int(raw) >= 1 else None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client hanging up mid-answer (a crawler killed on purpose) is not news.
-        logger.debug("demo site: connection from %s ended abruptly", client_address, exc_info=True)
 
 
 class DemoSite:
@@ -87,18 +68,28 @@ class DemoSite:
         self.universe = universe or DemoUniverse(config.seed, config.items_per_category)
         self.faults = Faults(config.seed, config.faults)
         self.log = RequestLog(config.request_log)
+        self.stopped = False
         self._buckets = {
             "pages": TokenBucket(config.page_rate),
             "images": TokenBucket(config.image_rate),
         }
         self._photo = lru_cache(maxsize=config.photo_cache)(self._render_photo)
-        self._servers: dict[str, _Server] = {}
-        self.stopped = False
+        # An exact path, or a prefix ending in "/" for a family of pages.
+        self._page_routes: list[tuple[str, Route]] = [
+            ("/robots.txt", self._robots),
+            ("/", self._home),
+            ("/catalogue/", self._catalogue),
+            ("/articles/", self._article),
+            ("/membres/", self._member),
+            ("/api/v2/catalog/items", self._api),
+        ]
+        self._servers: dict[str, ThreadingHTTPServer] = {
+            host: make_server(config.host, port, host, self.handle, self.log, self._is_stopped)
+            for host, port in (("pages", config.port), ("images", config.image_port))
+        }
         self._threads: list[threading.Thread] = []
-        for host, port in (("pages", config.port), ("images", config.image_port)):
-            self._servers[host] = _Server((config.host, port), _handler_for(self, host))
 
-    # URLs -----------------------------------------------------------------
+    # URLs -----------------------------------------------------------------------
     def bound_url(self, host: str) -> str:
         """The address a listener is bound to (loopback when bound to every interface)."""
         address, port = self._servers[host].server_address[:2]
@@ -113,7 +104,18 @@ class DemoSite:
     def image_base_url(self) -> str:
         return (self.config.image_base_url or self.bound_url("images")).rstrip("/")
 
-    # Life cycle ---------------------------------------------------------------
+    def _urls(self, request: Request) -> tuple[str, str]:
+        """Base URLs to write into an answer: configured, else as the client named us."""
+        base, image_base = self.base_url, self.image_base_url
+        hostname = request.hostname
+        if hostname is not None:
+            if self.config.base_url is None:
+                base = f"http://{request.host_header}"
+            if self.config.image_base_url is None:
+                image_base = f"http://{hostname}:{self._servers['images'].server_address[1]}"
+        return base, image_base
+
+    # Life cycle -------------------------------------------------------------------
     def start(self) -> None:
         for host, server in self._servers.items():
             thread = threading.Thread(
@@ -137,6 +139,9 @@ class DemoSite:
         self._threads.clear()
         self.log.close()
 
+    def _is_stopped(self) -> bool:
+        return self.stopped
+
     def __enter__(self) -> DemoSite:
         self.start()
         return self
@@ -144,48 +149,36 @@ class DemoSite:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # Request handling ---------------------------------------------------------
-    def handle(self, host: str, method: str, target: str) -> Response:
-        retry_after = self._buckets[host].take()
+    # Requests ---------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Budget, then faults, then the route."""
+        retry_after = self._buckets[request.host].take()
         if retry_after is not None:
-            headers = {"Retry-After": str(retry_after)}
-            return _html("<h1>Trop de requêtes</h1>", 429, headers)
-        path = urlsplit(target).path
-        if path != "/robots.txt":
-            if self.faults.first_try_fails(target):
-                return _html("<h1>Service indisponible</h1>", 503, {"Retry-After": "1"})
-            if self.faults.hits("slow", target):
+            return _html("<h1>Trop de requêtes</h1>", 429, {"Retry-After": str(retry_after)})
+        if request.path != "/robots.txt":
+            if self.faults.first_try_fails(request.target):
+                retry = str(self.config.faults.server_error_retry_after)
+                return _html("<h1>Service indisponible</h1>", 503, {"Retry-After": retry})
+            if self.faults.hits("slow", request.target):
                 time.sleep(self.config.faults.slow_seconds)
-        if method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD"):
             return _html("<h1>Méthode non autorisée</h1>", 405, {"Allow": "GET, HEAD"})
-        route = self._image_route if host == "images" else self._page_route
-        return route(target)
-
-    def _page_route(self, target: str) -> Response:
-        parts = urlsplit(target)
-        path, query = parts.path, parse_qs(parts.query)
-        for prefix, answer in self._routes:
+        if request.host == "images":
+            return self._photo_route(request)
+        path = request.path
+        for prefix, route in self._page_routes:
             if path == prefix or (
-                prefix.endswith("/") and prefix != "/" and path.startswith(prefix)
+                prefix != "/" and prefix.endswith("/") and path.startswith(prefix)
             ):
-                return answer(path, query)
-        return _not_found(path)
+                return route(request)
+        return _not_found(request)
 
-    @property
-    def _routes(self) -> list[tuple[str, Callable[[str, dict[str, list[str]]], Response]]]:
-        # An exact path, or a prefix ending in "/" for a family of pages.
-        return [
-            ("/robots.txt", lambda path, query: self._robots()),
-            ("/", lambda path, query: _html(pages.home_page(self.universe.categories))),
-            ("/catalogue/", self._catalogue),
-            ("/articles/", lambda path, query: self._article(path)),
-            ("/membres/", lambda path, query: self._member(path)),
-            ("/api/v2/catalog/items", lambda path, query: self._api(query)),
-        ]
-
-    def _robots(self) -> Response:
+    def _robots(self, request: Request) -> Response:
         text = pages.robots_txt(self.config.crawl_delay)
         return Response(200, text.encode(), "text/plain; charset=utf-8")
+
+    def _home(self, request: Request) -> Response:
+        return _html(pages.home_page(self.universe.categories))
 
     def _slice(self, slug: str, page: int, per_page: int) -> tuple[list[Listing], int] | None:
         items = self.universe.listings(slug)
@@ -194,14 +187,14 @@ class DemoSite:
             return None
         return items[(page - 1) * per_page : page * per_page], total_pages
 
-    def _catalogue(self, path: str, query: dict[str, list[str]]) -> Response:
-        slug = path.removeprefix("/catalogue/").strip("/")
-        page = _page_number(query)
+    def _catalogue(self, request: Request) -> Response:
+        slug = request.path.removeprefix("/catalogue/").strip("/")
+        page = _number(request, "page", 1)
         if slug not in self.universe.categories or page is None:
-            return _not_found(path)
+            return _not_found(request)
         sliced = self._slice(slug, page, self.config.per_page)
         if sliced is None:
-            return _not_found(path)
+            return _not_found(request)
         items, total_pages = sliced
         return _html(pages.listing_page(slug, items, page, total_pages))
 
@@ -215,23 +208,23 @@ class DemoSite:
             return None
         return listing
 
-    def _article(self, path: str) -> Response:
-        match = ARTICLE.match(path)
+    def _article(self, request: Request) -> Response:
+        match = ARTICLE.match(request.path)
         listing = self._live(match.group(1)) if match else None
         if listing is None:
-            return _not_found(path)
-        broken = self.faults.hits("bad_jsonld", path)
-        html = pages.item_page(listing, self.image_base_url, broken_jsonld=broken)
+            return _not_found(request)
+        broken = self.faults.hits("bad_jsonld", request.path)
+        html = pages.item_page(listing, self._urls(request)[1], broken_jsonld=broken)
         return _html(html, headers={"X-Robots-Tag": "noai"} if listing.noai else None)
 
-    def _member(self, path: str) -> Response:
-        name = path.removeprefix("/membres/").strip("/")
-        return _html(pages.member_page(name)) if name else _not_found(path)
+    def _member(self, request: Request) -> Response:
+        name = request.path.removeprefix("/membres/").strip("/")
+        return _html(pages.member_page(name)) if name else _not_found(request)
 
-    def _api(self, query: dict[str, list[str]]) -> Response:
-        slug = query.get("catalog", [""])[0]
-        page = _page_number(query)
-        per_page = _page_number(query, "per_page", self.config.per_page)
+    def _api(self, request: Request) -> Response:
+        slug = request.query.get("catalog", [""])[0]
+        page = _number(request, "page", 1)
+        per_page = _number(request, "per_page", self.config.per_page)
         if slug not in self.universe.categories:
             return _json({"error": f"unknown catalog {slug!r}"}, 404)
         if page is None or per_page is None or per_page > MAX_API_PER_PAGE:
@@ -239,75 +232,22 @@ class DemoSite:
         sliced = self._slice(slug, page, per_page)
         if sliced is None:
             return _json({"error": f"page {page} is past the end"}, 404)
-        items = sliced[0]
+        base, image_base = self._urls(request)
         total = len(self.universe.listings(slug))
-        payload = pages.api_page(items, self.base_url, self.image_base_url, page, per_page, total)
-        return _json(payload)
+        return _json(pages.api_page(sliced[0], base, image_base, page, per_page, total))
 
     def _render_photo(self, photo_id: str) -> bytes:
         return self.universe.render_listing_photo(photo_id, size=self.config.photo_size)
 
-    def _image_route(self, target: str) -> Response:
-        path = urlsplit(target).path
-        match = PHOTO.match(path)
+    def _photo_route(self, request: Request) -> Response:
+        match = PHOTO.match(request.path)
         listing = self._live(match.group(1).rpartition("-")[0]) if match else None
         if match is None or listing is None or match.group(1) not in listing.photo_ids:
             return Response(404, b"not found", "text/plain")
         body = self._photo(match.group(1))
-        if self.faults.hits("truncated_image", path):
+        if self.faults.hits("truncated_image", request.path):
             body = body[: len(body) // 2]
         headers = {"Cache-Control": "public, max-age=86400"}
         if listing.noai:
             headers["X-Robots-Tag"] = "noimageai"
         return Response(200, body, "image/jpeg", headers)
-
-
-def _handler_for(site: DemoSite, host: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "DemoMarketplace/1.0"
-
-        def _serve(self, method: str) -> None:
-            if site.stopped:
-                # A keep-alive connection outliving stop(): drop it, as a dead server would.
-                self.close_connection = True
-                return
-            try:
-                response = site.handle(host, method, self.path)
-            except Exception:  # a handler bug must answer 500, not hang the client
-                logger.exception("demo site: %s %s failed", method, self.path)
-                response = Response(500, b"internal error", "text/plain")
-            # Logged before sending: once a client has its answer, the log has the line.
-            site.log.write(
-                host,
-                method,
-                self.path,
-                response.status,
-                len(response.body),
-                self.headers.get("User-Agent", ""),
-            )
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(response.body)
-
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            self._serve("GET")
-
-        def do_HEAD(self) -> None:  # noqa: N802
-            self._serve("HEAD")
-
-        def do_POST(self) -> None:  # noqa: N802
-            # Read the body so the next request on this connection starts clean.
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self._serve("POST")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # Access is logged to the JSONL request log; stderr stays quiet.
-            return
-
-    return Handler

@@ -45,6 +45,7 @@ class FaultRates(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     server_error: float = Field(default=0.0, ge=0, le=1, description="503 on the first try")
+    server_error_retry_after: int = Field(default=1, ge=0, le=3600, description="seconds")
     slow: float = Field(default=0.0, ge=0, le=1, description="answer after slow_seconds")
     slow_seconds: float = Field(default=1.0, ge=0, le=60)
     truncated_image: float = Field(default=0.0, ge=0, le=1, description="JPEG cut short")
