@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dataset.mapping import MapConfig
+if TYPE_CHECKING:
+    from dataset.mapping import MapConfig
 
 
 def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,8 @@ def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def map_config(args: argparse.Namespace) -> MapConfig:
+    from dataset.mapping import MapConfig
+
     return MapConfig(tables=args.tables, taxonomy=args.taxonomy, progress=args.format == "text")
 
 

@@ -57,7 +57,9 @@ class MappingTable:
         return self.entries.get(key)
 
 
-def _labels(value: object, task_name: str, task: Task, where: str, raw: str) -> tuple[str, ...]:
+def parse_labels(
+    value: object, task_name: str, task: Task, where: str, raw: str
+) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
         raise UserError(
@@ -110,7 +112,7 @@ def _read_file(path: Path, task_name: str, task: Task) -> tuple[list[str], dict[
         key = normalise(str(raw))
         if not key:
             raise UserError(f"{where}: {raw!r} is empty once normalised; remove it")
-        entry = Entry(_labels(target, task_name, task, where, str(raw)), str(raw), where)
+        entry = Entry(parse_labels(target, task_name, task, where, str(raw)), str(raw), where)
         previous = entries.get(key)
         if previous is not None and previous.labels != entry.labels:
             raise UserError(
