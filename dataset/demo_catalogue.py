@@ -128,7 +128,7 @@ def build_demo_catalogue(
     store: Store, config: DemoCatalogueConfig
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Write the demo catalogue under ``catalogue/<name>/``; returns ``(export, summary)``."""
-    from dataset.synthetic import DemoUniverse  # type: ignore[attr-defined]
+    from dataset.synthetic import DemoUniverse
 
     universe = DemoUniverse(seed=config.seed, items_per_category=config.items_per_category)
     base = f"catalogue/{config.name}"
@@ -150,15 +150,12 @@ def build_demo_catalogue(
         rows.append(_export_row(design, views))
     export = pd.DataFrame(rows)
     products = set(export["product_id"])
+    # Deleted listings 404 on the site, so no crawl ever holds them.
     pairs = [
-        {
-            "site": config.site,
-            "item_id": str(listing.item_id),
-            "pair_id": str(listing.design.design_id),
-        }
+        {"site": config.site, "item_id": listing.item_id, "pair_id": listing.pair_id}
         for slug in universe.categories
         for listing in universe.listings(slug)
-        if str(listing.design.design_id) in products and not listing.deleted
+        if listing.pair_id in products and not listing.deleted
     ]
     pairs_frame = pd.DataFrame(pairs, columns=["site", "item_id", "pair_id"])
     store.write_bytes(f"{base}/export.csv", export.to_csv(index=False).encode("utf-8"))

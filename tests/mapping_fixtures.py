@@ -56,3 +56,32 @@ def write_items(store: Store, records: list[dict[str, Any]], key: str, extra: st
     text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     store.write_text(key, text + extra)
     return key
+
+
+def universe_records(universe: Any, site: str = "demo") -> dict[str, list[dict[str, Any]]]:
+    """The demo marketplace's live listings as crawler records, per category slug.
+
+    Stands in for a crawl of the demo site: same raw labels, photo paths not rendered.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for slug in universe.categories:
+        out[slug] = [
+            {
+                **listing(
+                    item.item_id,
+                    slug,
+                    colors=item.colors,
+                    materials=item.materials,
+                    gender=item.gender,
+                    photos=len(item.photo_ids),
+                    site=site,
+                ),
+                "colors": item.colors,
+                "materials": item.materials,
+                "brand": item.brand,
+                "price": {"amount": item.price_amount, "currency": item.currency},
+            }
+            for item in universe.listings(slug)
+            if not item.deleted
+        ]
+    return out
