@@ -1,0 +1,83 @@
+"""Apply the mapping tables to every listing of a site and write the labelled table.
+
+Reads all listing records of the site (all categories, all runs, the latest record of
+each item), maps colours, materials, gender and category onto the house taxonomy and
+writes, under --out (a local folder or s3:// URI):
+
+  labelled.parquet    one row per stored photo, one list column per taxonomy task
+  map-summary.json    rows in and out, coverage per task, skipped lines, exclusions
+
+Listings whose type cannot be mapped are left out and counted, never guessed.
+Malformed lines are skipped and counted with their file:line. With --strict, any
+unmapped value fails the command (exit 1) and nothing is written.
+
+Example:
+  s2s-dataset map --store ./data --site demo --out ./data/datasets/demo/v1 --strict
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dataset import clikit
+from dataset.mapping_cli import add_mapping_arguments, coverage_lines, map_config
+
+NAME = "map"
+HELP = "map a site's raw labels onto the house taxonomy (labelled.parquet)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    clikit.add_store_argument(parser)
+    add_mapping_arguments(parser)
+    parser.add_argument(
+        "--out", required=True, metavar="DATASET_URI", help="output folder or s3:// URI"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1, write nothing) if any value is unmapped",
+    )
+    clikit.add_format_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataset.mapping import map_listings
+    from dataset.store import open_store
+
+    store = open_store(args.store)
+    store.check()
+    out = open_store(args.out)
+    out.check()
+    table, summary = map_listings(store, args.site, map_config(args))
+    summary["out"] = out.uri_for("labelled.parquet")
+    text = "\n".join(
+        [
+            f"map {args.site}: {summary['listings_in']} listings in, "
+            f"{summary['listings_out']} listings / {summary['rows_out']} images out",
+            *coverage_lines(summary),
+            f"  skipped lines: {summary['read']['skipped_malformed']} malformed, "
+            f"{summary['read']['skipped_missing_fields']} missing fields",
+            f"  left out: {summary['excluded_listings']}",
+        ]
+    )
+    problems = summary["read"]["problems"]
+    if problems:
+        text += "\n  first skipped: " + "\n                 ".join(problems[:5])
+    if args.strict and not summary["fully_mapped"]:
+        clikit.emit(summary, args.format, text)
+        unmapped = "; ".join(
+            f"{task}: {', '.join(cov['top_unmapped'])}"
+            for task, cov in summary["coverage"].items()
+            if cov["top_unmapped"]
+        )
+        print(
+            f"s2s-dataset map: error: --strict: unmapped values ({unmapped}); nothing written. "
+            f"Run `s2s-dataset unmapped --store {args.store} --site {args.site}`",
+            file=sys.stderr,
+        )
+        return 1
+    out.write_parquet("labelled.parquet", table)
+    out.write_json("map-summary.json", summary)
+    clikit.emit(summary, args.format, text + f"\n  wrote {summary['out']}")
+    return 0

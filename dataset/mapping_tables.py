@@ -1,0 +1,155 @@
+"""Mapping tables: hand-edited YAML, one file per marketplace and task, raw value -> house labels.
+
+``dataset/mappings/<site>/<task>.yaml``::
+
+    # Colours as the demo marketplace writes them -> house colour ids.
+    extends: [_common]        # load _common/colour.yaml first; this file wins on conflicts
+    values:
+      Kaki: green
+      Moutarde: yellow
+      Bleu marine: blue
+      Kaki moutarde: [green, yellow]   # one raw value, several house labels
+      Multicolore: ignore              # seen, deliberately mapped to nothing
+
+Keys are normalised like the raw values (:func:`dataset.normalise.normalise`), so write
+them as the site shows them. A duplicate key, two spellings of one word mapped to
+different labels, or a label that is not in the taxonomy is an error naming the file and
+line. A missing table file is an empty table: every value shows up in ``unmapped``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataset.errors import UserError
+from dataset.normalise import normalise
+from dataset.taxonomy import Task, Taxonomy
+from dataset.yamlio import LineDict, load_yaml_file
+
+MAPPINGS_ROOT = Path(__file__).parent / "mappings"
+IGNORE = "ignore"
+_TOP_KEYS = {"extends", "values"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One table row: the house labels of a normalised raw value and where it was written."""
+
+    labels: tuple[str, ...]
+    raw: str
+    source: str  # "path:line"
+
+    @property
+    def ignored(self) -> bool:
+        return not self.labels
+
+
+@dataclass
+class MappingTable:
+    """The resolved table of one task for one site (extended tables merged in)."""
+
+    task: str
+    files: list[str] = field(default_factory=list)
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def get(self, key: str) -> Entry | None:
+        return self.entries.get(key)
+
+
+def parse_labels(
+    value: object, task_name: str, task: Task, where: str, raw: str
+) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item.strip() for item in items):
+        raise UserError(
+            f"{where}: {raw!r} must map to a house label, a list of them or 'ignore'. "
+            f"Received: {value!r}"
+        )
+    labels = tuple(dict.fromkeys(str(item).strip() for item in items))
+    if labels == (IGNORE,):
+        return ()
+    for label in labels:
+        if label not in task:
+            raise UserError(
+                f"{where}: {raw!r} maps to {label!r}, which is not a {task_name} class; "
+                f"valid classes: {', '.join(task.ids)} (or 'ignore')"
+            )
+    if len(labels) > 1 and not task.multi_label:
+        raise UserError(
+            f"{where}: {raw!r} maps to {list(labels)} but {task_name} is single-label: "
+            "give one label"
+        )
+    return labels
+
+
+def _read_file(path: Path, task_name: str, task: Task) -> tuple[list[str], dict[str, Entry]]:
+    data = load_yaml_file(path)
+    if data is None:
+        return [], {}
+    if not isinstance(data, LineDict) or not set(data) <= _TOP_KEYS:
+        unknown = sorted(set(data) - _TOP_KEYS) if isinstance(data, dict) else data
+        raise UserError(
+            f"{path}: a mapping table has the keys 'extends' and 'values'. Received: {unknown!r}"
+        )
+    extends = data.get("extends") or []
+    if isinstance(extends, str):
+        extends = [extends]
+    if not isinstance(extends, list) or not all(isinstance(item, str) for item in extends):
+        raise UserError(
+            f"{path}:{data.lines['extends']}: extends is a list of table folders. "
+            f"Received: {extends!r}"
+        )
+    values = data.get("values") or LineDict()
+    if not isinstance(values, LineDict):
+        raise UserError(
+            f"{path}:{data.lines['values']}: values is a mapping raw value -> label(s). "
+            f"Received: {type(values).__name__}"
+        )
+    entries: dict[str, Entry] = {}
+    for raw, target in values.items():
+        where = f"{path}:{values.lines[raw]}"
+        key = normalise(str(raw))
+        if not key:
+            raise UserError(f"{where}: {raw!r} is empty once normalised; remove it")
+        entry = Entry(parse_labels(target, task_name, task, where, str(raw)), str(raw), where)
+        previous = entries.get(key)
+        if previous is not None and previous.labels != entry.labels:
+            raise UserError(
+                f"{where}: {raw!r} and {previous.raw!r} ({previous.source}) are the same word "
+                f"once normalised ({key!r}) but map to different labels"
+            )
+        entries[key] = entry
+    return extends, entries
+
+
+def load_table(
+    site: str, task_name: str, taxonomy: Taxonomy, root: str | Path | None = None
+) -> MappingTable:
+    """The table of ``task_name`` for ``site`` under ``root`` (default: the shipped tables)."""
+    root = Path(root) if root is not None else MAPPINGS_ROOT
+    task = taxonomy.task(task_name)
+    table = MappingTable(task_name)
+    path = root / site / f"{task_name}.yaml"
+    if not path.is_file():
+        return table
+    extends, own = _read_file(path, task_name, task)
+    for parent in extends:
+        parent_path = root / parent / f"{task_name}.yaml"
+        if not parent_path.is_file():
+            raise UserError(f"{path}: extends {parent!r} but {parent_path} does not exist")
+        _, inherited = _read_file(parent_path, task_name, task)
+        table.entries.update(inherited)
+        table.files.append(str(parent_path))
+    table.entries.update(own)  # the site's own words win over the shared starter table
+    table.files.append(str(path))
+    return table
+
+
+def load_tables(
+    site: str, taxonomy: Taxonomy, root: str | Path | None = None
+) -> dict[str, MappingTable]:
+    """One :class:`MappingTable` per taxonomy task for ``site``."""
+    if not site or "/" in site or site.startswith((".", "_")):
+        raise UserError(f"invalid site name {site!r}")
+    return {name: load_table(site, name, taxonomy, root) for name in taxonomy.tasks}
