@@ -1,0 +1,166 @@
+"""The stages of ``s2s-dataset build``, registered by name (see :mod:`dataset.pipeline`).
+
+Each is a thin adapter: it reads its input frame, calls one module's entry function and
+hands back a frame, a summary and files. The label-mapping, catalogue-merge, dedup and
+segmentation stages call the entry functions of their own modules, imported when the
+stage runs. A build that starts from an existing manifest uses ``load`` instead of
+``map`` and ``merge``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataset.pipeline import StageContext, StageOutput, stage
+
+
+class LoadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manifest: str = Field(description="store key of a manifest parquet to start from")
+
+
+def _entry(module: str, function: str) -> Any:
+    return getattr(importlib.import_module(module), function)
+
+
+def _model(module: str, name: str) -> Any:
+    return lambda: getattr(importlib.import_module(module), name)
+
+
+def _raw_items(context: StageContext) -> list[str]:
+    sites = getattr(context.config, "sites", None) or []
+    return [key for site in sites for key in context.store.list(f"raw/{site}/") if ".jsonl" in key]
+
+
+@stage("load", config=lambda: LoadConfig, external=lambda c: [c.config.manifest])
+def load_stage(context: StageContext) -> StageOutput:
+    """Start from a manifest already in the store."""
+    frame = context.store.read_parquet(context.config.manifest)
+    return StageOutput(frame, {"rows": len(frame)})
+
+
+@stage("map", config=_model("dataset.mapping", "MapConfig"), external=_raw_items)
+def map_stage(context: StageContext) -> StageOutput:
+    """Map each site's raw listing labels onto the house taxonomy."""
+    map_listings = _entry("dataset.mapping", "map_listings")
+    frames, summaries = [], {}
+    for site in context.config.sites:
+        frame, summary = map_listings(context.store, site, context.config)
+        frames.append(frame)
+        summaries[site] = summary
+    return StageOutput(pd.concat(frames, ignore_index=True), {"sites": summaries})
+
+
+@stage("merge", config=_model("dataset.merge", "MergeConfig"))
+def merge_stage(context: StageContext) -> StageOutput:
+    """Merge the mapped listings with the house catalogue export into one manifest."""
+    merge_catalogue = _entry("dataset.merge", "merge_catalogue")
+    frame, summary = merge_catalogue(context.store, context.frame(), context.config)
+    return StageOutput(frame, summary)
+
+
+@stage("check", config=_model("dataset.imagecheck", "CheckConfig"))
+def check_stage(context: StageContext) -> StageOutput:
+    """Set aside missing, corrupt, truncated, non-image and oversized images."""
+    from dataset.imagecheck import check_images
+
+    frame = context.frame()
+    good, summary = check_images(context.store, frame, context.config, context.progress(len(frame)))
+    return StageOutput(good, summary)
+
+
+@stage("dedup", config=_model("dataset.dedup", "DedupConfig"))
+def dedup_stage(context: StageContext) -> StageOutput:
+    """Find near-duplicate images: ``dup_cluster`` and ``dup_keep`` per row."""
+    find_duplicates = _entry("dataset.dedup", "find_duplicates")
+    frame, summary = find_duplicates(context.store, context.frame(), context.config)
+    return StageOutput(frame, summary)
+
+
+@stage("segment", config=_model("dataset.segment", "SegmentConfig"))
+def segment_stage(context: StageContext) -> StageOutput:
+    """Cut the garment out of its background: ``segmented_path`` per row."""
+    segment_images = _entry("dataset.segment", "segment_images")
+    frame, summary = segment_images(context.store, context.frame(), context.config)
+    return StageOutput(frame, summary)
+
+
+@stage("split", config=_model("dataset.split", "SplitConfig"))
+def split_stage(context: StageContext) -> StageOutput:
+    """Drop the duplicates not kept, then split train/val/test without leakage."""
+    from dataset.split import split_frame
+
+    frame = context.frame()
+    dropped = 0
+    if "dup_keep" in frame:
+        keep = frame["dup_keep"].fillna(True).astype(bool)
+        dropped = int((~keep).sum())
+        frame = frame[keep].reset_index(drop=True)
+    out, summary = split_frame(frame, context.config)
+    return StageOutput(out, {**summary, "dropped_duplicates": dropped})
+
+
+@stage("rebalance", config=_model("dataset.balance", "BalanceConfig"))
+def rebalance_stage(context: StageContext) -> StageOutput:
+    """Upsample minority classes of the training split (integer ``repeat``)."""
+    from dataset.balance import rebalance
+
+    out, summary = rebalance(context.frame(), context.config)
+    return StageOutput(out, summary)
+
+
+@stage("weights", config=_model("dataset.weights", "WeightsConfig"))
+def weights_stage(context: StageContext) -> StageOutput:
+    """Per-label presence/absence weights of the weighted loss (label_weights.json)."""
+    import json
+
+    from dataset.weights import label_weights
+
+    weights, warnings = label_weights(context.frame(), context.specs, context.config)
+    text = json.dumps(weights, indent=2, sort_keys=True) + "\n"
+    return StageOutput(
+        None,
+        {"n_samples": weights["n_samples"], "warnings": warnings},
+        files={"label_weights.json": text.encode()},
+    )
+
+
+@stage("export", config=_model("dataset.shards", "ExportConfig"))
+def export_stage(context: StageContext) -> StageOutput:
+    """Write the TFRecord shards, the final manifest and the taxonomy beside them."""
+    import io
+
+    from dataset.shards import export_shards
+
+    frame = context.frame()
+    out, summary = export_shards(
+        context.store,
+        frame,
+        context.specs,
+        context.prefix,
+        context.config,
+        context.progress(len(frame)),
+    )
+    buffer = io.BytesIO()
+    out.to_parquet(buffer, index=False)
+    taxonomy = context.settings.get("taxonomy_text", "")
+    files = {"manifest.parquet": buffer.getvalue(), "taxonomy.yaml": taxonomy.encode()}
+    return StageOutput(out, summary, files=files, written=summary.pop("files"))
+
+
+@stage(
+    "report",
+    config=_model("dataset.report", "ReportConfig"),
+    needs=("check", "dedup", "segment", "split", "rebalance", "weights"),
+)
+def report_stage(context: StageContext) -> StageOutput:
+    """The dataset report (report.html), self-contained."""
+    from dataset.report import build_report
+
+    html, summary = build_report(context)
+    return StageOutput(None, summary, files={"report.html": html.encode()})

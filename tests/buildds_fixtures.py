@@ -1,0 +1,107 @@
+"""A small labelled manifest with real images (and bad inputs) in a store, for build tests."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from PIL import Image, ImageDraw
+
+from dataset.store import Store
+
+TAXONOMY = {
+    "version": 1,
+    "tasks": {
+        "colour": {"kind": "multi-label", "classes": ["red", "blue", "green", "purple"]},
+        "type": {"kind": "single-label", "classes": ["dresses", "jeans", "polos", "skirts"]},
+    },
+}
+RGB = {"red": (200, 40, 40), "blue": (40, 60, 200), "green": (40, 160, 60)}
+# (type, images): dresses dominate, polos are the minority, skirts are empty.
+PLAN = [("dresses", 24), ("jeans", 10), ("polos", 4)]
+BAD = {
+    "raw/demo/images/corrupt.jpg": b"\xff\xd8\xff\xe0 this is not really a jpeg",
+    "raw/demo/images/notes.txt": b"just some text, not an image\n",
+}
+
+
+def jpeg(colour: tuple[int, int, int], shape: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    image = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((8 + shape % 7, 6, 40 + shape % 13, 40), fill=colour)
+    draw.ellipse((30, 10 + shape % 5, 56, 30), fill=(shape * 37 % 255, 90, 120))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def bad_images() -> dict[str, bytes]:
+    good = jpeg(RGB["red"], 1)
+    bomb = io.BytesIO()
+    Image.new("1", (3000, 3000)).save(bomb, format="PNG")  # 9 Mpx, a few KB
+    return {
+        **BAD,
+        "raw/demo/images/truncated.jpg": good[: len(good) // 2],
+        "raw/demo/images/bomb.png": bomb.getvalue(),
+    }
+
+
+def write_demo_manifest(store: Store, key: str = "inputs/manifest.parquet") -> pd.DataFrame:
+    """Write images and a manifest (with duplicates, pairs and bad rows) to ``store``."""
+    rows: list[dict[str, Any]] = []
+    colours = list(RGB)
+    number = 0
+    for kind, count in PLAN:
+        for i in range(count):
+            colour = colours[(number + i) % 3]
+            path = f"raw/demo/images/{kind}-{i:03d}.jpg"
+            store.write_bytes(path, jpeg(RGB[colour], number))
+            source = "catalogue" if i % 5 == 4 else "marketplace"
+            rows.append(
+                {
+                    "image_path": path,
+                    "source": source,
+                    "domain": "shop" if source == "catalogue" else "user",
+                    "site": "demo",
+                    "item_id": f"{kind}-{i // 2}" if source == "marketplace" else None,
+                    "product_id": f"p-{kind}-{i}" if source == "catalogue" else None,
+                    "colour": [colour] + (["blue"] if i % 4 == 0 and colour != "blue" else []),
+                    "type": [kind],
+                    "dup_cluster": number - (1 if i % 6 == 5 else 0),
+                    "dup_keep": i % 6 != 5,
+                    "pair_id": f"d-{kind}-{i // 3}" if i % 3 == 0 else None,
+                }
+            )
+            number += 1
+    for path, data in bad_images().items():
+        store.write_bytes(path, data)
+    for path in [*bad_images(), "raw/demo/images/gone.jpg", None]:
+        rows.append({**rows[0], "image_path": path, "dup_cluster": number, "dup_keep": True})
+        number += 1
+    frame = pd.DataFrame(rows)
+    store.write_parquet(key, frame)
+    return frame
+
+
+def write_config(folder: Path, **sections: Any) -> Path:
+    """A build config (and its taxonomy) in ``folder``; ``sections`` override defaults."""
+    (folder / "taxonomy.yaml").write_text(yaml.safe_dump(TAXONOMY), encoding="utf-8")
+    config: dict[str, Any] = {
+        "name": "test",
+        "version": "v1",
+        "taxonomy": "taxonomy.yaml",
+        "stages": ["load", "check", "split", "rebalance", "weights", "export", "report"],
+        "load": {"manifest": "inputs/manifest.parquet"},
+        "check": {"max_pixels": 1_000_000, "workers": 2},
+        "split": {"fractions": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 1},
+        "export": {"image_size": 32, "shard_size": 8, "workers": 2},
+        "report": {"samples_per_class": 3, "thumbnail_size": 48},
+    }
+    for name, value in sections.items():
+        config[name] = value
+    path = folder / "dataset.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
