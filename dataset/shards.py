@@ -12,12 +12,14 @@ written last and stale shards of an earlier export are deleted after it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,48 @@ def _read_image(store: Store, row: dict[str, Any], config: ExportConfig) -> tupl
     raise ValueError("; ".join(errors) or "no image path")
 
 
+@dataclass
+class _Tally:
+    bad: list[dict[str, str]] = field(default_factory=list)
+    fallbacks: int = 0
+
+
+def _write_shard(
+    pool: ThreadPoolExecutor,
+    store: Store,
+    records: list[dict[str, Any]],
+    path: Path,
+    specs: dict[str, TaskSpec],
+    config: ExportConfig,
+    tally: _Tally,
+    progress: Callable[[int], None] | None,
+) -> list[int]:
+    """Write ``records`` to ``path``; the positions of those written (the others are
+    added to ``tally.bad``). Images are prepared in the pool, written in order."""
+
+    def load(row: dict[str, Any]) -> tuple[bytes, str] | str:
+        try:
+            return _read_image(store, row, config)
+        except ValueError as exc:
+            return str(exc)
+        finally:
+            if progress is not None:
+                progress(1)
+
+    kept = []
+    with contextlib.closing(open_writer(path, config.writer)) as writer:
+        results = pool.map(load, records)
+        for position, (row, result) in enumerate(zip(records, results, strict=True)):
+            if isinstance(result, str):
+                tally.bad.append({"image_path": _text(row.get("image_path")), "reason": result})
+                continue
+            image, used = result
+            tally.fallbacks += used == "image_path" and bool(_text(row.get("segmented_path")))
+            writer.write(record_features(row, image, specs))
+            kept.append(position)
+    return kept
+
+
 def export_shards(
     store: Store,
     frame: pd.DataFrame,
@@ -124,59 +168,32 @@ def export_shards(
     shard order) and a summary with the index and the rows that could not be read."""
     splits: dict[str, Any] = {}
     exported: list[pd.DataFrame] = []
-    bad: list[dict[str, str]] = []
-    fallbacks = 0
+    tally = _Tally()
     written: list[str] = []
-    rows_by_split = {name: part for name, part in frame.groupby("split", sort=True)}
     with (
         ThreadPoolExecutor(max_workers=config.workers) as pool,
         tempfile.TemporaryDirectory(prefix="s2s-shards-") as tmp,
     ):
-        for name, part in rows_by_split.items():
+        for name, part in frame.groupby("split", sort=True):
             if name == "train":
-                order = np.random.default_rng(config.seed).permutation(len(part))
-                part = part.iloc[order]
+                part = part.iloc[np.random.default_rng(config.seed).permutation(len(part))]
             part = part.reset_index(drop=True)
             count = max(1, math.ceil(len(part) / config.shard_size))
-            files, kept_rows = [], []
-            for index in range(count):
-                chunk = part.iloc[index * config.shard_size : (index + 1) * config.shard_size]
-                records = chunk.to_dict("records")
-
-                def load(row: dict[str, Any]) -> tuple[bytes, str] | str:
-                    try:
-                        return _read_image(store, row, config)
-                    except ValueError as exc:
-                        return str(exc)
-                    finally:
-                        if progress is not None:
-                            progress(1)
-
-                filename = f"{name}-{index:05d}-of-{count:05d}.tfrecord"
+            files, kept = [], []
+            for number in range(count):
+                first = number * config.shard_size
+                records = part.iloc[first : first + config.shard_size].to_dict("records")
+                filename = f"{name}-{number:05d}-of-{count:05d}.tfrecord"
                 local = Path(tmp) / filename
-                writer = open_writer(local, config.writer)
-                try:
-                    for position, (row, result) in enumerate(
-                        zip(records, pool.map(load, records), strict=True)
-                    ):
-                        if isinstance(result, str):
-                            bad.append(
-                                {"image_path": _text(row.get("image_path")), "reason": result}
-                            )
-                            continue
-                        image, used = result
-                        fallbacks += used == "image_path" and bool(_text(row.get("segmented_path")))
-                        writer.write(record_features(row, image, specs))
-                        kept_rows.append(index * config.shard_size + position)
-                finally:
-                    writer.close()
-                key = f"{prefix}/shards/{filename}"
-                store.upload(local, key)
+                positions = _write_shard(
+                    pool, store, records, local, specs, config, tally, progress
+                )
+                kept += [first + p for p in positions]
+                store.upload(local, f"{prefix}/shards/{filename}")
                 local.unlink()
                 files.append(filename)
-                written.append(key)
-            kept = part.iloc[kept_rows]
-            exported.append(kept)
+                written.append(f"{prefix}/shards/{filename}")
+            exported.append(part.iloc[kept])
             splits[str(name)] = {"files": files, "records": len(kept)}
     index: dict[str, Any] = {
         "image_size": config.image_size,
@@ -187,8 +204,13 @@ def export_shards(
     written.append(f"{prefix}/shards/index.json")
     for stale in set(store.list(f"{prefix}/shards/")) - set(written):
         store.delete(stale)
-    for entry in bad:
+    for entry in tally.bad:
         logger.warning("not exported %s: %s", entry["image_path"], entry["reason"])
     result = pd.concat(exported, ignore_index=True) if exported else frame.iloc[:0]
-    summary = {"index": index, "bad": bad, "segmented_fallbacks": int(fallbacks), "files": written}
+    summary = {
+        "index": index,
+        "bad": tally.bad,
+        "segmented_fallbacks": int(tally.fallbacks),
+        "files": written,
+    }
     return result, summary

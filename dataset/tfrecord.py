@@ -8,8 +8,9 @@ and each ``data`` is a serialized ``tf.train.Example`` protobuf. This module wri
 parts in pure Python (crc32c with a lookup table, or ``google-crc32c`` when installed, and
 a minimal protobuf encoder for the three feature kinds), so the ``dataset`` extra does
 not need TensorFlow; :func:`open_writer` uses TensorFlow's own writer when it is
-importable. Both produce the same bytes: features are serialized in sorted key order
-(TensorFlow with ``deterministic=True``).
+importable. Both produce the same records: files differ at most in the order of the
+features inside an Example (ours: sorted keys; protobuf's own deterministic order depends
+on its implementation), which no reader sees.
 
 >>> data = encode_example({"label": [1.0, 0.0], "repeat": [2], "image_path": [b"a.jpg"]})
 >>> frame(data)[:8] == len(data).to_bytes(8, "little")
@@ -126,8 +127,8 @@ def _feature(values: FeatureValue) -> bytes:
 
 
 def encode_example(features: Mapping[str, FeatureValue]) -> bytes:
-    """Serialize a ``tf.train.Example`` (keys in sorted order, like TensorFlow's
-    deterministic serialization). Values: list of bytes, of floats or of ints."""
+    """Serialize a ``tf.train.Example`` (features in sorted key order, so the same record
+    always gives the same bytes). Values: a list of bytes, of floats or of ints."""
     entries = []
     for key in sorted(features):
         entry = _field(1, key.encode("utf-8")) + _field(2, _feature(features[key]))
