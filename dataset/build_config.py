@@ -141,5 +141,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> BuildCo
         *parents, leaf = match.group(1).split(".")
         for part in parents:
             target = target.setdefault(part, {})
-        target[leaf] = yaml.safe_load(match.group(2))
+        try:
+            target[leaf] = yaml.safe_load(match.group(2))
+        except yaml.YAMLError:
+            raise UserError(f"--set {override!r}: the value is not valid YAML") from None
     return parse_config(raw, str(file), base=file.parent)

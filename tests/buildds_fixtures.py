@@ -97,7 +97,7 @@ def write_config(folder: Path, **sections: Any) -> Path:
         "load": {"manifest": "inputs/manifest.parquet"},
         "check": {"max_pixels": 1_000_000, "workers": 2},
         "split": {"fractions": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 1},
-        "export": {"image_size": 32, "shard_size": 8, "workers": 2},
+        "export": {"image_size": 32, "shard_size": 8, "workers": 2, "writer": "python"},
         "report": {"samples_per_class": 3, "thumbnail_size": 48},
     }
     for name, value in sections.items():
