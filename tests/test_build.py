@@ -219,17 +219,6 @@ def test_build_on_s3(s3_bucket: str, tmp_path: Path) -> None:
     assert set(statuses(build(config, store.uri, show_progress=False)).values()) == {"cached"}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "dataset", "build", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [
