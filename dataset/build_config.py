@@ -113,7 +113,11 @@ def parse_config(raw: Any, source: str, base: Path | None = None) -> BuildConfig
         if not isinstance(body, dict):
             raise UserError(f"{source}: {name}: expected a mapping (got {body!r})")
         try:
-            sections[name] = factory().model_validate(body)
+            model = factory()
+        except (ImportError, AttributeError) as exc:
+            raise UserError(f"{source}: stages: stage {name!r} is not available ({exc})") from None
+        try:
+            sections[name] = model.model_validate(body)
         except ValidationError as exc:
             raise UserError(_describe(source, exc, name)) from None
     taxonomy = Path(top.taxonomy) if top.taxonomy else DEFAULT_TAXONOMY

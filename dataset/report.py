@@ -134,8 +134,11 @@ def _class_counts(context: StageContext, manifest: pd.DataFrame) -> str:
         f"cap x{_esc(context.summary('rebalance').get('cap', '-'))}); validation and test are never resampled.</p>"
     )
     if factors:
-        top = sorted(factors.items(), key=lambda kv: -kv[1])[:15]
-        legend += _table(["class", "upsampling factor"], [[k, f"x{v:g}"] for k, v in top], "narrow")
+        chips = "".join(
+            f'<span class="chip">{_esc(k)} <b>x{v:g}</b></span>'
+            for k, v in sorted(factors.items(), key=lambda kv: -kv[1])
+        )
+        legend += f'<p class="chips">Upsampling per {_esc(driver)} class: {chips}</p>'
     return legend + '<div class="charts">' + "".join(parts) + "</div>"
 
 

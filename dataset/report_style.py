@@ -38,4 +38,7 @@ figcaption { font-size:11px; color:var(--muted); }
 .grid { margin-bottom:8px; }
 .grid .row { display:flex; gap:6px; flex-wrap:wrap; }
 .warn { color:var(--warn); }
+.chips { line-height:2; }
+.chip { background:#f0f5f8; border-radius:10px; padding:2px 8px; margin-right:4px;
+        font-size:12px; white-space:nowrap; }
 """

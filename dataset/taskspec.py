@@ -4,7 +4,7 @@ The taxonomy file itself (``dataset/taxonomy/house.yaml``) belongs to the label-
 part; this module only reads the parts every later stage needs, and accepts classes
 written as a list of ids, a list of ``{id: ...}`` mappings or a mapping keyed by id.
 
->>> specs = task_specs({"tasks": {"type": {"kind": "single-label", "classes": ["a", "b"]}}})
+>>> specs = task_specs({"tasks": {"type": {"kind": "single_label", "classes": ["a", "b"]}}})
 >>> specs["type"].single, specs["type"].classes
 (True, ['a', 'b'])
 """
@@ -20,7 +20,7 @@ from dataset.errors import UserError
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    kind: str  # "single-label" or "multi-label"
+    kind: str  # "single_label" or "multi_label" (any spelling starting "single"/"multi")
     classes: list[str]
 
     @property
@@ -56,7 +56,6 @@ def task_specs(taxonomy: dict[str, Any]) -> dict[str, TaskSpec]:
     for name, body in tasks.items():
         if not isinstance(body, dict) or "classes" not in body:
             raise UserError(f"taxonomy: task {name!r} has no 'classes'")
-        kind = str(body.get("kind", "multi-label"))
-        kind = "single-label" if kind.startswith("single") else "multi-label"
+        kind = str(body.get("kind", "multi_label"))  # kept as spelled: index.json repeats it
         specs[str(name)] = TaskSpec(str(name), kind, _class_ids(str(name), body["classes"]))
     return specs

@@ -169,9 +169,7 @@ class TensorFlowRecordWriter:
     """``tf.io.TFRecordWriter`` with ``tf.train.Example`` protos."""
 
     def __init__(self, path: str | Path) -> None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ banner in progress bars
-        import tensorflow as tf
-
+        tf = _import_tensorflow()
         self._tf = tf
         self._writer = tf.io.TFRecordWriter(str(path))
 
@@ -201,9 +199,16 @@ class TensorFlowRecordWriter:
         self.close()
 
 
+def _import_tensorflow() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ banner in progress bars
+    import tensorflow as tf
+
+    return tf
+
+
 def tensorflow_available() -> bool:
     try:
-        import tensorflow  # noqa: F401
+        _import_tensorflow()
     except ImportError:
         return False
     return True

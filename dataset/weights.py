@@ -14,7 +14,7 @@ a warning names the label.
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"colour": [["red"], ["red", "blue"], []], "split": "train"})
 >>> from dataset.taskspec import TaskSpec
->>> w, _ = label_weights(frame, {"colour": TaskSpec("colour", "multi-label", ["red", "blue"])})
+>>> w, _ = label_weights(frame, {"colour": TaskSpec("colour", "multi_label", ["red", "blue"])})
 >>> w["tasks"]["colour"]["present"], w["tasks"]["colour"]["absent"]
 ([0.75, 1.5], [1.5, 0.75])
 """

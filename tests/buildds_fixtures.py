@@ -15,8 +15,8 @@ from dataset.store import Store
 TAXONOMY = {
     "version": 1,
     "tasks": {
-        "colour": {"kind": "multi-label", "classes": ["red", "blue", "green", "purple"]},
-        "type": {"kind": "single-label", "classes": ["dresses", "jeans", "polos", "skirts"]},
+        "colour": {"kind": "multi_label", "classes": ["red", "blue", "green", "purple"]},
+        "type": {"kind": "single_label", "classes": ["dresses", "jeans", "polos", "skirts"]},
     },
 }
 RGB = {"red": (200, 40, 40), "blue": (40, 60, 200), "green": (40, 160, 60)}

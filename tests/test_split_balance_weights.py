@@ -105,8 +105,8 @@ def test_rebalance_with_a_multi_label_task_uses_the_rarest_label() -> None:
 
 def test_weights_match_hand_computed_values() -> None:
     spec = {
-        "colour": TaskSpec("colour", "multi-label", ["red", "blue", "green", "pink"]),
-        "type": TaskSpec("type", "single-label", ["dresses", "jeans"]),
+        "colour": TaskSpec("colour", "multi_label", ["red", "blue", "green", "pink"]),
+        "type": TaskSpec("type", "single_label", ["dresses", "jeans"]),
     }
     frame = pd.DataFrame(
         {
@@ -135,7 +135,7 @@ def test_weights_match_hand_computed_values() -> None:
 
 
 def test_weights_of_a_label_every_sample_has_do_not_divide_by_zero() -> None:
-    spec = {"gender": TaskSpec("gender", "multi-label", ["women", "men"])}
+    spec = {"gender": TaskSpec("gender", "multi_label", ["women", "men"])}
     frame = pd.DataFrame({"gender": [["women"]] * 3, "split": "train"})
     weights, warnings = label_weights(frame, spec)
     assert weights["tasks"]["gender"]["present"] == [0.5, 1.0]
