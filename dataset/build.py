@@ -57,6 +57,7 @@ def build(
     text, taxonomy = read_taxonomy(cfg.taxonomy)
     specs = task_specs(taxonomy)
     settings = {**cfg.raw, "stages": cfg.stages, "taxonomy_text": text}
+    settings["taxonomy_path"] = str(cfg.taxonomy)
     stages = run_pipeline(
         store,
         cfg.prefix,

@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from dataset.pipeline import StageContext, StageOutput, stage
 
@@ -32,9 +32,40 @@ def _model(module: str, name: str) -> Any:
     return lambda: getattr(importlib.import_module(module), name)
 
 
+def _map_config() -> type[BaseModel]:
+    from dataset.mapping import MapConfig
+
+    return create_model(
+        "MapStageConfig",
+        __base__=MapConfig,
+        sites=(list[str], Field(default_factory=lambda: ["demo"], description="sites to map")),
+    )
+
+
+def _merge_config() -> type[BaseModel]:
+    from dataset.catalogue import MergeConfig
+
+    return create_model(
+        "MergeStageConfig",
+        __base__=MergeConfig,
+        catalogue=(str, Field("catalogue/demo/export.csv", description="export store key")),
+        codes=(str, Field("catalogue/demo/codes.yaml", description="code table store key")),
+        pairs=(str | None, Field("catalogue/demo/pairs.csv", description="true pairs, or null")),
+    )
+
+
 def _raw_items(context: StageContext) -> list[str]:
-    sites = getattr(context.config, "sites", None) or []
-    return [key for site in sites for key in context.store.list(f"raw/{site}/") if ".jsonl" in key]
+    return [
+        key
+        for site in context.config.sites
+        for key in context.store.list(f"raw/{site}/")
+        if key.endswith(".jsonl")
+    ]
+
+
+def _catalogue_inputs(context: StageContext) -> list[str]:
+    config = context.config
+    return [key for key in (config.catalogue, config.codes, config.pairs) if key]
 
 
 @stage("load", config=lambda: LoadConfig, external=lambda c: [c.config.manifest])
@@ -44,23 +75,42 @@ def load_stage(context: StageContext) -> StageOutput:
     return StageOutput(frame, {"rows": len(frame)})
 
 
-@stage("map", config=_model("dataset.mapping", "MapConfig"), external=_raw_items)
+@stage("map", config=_map_config, external=_raw_items)
 def map_stage(context: StageContext) -> StageOutput:
     """Map each site's raw listing labels onto the house taxonomy."""
-    map_listings = _entry("dataset.mapping", "map_listings")
+    from dataset.errors import UserError
+    from dataset.mapping import map_listings
+
+    config = context.config
+    if config.taxonomy is None:
+        config = config.model_copy(update={"taxonomy": context.settings["taxonomy_path"]})
     frames, summaries = [], {}
-    for site in context.config.sites:
-        frame, summary = map_listings(context.store, site, context.config)
+    for site in config.sites:
+        frame, summary = map_listings(context.store, site, config)
         frames.append(frame)
         summaries[site] = summary
+    if not frames:
+        raise UserError("map: no site to map (map.sites is empty)")
     return StageOutput(pd.concat(frames, ignore_index=True), {"sites": summaries})
 
 
-@stage("merge", config=_model("dataset.merge", "MergeConfig"))
+@stage("merge", config=_merge_config, external=_catalogue_inputs)
 def merge_stage(context: StageContext) -> StageOutput:
     """Merge the mapped listings with the house catalogue export into one manifest."""
-    merge_catalogue = _entry("dataset.merge", "merge_catalogue")
-    frame, summary = merge_catalogue(context.store, context.frame(), context.config)
+    from dataset.catalogue import merge_catalogue
+    from dataset.codes import parse_codes
+    from dataset.taxonomy import load_taxonomy
+    from dataset.uri import read_table
+
+    config, store = context.config, context.store
+    taxonomy = load_taxonomy(context.settings["taxonomy_path"])
+    codes = parse_codes(store.read_text(config.codes), store.uri_for(config.codes), taxonomy)
+    export = read_table(store.uri_for(config.catalogue), "catalogue export")
+    pairs = read_table(store.uri_for(config.pairs), "pairs table") if config.pairs else None
+    marketplace = context.frame() if context.previous else None
+    frame, summary = merge_catalogue(
+        export, codes, taxonomy, config, marketplace, pairs, source=store.uri_for(config.catalogue)
+    )
     return StageOutput(frame, summary)
 
 
