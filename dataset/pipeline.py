@@ -49,6 +49,7 @@ class StageDef:
     needs: tuple[str, ...]  # earlier stages whose outputs it reads, besides the previous one
     external: Callable[[StageContext], list[str]] | None  # store keys read from outside
     version: int
+    own_progress: bool  # the stage's entry function shows its own progress bar
     description: str
 
 
@@ -62,6 +63,7 @@ def stage(
     needs: tuple[str, ...] = (),
     external: Callable[[StageContext], list[str]] | None = None,
     version: int = 1,
+    own_progress: bool = False,
 ) -> Callable[[Callable[[StageContext], StageOutput]], Callable[[StageContext], StageOutput]]:
     """Register a stage function under ``name`` (bump ``version`` when its output changes).
 
@@ -70,7 +72,7 @@ def stage(
 
     def register(func: Callable[[StageContext], StageOutput]) -> Callable[..., StageOutput]:
         doc = (func.__doc__ or name).strip().splitlines()[0]
-        REGISTRY[name] = StageDef(name, func, config, needs, external, version, doc)
+        REGISTRY[name] = StageDef(name, func, config, needs, external, version, own_progress, doc)
         return func
 
     return register
@@ -85,6 +87,7 @@ class StageContext:
     settings: dict[str, Any]  # the whole build config, for stages reading shared keys
     specs: dict[str, TaskSpec]
     previous: str | None  # the previous frame-producing stage
+    show_progress: bool = True
     bar: tqdm | None = None
 
     def key(self, name: str) -> str:
@@ -153,7 +156,7 @@ def run_pipeline(
     for name in names:
         definition = REGISTRY[name]
         context = StageContext(
-            store, prefix, name, configs.get(name), settings, specs, previous, None
+            store, prefix, name, configs.get(name), settings, specs, previous, show_progress
         )
         inputs = [
             key for dep in (*definition.needs, previous) if dep for key in produced.get(dep, [])
@@ -186,7 +189,8 @@ def run_pipeline(
             results[name] = {"status": "cached", "seconds": 0.0, "summary": state["summary"]}
             outputs = list(state["outputs"])
         else:
-            with tqdm(desc=f"{name:>9}", unit="item", disable=not show_progress, leave=True) as bar:
+            hide = definition.own_progress or not show_progress
+            with tqdm(desc=f"{name:>9}", unit="item", disable=hide, leave=True) as bar:
                 context.bar = bar
                 out = definition.func(context)
                 if bar.total is None:  # a stage without items still shows it finished

@@ -258,6 +258,9 @@ def build_report(context: StageContext) -> tuple[str, dict[str, Any]]:
     manifest = context.frame()
     thumbs = Thumbnails(context, cfg.thumbnail_size)
     bad = [{**e, "stage": "check"} for e in context.summary("check").get("bad", [])]
+    for stage_name in ("dedup", "segment"):  # their own unreadable images, if any got there
+        summary = context.summary(stage_name)
+        bad += [{**e, "stage": stage_name} for e in summary.get("bad_images", [])]
     bad += [{**e, "stage": "export"} for e in context.summary("export").get("bad", [])]
     name = f"{context.settings.get('name', '')} {context.settings.get('version', '')}"
     sections = [

@@ -124,19 +124,31 @@ def check_stage(context: StageContext) -> StageOutput:
     return StageOutput(good, summary)
 
 
-@stage("dedup", config=_model("dataset.dedup", "DedupConfig"))
+@stage("dedup", config=_model("dataset.dedup", "DedupConfig"), own_progress=True)
 def dedup_stage(context: StageContext) -> StageOutput:
     """Find near-duplicate images: ``dup_cluster`` and ``dup_keep`` per row."""
     find_duplicates = _entry("dataset.dedup", "find_duplicates")
-    frame, summary = find_duplicates(context.store, context.frame(), context.config)
+    frame, summary = find_duplicates(
+        context.store,
+        context.frame(),
+        context.config,
+        out=context.prefix,
+        progress=context.show_progress,
+    )
     return StageOutput(frame, summary)
 
 
-@stage("segment", config=_model("dataset.segment", "SegmentConfig"))
+@stage("segment", config=_model("dataset.segmentation", "SegmentConfig"), own_progress=True)
 def segment_stage(context: StageContext) -> StageOutput:
     """Cut the garment out of its background: ``segmented_path`` per row."""
-    segment_images = _entry("dataset.segment", "segment_images")
-    frame, summary = segment_images(context.store, context.frame(), context.config)
+    segment_images = _entry("dataset.segmentation", "segment_images")
+    frame, summary = segment_images(
+        context.store,
+        context.frame(),
+        context.config,
+        out=context.prefix,
+        progress=context.show_progress,
+    )
     return StageOutput(frame, summary)
 
 

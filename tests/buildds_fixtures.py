@@ -105,3 +105,49 @@ def write_config(folder: Path, **sections: Any) -> Path:
     path = folder / "dataset.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+def write_demo_world(store: Store, items_per_category: int = 3, size: int = 64) -> int:
+    """Raw demo-marketplace listings (as a crawl writes them, photos rendered) and the
+    demo catalogue export in ``store``; returns the number of listing photos written."""
+    import json
+
+    from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
+    from dataset.synthetic import DemoUniverse
+
+    universe = DemoUniverse(seed=0, items_per_category=items_per_category)
+    photos = 0
+    for slug in universe.categories:
+        lines = []
+        for item in universe.listings(slug):
+            if item.deleted:
+                continue
+            images = []
+            for photo_id in item.photo_ids:
+                path = f"raw/demo/images/full/{photo_id}.jpg"
+                store.write_bytes(path, universe.render_listing_photo(photo_id, size=size))
+                images.append({"url": f"http://127.0.0.1:9/photos/{photo_id}.jpg", "path": path})
+                photos += 1
+            record = {
+                "site": "demo",
+                "item_id": item.item_id,
+                "url": f"http://127.0.0.1:8/articles/{item.item_id}",
+                "category": slug,
+                "image_urls": [image["url"] for image in images],
+                "images": [{**image, "checksum": image["path"]} for image in images],
+                "fetched_at": "2026-11-20T10:00:00Z",
+                "crawler_version": "0.1.0",
+                "title": item.title,
+                "brand": item.brand,
+                "colors": item.colors,
+                "materials": item.materials,
+                "gender": item.gender,
+                "size": item.size,
+                "condition": item.condition,
+                "price": {"amount": item.price_amount, "currency": item.currency},
+            }
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        store.write_text(f"raw/demo/{slug}/items/r1-00001.jsonl", "".join(lines))
+    config = DemoCatalogueConfig(items_per_category=items_per_category, image_size=size)
+    build_demo_catalogue(store, config)
+    return photos
