@@ -255,7 +255,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_builds_reports_json_and_fails_in_one_line(local_build: tuple[Store, Path]) -> None:
     store, config = local_build
     args = ["--config", str(config), "--store", store.uri, "--set", "export.writer=python"]
-    args += ["--no-progress"]
+    args += ["--no-progress", "--set", "stages=[load, check, split, rebalance, export]"]
     result = run_cli(*args, "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["stages"]["export"]["status"] == "ran"
