@@ -150,8 +150,8 @@ def write_paired_dataset(
         "dataset": f"{store_uri.rstrip('/')}/datasets/tiny/v1",
         "products": products,
         "views": views,
-        "user_photo": "raw/tiny/images/u-P003.jpg",
-        "pair": "P003",
+        "user_photo": "raw/tiny/images/u-P001.jpg",
+        "pair": "P001",
     }
 
 
