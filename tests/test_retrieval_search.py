@@ -225,3 +225,24 @@ def test_index_and_search_through_s3(
     code, out, err = cli(capsys, "search", "--index", index, "--image", query, "--format", "json")
     assert code == 0, err
     assert json.loads(out)["results"][0]["product_id"] == info["pair"]
+
+
+def test_plot_embeddings_draws_the_colour_space(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "tsne.png"
+    code, stdout, err = cli(
+        capsys, "plot-embeddings", "--encoder", world["encoder"], "--dataset", world["dataset"],
+        "--out", str(out), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["labels"] == ["blue", "green", "red"]
+    assert report["images"] == 12 * 3 + 12 - 1  # every labelled image but the broken one
+    with Image.open(out) as image:
+        assert image.format == "PNG"
+    code, _, err = cli(
+        capsys, "plot-embeddings", "--encoder", world["encoder"], "--dataset", world["dataset"],
+        "--out", str(out), "--task", "pattern",
+    )  # fmt: skip
+    assert code == 2 and "no label column 'pattern'" in err
