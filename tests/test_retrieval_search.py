@@ -86,6 +86,7 @@ def test_search_returns_the_planted_near_copy_first_and_draws_a_grid(
     assert results[0]["product_id"] == world["pair"] and results[0]["hit"] is True
     assert len({r["product_id"] for r in results}) == 5  # one line per product, not per view
     assert results[0]["score"] > results[1]["score"]
+    assert json.loads(out)["pair_rank"] == 1
     with Image.open(grid) as image:
         assert image.format == "PNG" and image.width > 800
 

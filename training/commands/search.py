@@ -68,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     index.check_encoder(encoder.encoder_id, encoder_uri)
     query = combine(encode_array(encoder, image), index.combination).astype("float32")[0]
     found = index.top_products(query, args.top, args.approx, args.nprobe)
+    pair_rank = None
     if args.pair_id:
         found["hit"] = found["pair_id"] == args.pair_id
+        pair_rank = index.pair_rank(query, args.pair_id)
     records = [
         {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in found.to_dict(orient="records")
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"{args.image.rsplit('/', 1)[-1]}: top {len(records)} of {index.count} images"
         if args.pair_id:
             title += f" · pair {args.pair_id}: {hits} hit{'s' * (hits != 1)}"
+            title += f", true product ranked #{pair_rank}" if pair_rank else ", not in the index"
         save_png(
             render_grid(image, results, title, query_note=note), lambda b: write_uri(args.grid, b)
         )
@@ -106,9 +109,10 @@ def run(args: argparse.Namespace) -> int:
         + ("  <- hit" if r.get("hit") else "")
         for r in records
     ]
+    if args.pair_id:
+        lines.append(f"pair {args.pair_id}: true product ranked #{pair_rank}")
     if args.grid:
         lines.append(f"grid: {args.grid}")
-    clikit.emit(
-        {"query": args.image, "results": records, "grid": args.grid}, args.format, "\n".join(lines)
-    )
+    report = {"query": args.image, "results": records, "grid": args.grid, "pair_rank": pair_rank}
+    clikit.emit(report, args.format, "\n".join(lines))
     return 0

@@ -163,3 +163,16 @@ class SearchIndex:
         found = found.drop_duplicates("product_id", keep="first").head(top)
         found.insert(0, "rank", np.arange(1, len(found) + 1))
         return found.reset_index(drop=True)
+
+    def pair_rank(self, query: np.ndarray, pair_id: str) -> int | None:
+        """Rank among products of the best product of ``pair_id`` (ties count against it)."""
+        best = (
+            pd.DataFrame({"product_id": self.items["product_id"], "score": self.embeddings @ query})
+            .assign(pair=self.items["pair_id"] == pair_id)
+            .groupby("product_id")
+            .agg(score=("score", "max"), pair=("pair", "any"))
+        )
+        if not best["pair"].any():
+            return None
+        target = best.loc[best["pair"], "score"].max()
+        return int(((best["score"] >= target) & ~best["pair"]).sum()) + 1
