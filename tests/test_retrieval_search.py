@@ -1,0 +1,249 @@
+"""Index, search and eval-retrieval end to end with a tiny untrained encoder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dataset.store import open_store
+from tests.search_fixtures import (
+    garment_image,
+    jpeg,
+    near_copy,
+    write_json,
+    write_paired_dataset,
+    write_tiny_encoder,
+)
+from training.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A tiny encoder, a paired dataset and an index built by the real CLI (subprocess)."""
+    root = tmp_path_factory.mktemp("search")
+    encoder = write_tiny_encoder(str(root / "models/enc/r1/export"))
+    info = write_paired_dataset(str(root / "store"))
+    # One catalogue image is broken: it must be counted and skipped, not fatal.
+    store = open_store(str(root / "store"))
+    store.write_bytes("catalogue/tiny/images/P011-1.jpg", b"\xff\xd8 not a jpeg")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "training", "index", "--encoder", encoder,
+         "--dataset", str(info["dataset"]), "--out", str(root / "index"), "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    return {
+        "root": str(root),
+        "encoder": encoder,
+        "index": str(root / "index"),
+        "dataset": str(info["dataset"]),
+        "query": str(root / "store" / str(info["user_photo"])),
+        "pair": str(info["pair"]),
+        "summary": json.dumps(summary),
+    }
+
+
+def test_index_holds_two_views_per_product_and_counts_broken_images(world: dict[str, str]) -> None:
+    summary = json.loads(world["summary"])
+    # 12 products x first 2 views = 24 images; P011-1 is broken.
+    assert summary["images"] == 23 and summary["skipped_unreadable"] == 1
+    assert summary["products"] == 12
+    meta = json.loads(Path(world["index"], "index.json").read_text())
+    assert meta["encoder_id"] == "tiny-a" and meta["dims"] == 4 * 16 and meta["count"] == 23
+    embeddings = np.load(Path(world["index"], "embeddings.npy"))
+    assert embeddings.dtype == np.float16
+    assert np.allclose(np.linalg.norm(embeddings.astype(np.float32), axis=1), 1, atol=1e-2)
+
+
+def test_search_returns_the_planted_near_copy_first_and_draws_a_grid(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    grid = tmp_path / "grid.png"
+    code, out, err = cli(
+        capsys, "search", "--index", world["index"], "--image", world["query"], "--top", "5",
+        "--grid", str(grid), "--pair-id", world["pair"], "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert results[0]["product_id"] == world["pair"] and results[0]["hit"] is True
+    assert len({r["product_id"] for r in results}) == 5  # one line per product, not per view
+    assert results[0]["score"] > results[1]["score"]
+    assert json.loads(out)["pair_rank"] == 1
+    with Image.open(grid) as image:
+        assert image.format == "PNG" and image.width > 800
+
+
+def test_search_with_segmentation_and_approximate_index(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = cli(
+        capsys, "index", "--encoder", world["encoder"], "--dataset", world["dataset"],
+        "--out", str(tmp_path / "ivf"), "--ivf", "on", "--nlist", "3", "--weights", "material=0",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "ivf/index.json").read_text())["dims"] == 3 * 16
+    code, out, err = cli(
+        capsys, "search", "--index", str(tmp_path / "ivf"), "--image", world["query"],
+        "--approx", "--nprobe", "3", "--segment", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["product_id"] == world["pair"]
+
+
+def test_encoder_mismatch_and_non_image_query_are_refused(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    other = write_tiny_encoder(str(tmp_path / "other"), encoder_id="tiny-b", seed=1)
+    code, _, err = cli(
+        capsys, "search", "--index", world["index"], "--image", world["query"], "--encoder", other
+    )
+    assert code == 2 and "does not match the index's encoder 'tiny-a'" in err
+    text = tmp_path / "notes.jpg"
+    text.write_text("this is not a photo")
+    code, _, err = cli(capsys, "search", "--index", world["index"], "--image", str(text))
+    assert code == 2 and "notes.jpg: not a readable image" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_eval_retrieval_on_the_manifest_reports_and_compares(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    previous = {"encoder_id": "old", "top_k": {"1": 0.25, "5": 0.5}}
+    write_json(tmp_path / "previous.json", previous)
+    code, out, err = cli(
+        capsys, "eval-retrieval", "--encoder", world["encoder"], "--pairs", world["dataset"],
+        "--top-k", "1,5", "--out", str(tmp_path / "eval"), "--compare",
+        str(tmp_path / "previous.json"), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    # 12 user photos: 11 near-copies of a product's first view, 1 orphan pair.
+    assert report["queries"] == 12 and report["no_gallery_match"] == 1
+    assert report["gallery"] == 12 * 3 - 1  # all views; the broken image is skipped
+    assert report["skipped"]["unreadable_image"] == 1
+    assert report["top_k"]["5"] >= report["top_k"]["1"] >= 0.8
+    assert set(report["per_category"]) == {"dresses", "jeans", "shirts"}
+    delta = report["comparison"]["delta_top_k"]["1"]
+    assert delta == pytest.approx(report["top_k"]["1"] - 0.25)
+    saved = json.loads((tmp_path / "eval/report.json").read_text())
+    assert saved["top_k"] == report["top_k"]
+    assert (tmp_path / "eval/topk.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def write_deepfashion2(folder: Path) -> None:
+    """Two photos of one pair (style 1) and a distractor; one item without a box."""
+    rng = np.random.default_rng(5)
+    garment = garment_image(rng, size=40)
+    shop = np.full((80, 120, 3), 250, np.uint8)
+    shop[20:60, 70:110] = garment  # item1 box [70, 20, 110, 60]
+    shop[10:50, 5:45] = garment_image(rng, size=40)  # item2: another garment, style 0
+    user = np.full((90, 90, 3), 30, np.uint8)
+    user[40:80, 10:50] = near_copy(garment, rng)  # box [10, 40, 50, 80]
+    (folder / "image").mkdir(parents=True)
+    (folder / "image/000001.jpg").write_bytes(jpeg(shop))
+    (folder / "image/000002.jpg").write_bytes(jpeg(user))
+    write_json(
+        folder / "annos/000001.json",
+        {"source": "shop", "pair_id": 7,
+         "item1": {"bounding_box": [70, 20, 110, 60], "category_id": 1, "style": 1},
+         "item2": {"bounding_box": [5, 10, 45, 50], "category_id": 9, "style": 0}},
+    )  # fmt: skip
+    write_json(
+        folder / "annos/000002.json",
+        {"source": "user", "pair_id": 7,
+         "item1": {"bounding_box": [10, 40, 50, 80], "category_id": 1, "style": 1},
+         "item2": {"category_id": 8, "style": 1}},
+    )  # fmt: skip
+
+
+def test_deepfashion2_folder_is_read_and_cropped_by_box(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from training.retrieval.embed import prepare_image
+    from training.retrieval.sources import load_pairs
+
+    write_deepfashion2(tmp_path / "df2")
+    pairs = load_pairs(str(tmp_path / "df2"))
+    assert pairs.skipped == {"missing_box": 1}
+    frame = pairs.frame.sort_values(["role", "match_key"]).reset_index(drop=True)
+    assert frame["role"].tolist() == ["gallery", "gallery", "query"]
+    assert frame["match_key"].tolist() == ["", "7/1", "7/1"]
+    assert frame["category"].tolist() == ["skirt", "short sleeve top", "short sleeve top"]
+    shop = tf.io.decode_jpeg(pairs.store.read_bytes("image/000001.jpg"))
+    crop = prepare_image(shop, tf.constant([70, 20, 110, 60]), 40).numpy()
+    whole = prepare_image(shop, tf.constant([0, 0, 0, 0]), 40).numpy()
+    expected = tf.image.resize(tf.cast(shop[20:60, 70:110], tf.float32), (40, 40)).numpy()
+    assert np.abs(crop - expected).max() < 1e-3
+    assert np.abs(whole - expected).mean() > 10
+
+
+def test_eval_retrieval_on_a_deepfashion2_folder(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_deepfashion2(tmp_path / "df2")
+    code, out, err = cli(
+        capsys, "eval-retrieval", "--encoder", world["encoder"], "--pairs",
+        str(tmp_path / "df2"), "--top-k", "1,20", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["evaluated"] == 1 and report["gallery"] == 2
+    assert report["skipped"]["missing_box"] == 1
+    assert report["top_k"]["20"] == 1.0  # k larger than the gallery
+    assert report["per_category"]["short sleeve top"]["evaluated"] == 1
+
+
+def test_index_and_search_through_s3(
+    s3_bucket: str, world: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    encoder = write_tiny_encoder(f"{s3_bucket}/models/enc/r1/export")
+    info = write_paired_dataset(s3_bucket, products=4, views=2)
+    index = f"{s3_bucket}/indexes/tiny"
+    code, _, err = cli(
+        capsys, "index", "--encoder", encoder, "--dataset", str(info["dataset"]), "--out", index
+    )
+    assert code == 0, err
+    assert open_store(index).read_json("index.json")["count"] == 8
+    query = f"{s3_bucket}/{info['user_photo']}"
+    code, out, err = cli(capsys, "search", "--index", index, "--image", query, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["product_id"] == info["pair"]
+
+
+def test_plot_embeddings_draws_the_colour_space(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "tsne.png"
+    code, stdout, err = cli(
+        capsys, "plot-embeddings", "--encoder", world["encoder"], "--dataset", world["dataset"],
+        "--out", str(out), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["labels"] == ["blue", "green", "red"]
+    assert report["images"] == 12 * 3 + 12 - 1  # every labelled image but the broken one
+    with Image.open(out) as image:
+        assert image.format == "PNG"
+    code, _, err = cli(
+        capsys, "plot-embeddings", "--encoder", world["encoder"], "--dataset", world["dataset"],
+        "--out", str(out), "--task", "pattern",
+    )  # fmt: skip
+    assert code == 2 and "no label column 'pattern'" in err

@@ -1,0 +1,118 @@
+"""Find the catalogue products that look like a shopper's photo.
+
+Encodes the photo with the index's encoder (the one recorded in index.json, or
+--encoder, which must be the same encoder: a mismatch is refused), combines the task
+encodings the way the index did, and prints the top products with their cosine scores.
+--grid writes the query beside its results; --pair-id marks the results of that pair
+(the true product of a known user photo) as hits. --segment cuts the garment out of a
+cluttered photo with GrabCut first.
+
+Example:
+  s2s-train search --index data/indexes/demo --image my-photo.jpg --top 10 \\
+      --grid my-photo-results.png
+  s2s-train search --index s3://data/indexes/demo --image photo.jpg --format json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from dataset import clikit
+
+NAME = "search"
+HELP = "top catalogue products for a photo (table, JSON or a picture grid)"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", required=True, metavar="INDEX_URI", help="index folder URI")
+    parser.add_argument("--image", required=True, metavar="PHOTO", help="query photo (path or URI)")
+    parser.add_argument("--top", type=int, default=10, help="products to return (default 10)")
+    parser.add_argument("--grid", metavar="PNG", help="write the query and its results here")
+    parser.add_argument("--segment", action="store_true", help="GrabCut the garment first")
+    parser.add_argument(
+        "--encoder", metavar="MODEL", help="encoder URI (default: the one recorded in the index)"
+    )
+    parser.add_argument("--pair-id", help="highlight results of this pair_id as hits")
+    parser.add_argument("--approx", action="store_true", help="use the index's IVF part")
+    parser.add_argument("--nprobe", type=int, help="IVF cells scanned (default nlist/16)")
+    clikit.add_format_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataset.errors import StoreError, UserError
+    from dataset.store import open_store
+    from training.retrieval.embed import combine, encode_array, load_image
+    from training.retrieval.encoder_loading import load_encoder, read_encoder_meta
+    from training.retrieval.grid import Result, render_grid, save_png
+    from training.retrieval.index import SearchIndex
+    from training.retrieval.uris import read_uri, write_uri
+
+    if args.top < 1:
+        raise UserError(f"--top must be >= 1. Received: {args.top}")
+    # Cheap checks first: a bad photo or a mismatched encoder fails before TensorFlow loads.
+    image = load_image(read_uri(args.image), args.image)
+    index = SearchIndex.load(args.index)
+    encoder_uri = args.encoder or index.encoder_uri
+    meta = read_encoder_meta(encoder_uri)
+    index.check_encoder(str(meta["encoder_id"]), encoder_uri)
+    note = ""
+    if args.segment:
+        from training.retrieval.segment import segment_garment
+
+        image, kept = segment_garment(image)
+        note = f"segmented, {100 * kept:.0f}% kept"
+    encoder = load_encoder(encoder_uri)
+    index.check_encoder(encoder.encoder_id, encoder_uri)
+    query = combine(encode_array(encoder, image), index.combination).astype("float32")[0]
+    found = index.top_products(query, args.top, args.approx, args.nprobe)
+    pair_rank = None
+    if args.pair_id:
+        found["hit"] = found["pair_id"] == args.pair_id
+        pair_rank = index.pair_rank(query, args.pair_id)
+    records = [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in found.to_dict(orient="records")
+    ]
+    if args.grid:
+        images = open_store(index.image_store) if index.image_store else None
+
+        def fetch(key: str) -> bytes | None:
+            try:
+                return images.read_bytes(key) if images else None
+            except StoreError:
+                return None
+
+        results = [
+            Result(
+                rank=r["rank"],
+                score=r["score"],
+                label=f"{r['product_id']} · {r.get('category', '')}",
+                image=fetch(r["image_path"]),
+                hit=r.get("hit"),
+            )
+            for r in records
+        ]
+        hits = sum(bool(r.get("hit")) for r in records)
+        title = f"{args.image.rsplit('/', 1)[-1]}: top {len(records)} of {index.count} images"
+        if args.pair_id:
+            title += f" · pair {args.pair_id}: {hits} hit{'s' * (hits != 1)}"
+            title += f", true product ranked #{pair_rank}" if pair_rank else ", not in the index"
+        save_png(
+            render_grid(image, results, title, query_note=note), lambda b: write_uri(args.grid, b)
+        )
+    lines = [f"{'rank':>4}  {'score':>6}  product"]
+    lines += [
+        f"{r['rank']:>4}  {r['score']:6.3f}  {r['product_id']}  {r.get('category', '')}"
+        + ("  <- hit" if r.get("hit") else "")
+        for r in records
+    ]
+    if args.pair_id:
+        lines.append(f"pair {args.pair_id}: true product ranked #{pair_rank}")
+    if args.grid:
+        lines.append(f"grid: {args.grid}")
+    report = {"query": args.image, "results": records, "grid": args.grid, "pair_rank": pair_rank}
+    clikit.emit(report, args.format, "\n".join(lines))
+    return 0
