@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -163,3 +166,23 @@ def test_dockerignore_sends_only_the_sources() -> None:
 def test_hadolint_is_clean() -> None:
     done = subprocess.run(["hadolint", str(DOCKERFILE)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_image_commands_are_console_scripts_that_run() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for target in ("crawl", "train"):
+        (cmd,) = [json.loads(a) for i, a in stage(STAGES, target).instructions if i == "CMD"]
+        assert cmd[0] in scripts, cmd
+        # What `docker run IMAGE` would print, run the way the console script runs it.
+        package = scripts[cmd[0]].split(".")[0]
+        done = subprocess.run(
+            [sys.executable, "-m", package, *cmd[1:]],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "usage:" in done.stdout
