@@ -18,16 +18,16 @@ editing the one a running Job reads (its index -> category mapping must never mo
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from crawler.kustomize_compat import kustomize_hash, to_yaml
 from dataset.errors import UserError
+
+__all__ = ["CrawlJobConfig", "make_config", "read_categories", "render_objects", "to_yaml"]
 
 CATEGORIES_DIR = "/etc/s2s"
 CATEGORIES_FILE = "categories.txt"
@@ -85,6 +85,13 @@ class CrawlJobConfig(BaseModel):
             raise ValueError(f"not a Kubernetes name (lower-case DNS label): {value!r}")
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str | None) -> str | None:
+        if schedule is not None and not (len(schedule.split()) == 5 or schedule.startswith("@")):
+            raise ValueError(f"not a cron schedule (5 fields, or @daily ...): {schedule!r}")
+        return schedule
+
     @model_validator(mode="after")
     def _cap_parallelism(self) -> CrawlJobConfig:
         # More pods than categories would idle, and each would still take only 1/P.
@@ -130,26 +137,6 @@ def make_config(**values: Any) -> CrawlJobConfig:
         raise UserError(
             f"{field}: {first['msg']}. Received: {field}={values.get(field.split('.')[0])!r}"
         ) from exc
-
-
-def kustomize_hash(name: str, data: dict[str, str]) -> str:
-    """The suffix kustomize's configMapGenerator appends to a ConfigMap name.
-
-    kustomize hashes Go's ``json.Marshal`` of ``{"data", "kind", "name": ""}`` (sorted
-    keys, no spaces, ``<>&`` escaped), takes 10 hex digits and swaps the characters
-    that could spell words.
-    """
-    del name  # kustomize hashes before it names the object
-    encoded = json.dumps(
-        {"data": data, "kind": "ConfigMap", "name": ""},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        encoded = encoded.replace(char, escape)
-    digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-    return digest[:10].translate(str.maketrans("013ae", "ghkmt"))
 
 
 def labels(config: CrawlJobConfig) -> dict[str, str]:
@@ -344,20 +331,3 @@ def hardened_container_security() -> Any:
         run_as_non_root=True,
         capabilities=client.V1Capabilities(drop=["ALL"]),
     )
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line strings (the category list) as literal blocks, as kustomize does."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def to_yaml(objects: list[dict[str, Any]]) -> str:
-    """Documents for ``kubectl apply -f -``."""
-    return yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False)

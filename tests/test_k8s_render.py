@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from crawler import k8s_render
+from crawler.kustomize_compat import kustomize_hash
 from dataset.errors import UserError
 from tests.k8s_fixtures import ROOT, kustomize, needs_kubectl
 
@@ -69,6 +70,10 @@ def crawl_objects(path: str) -> list[dict[str, Any]]:
         ("k8s/crawl/overlays/production", PRODUCTION),
         ("k8s/crawl/cronjob", dict(PRODUCTION, schedule="0 2 * * *")),
         (
+            "k8s/crawl/overlays/production-irsa",
+            dict(PRODUCTION, secret=None, service_account="s2s-crawl"),
+        ),
+        (
             "k8s/crawl/overlays/demo",
             dict(
                 BASE,
@@ -97,7 +102,7 @@ def test_categories_configmap_hash_matches_kustomize(tmp_path: Path) -> None:
         ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
     )
     name = yaml.safe_load(done.stdout)["metadata"]["name"]
-    expected = k8s_render.kustomize_hash("x-categories", {"categories.txt": text})
+    expected = kustomize_hash("x-categories", {"categories.txt": text})
     assert name == f"x-categories-{expected}"
 
 
@@ -128,6 +133,7 @@ def test_parallelism_is_capped_at_the_category_count_and_shares_the_rate() -> No
         ({"parallelism": 0}, "parallelism"),
         ({"name": "S2S_Crawl"}, "not a Kubernetes name"),
         ({"categories": []}, "categories"),
+        ({"schedule": "every night"}, "not a cron schedule"),
     ],
 )
 def test_bad_inputs_name_the_field(change: dict[str, Any], message: str) -> None:
