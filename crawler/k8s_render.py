@@ -54,7 +54,7 @@ class CrawlJobConfig(BaseModel):
     categories: list[str] = Field(min_length=1)
     image: str = Field(min_length=1)
     store: str = Field(min_length=1)
-    rate: float = Field(gt=0, description="site-wide requests/s, shared by all pods")
+    rate: float = Field(gt=0, description="requests/s per site host, shared by all pods")
     parallelism: int = Field(ge=1, description="pods at once (capped at the category count)")
     name: str = Field(default="s2s-crawl", max_length=52)  # CronJob names: 52 chars at most
     namespace: str | None = None

@@ -45,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     render.add_argument("--image", required=True, help="crawl image, e.g. REGISTRY/crawl:TAG")
     render.add_argument("--store", required=True, metavar="URI", help="store URI the pods write")
     render.add_argument(
-        "--rate", required=True, type=float, help="site-wide requests/s shared by all pods"
+        "--rate",
+        required=True,
+        type=float,
+        help="requests/s per site host (pages, images), shared by all pods",
     )
     render.add_argument(
         "--parallelism", required=True, type=int, help="pods at once (each takes rate/P)"
