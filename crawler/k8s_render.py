@@ -27,7 +27,14 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from crawler.kustomize_compat import kustomize_hash, to_yaml
 from dataset.errors import UserError
 
-__all__ = ["CrawlJobConfig", "make_config", "read_categories", "render_objects", "to_yaml"]
+__all__ = [
+    "CrawlJobConfig",
+    "make_config",
+    "parse_categories",
+    "read_categories",
+    "render_objects",
+    "to_yaml",
+]
 
 CATEGORIES_DIR = "/etc/s2s"
 CATEGORIES_FILE = "categories.txt"
