@@ -145,12 +145,7 @@ def render_design(design: Design, size: tuple[int, int]) -> np.ndarray:
     # A soft vertical gradient, as studio lighting gives.
     canvas *= np.linspace(1.02, 0.96, h, dtype=np.float32)[:, None, None]
 
-    jitter = rng.normal(0, 0.015, (len(_SILHOUETTES[design.silhouette]), 2))
-    unit = np.array(_SILHOUETTES[design.silhouette]) + jitter
-    side = min(w, h)
-    points = unit * side + np.array([(w - side) / 2, (h - side) / 2])
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [points.astype(np.int32)], 255)
+    mask = _silhouette(design, w, h)
 
     garment = np.empty((h, w, 3), np.float32)
     garment[:] = design.colour
@@ -166,6 +161,28 @@ def render_design(design: Design, size: tuple[int, int]) -> np.ndarray:
     image += rng.normal(0, 2.0, image.shape).astype(np.float32)  # sensor noise
     small = cv2.resize(np.clip(image, 0, 255), (width, height), interpolation=cv2.INTER_AREA)
     return np.clip(small, 0, 255).astype(np.uint8)
+
+
+def _silhouette(design: Design, width: int, height: int) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(design.seed + 1)  # the cut's own jitter: same at any size
+    unit = np.array(_SILHOUETTES[design.silhouette])
+    unit = unit + rng.normal(0, 0.015, unit.shape)
+    side = min(width, height)
+    points = unit * side + np.array([(width - side) / 2, (height - side) / 2])
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(mask, [points.astype(np.int32)], 255)
+    return mask
+
+
+def silhouette_mask(design: Design, size: tuple[int, int]) -> np.ndarray:
+    """The garment's true mask (boolean, ``size`` = (width, height)) in :func:`render_design`."""
+    import cv2
+
+    scale = 3
+    big = _silhouette(design, size[0] * scale, size[1] * scale).astype(np.float32)
+    return np.asarray(cv2.resize(big, size, interpolation=cv2.INTER_AREA) >= 127.5)
 
 
 def _draw_detail(
