@@ -1,0 +1,212 @@
+"""Stage 1a: perceptual hashes of every image, fast, parallel and cached by content.
+
+Speed comes from decoding less: the JPEG decoder scales down in the DCT domain
+(``Image.draft``), so a 1000x800 photo decodes at 250x200 in grey levels, several times
+faster than a full decode (see ``bench/dedup_bench.py``). All hash kinds of one image
+share that one decode. The cache (``hashes.parquet``) is keyed by the SHA-1 of the image
+bytes, so a rerun, or a new dataset version over the same photos, hashes only new ones.
+
+>>> from dataset.synthetic.near_duplicates import make_near_duplicate_set
+>>> data = next(iter(make_near_duplicate_set(1, 1, 0).images.values()))
+>>> sorted(hash_image(data, ["phash", "phash_object"], 128, 10**7))
+['height', 'phash', 'phash_object', 'width']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from dataset.background import object_box
+from dataset.imagesafe import BadImage, open_image
+from dataset.store import Store, open_store
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64  # images per task sent to a worker process: amortises the pickling
+
+HashFn = Callable[[Image.Image], Any]
+
+
+def _hash_functions() -> dict[str, HashFn]:
+    import imagehash
+
+    return {
+        "phash": imagehash.phash,
+        "dhash": imagehash.dhash,
+        "whash": imagehash.whash,
+        "ahash": imagehash.average_hash,
+    }
+
+
+def _to_uint64(image_hash: Any) -> int:
+    bits = np.asarray(image_hash.hash, dtype=bool).ravel()
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def hash_image(
+    data: bytes, kinds: Sequence[str], decode_size: int, max_pixels: int
+) -> dict[str, int]:
+    """``{kind: 64-bit hash, "width": w, "height": h}``; raises :class:`BadImage`."""
+    image = open_image(data, max_pixels=max_pixels, mode="L", draft=decode_size)
+    if max(image.size) > 4 * decode_size:  # not a JPEG (no draft): shrink before hashing
+        image.thumbnail((2 * decode_size, 2 * decode_size), Image.Resampling.BILINEAR)
+    functions = _hash_functions()
+    width, height = image.info["original_size"]
+    out: dict[str, int] = {"width": width, "height": height}
+    cropped: Image.Image | None = None
+    for kind in kinds:
+        source = image
+        if kind.endswith("_object"):
+            if cropped is None:
+                box = object_box(np.asarray(image))
+                # No plain backdrop: the whole frame is the best crop we have.
+                cropped = image.crop(box) if box else image
+            source = cropped
+        out[kind] = _to_uint64(functions[kind.removesuffix("_object")](source))
+    return out
+
+
+# Worker state, set once per process by the pool initializer (not pickled per task).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(store_uri: str, known: frozenset[str], kinds: list[str], params: tuple) -> None:
+    _WORKER.update(store=open_store(store_uri), known=known, kinds=kinds, params=params)
+
+
+def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
+    store: Store = _WORKER["store"]
+    decode_size, max_pixels = _WORKER["params"]
+    rows = []
+    for key in keys:
+        row: dict[str, Any] = {"image_path": key}
+        try:
+            data = store.read_bytes(key)
+        except Exception as exc:  # a missing or unreadable object is one bad image
+            row["bad"] = f"missing ({type(exc).__name__})"
+            rows.append(row)
+            continue
+        row["sha1"] = hashlib.sha1(data).hexdigest()
+        if row["sha1"] not in _WORKER["known"]:
+            try:
+                row.update(hash_image(data, _WORKER["kinds"], decode_size, max_pixels))
+            except BadImage as exc:
+                row["bad"] = exc.reason
+        rows.append(row)
+    return rows
+
+
+def _chunks(keys: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(keys), size):
+        yield list(keys[start : start + size])
+
+
+def _run_chunks(
+    store: Store,
+    keys: Sequence[str],
+    known: frozenset[str],
+    kinds: list[str],
+    params: tuple,
+    workers: int,
+    progress: bool,
+) -> list[dict[str, Any]]:
+    from tqdm import tqdm
+
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(keys), desc="hashing", unit="img", disable=not progress)
+    if workers <= 1 or len(keys) <= CHUNK:
+        _init_worker(store.uri, known, kinds, params)
+        for chunk in _chunks(keys, CHUNK):
+            rows.extend(_hash_chunk(chunk))
+            bar.update(len(chunk))
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker,
+            initargs=(store.uri, known, kinds, params),
+        ) as pool:  # fmt: skip
+            for chunk_rows in pool.map(_hash_chunk, _chunks(keys, CHUNK)):
+                rows.extend(chunk_rows)
+                bar.update(len(chunk_rows))
+    bar.close()
+    return rows
+
+
+def compute_hashes(
+    store: Store,
+    image_paths: Sequence[str],
+    kinds: Sequence[str],
+    *,
+    cache_key: str | None = None,
+    decode_size: int = 128,
+    max_pixels: int = 40_000_000,
+    workers: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per unique path: ``image_path, sha1, width, height, <kinds>..., bad``.
+
+    ``bad`` holds the reason an image was skipped (missing, not an image, truncated,
+    decompression bomb...) or ``None``. With ``cache_key``, hashes of images whose
+    content is already in that parquet are reused and the new ones are added to it.
+    Returns the frame and counts ``{"hashed": n, "from_cache": n, "bad": n}``.
+    """
+    kinds = list(kinds)
+    paths = list(dict.fromkeys(image_paths))
+    cache = _read_cache(store, cache_key, kinds)
+    known = frozenset(cache.index)
+    workers = workers or os.cpu_count() or 1
+    rows = _run_chunks(store, paths, known, kinds, (decode_size, max_pixels), workers, progress)
+    frame = pd.DataFrame(rows, columns=["image_path", "sha1", "width", "height", *kinds, "bad"])
+    new = frame[frame["sha1"].notna() & ~frame["sha1"].isin(known)]
+    from_cache = frame["sha1"].isin(known)
+    if from_cache.any():
+        cached = cache.loc[frame.loc[from_cache, "sha1"]]
+        for column in ["width", "height", *kinds, "bad"]:
+            frame[column] = frame[column].astype(object)
+            frame.loc[from_cache, column] = cached[column].astype(object).to_numpy()
+    if cache_key and len(new):
+        fresh = new.drop(columns=["image_path"]).drop_duplicates("sha1").set_index("sha1")
+        merged = pd.concat([cache, fresh[cache.columns]])
+        store.write_parquet(cache_key, _typed(merged.reset_index(), kinds))
+    frame = _typed(frame, kinds)
+    counts = {
+        "hashed": int(len(new)),
+        "from_cache": int(from_cache.sum()),
+        "bad": int(frame["bad"].notna().sum()),
+    }
+    logger.info("hashes: %s", counts)
+    return frame, counts
+
+
+def _read_cache(store: Store, cache_key: str | None, kinds: list[str]) -> pd.DataFrame:
+    columns = ["width", "height", *kinds, "bad"]
+    empty = pd.DataFrame(columns=["sha1", *columns]).set_index("sha1")
+    if not cache_key or not store.exists(cache_key):
+        return empty
+    cache = store.read_parquet(cache_key)
+    missing = [c for c in columns if c not in cache.columns]
+    if missing:
+        # Hashes of another kind: start over for the kinds asked now (rows are cheap).
+        logger.info("%s lacks %s: not reused", store.uri_for(cache_key), missing)
+        return empty
+    usable = cache["bad"].notna() | cache[kinds].notna().all(axis=1)
+    return cache.loc[usable, ["sha1", *columns]].drop_duplicates("sha1").set_index("sha1")
+
+
+def _typed(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ["width", "height", *kinds]:
+        frame[column] = frame[column].astype("UInt64" if column in kinds else "Int64")
+    frame["bad"] = frame["bad"].astype("object").where(frame["bad"].notna(), None)
+    return frame

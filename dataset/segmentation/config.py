@@ -1,0 +1,44 @@
+"""The validated settings of the segmentation stage (a ``segment:`` section of ``dataset.yaml``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataset.imagesafe import DEFAULT_MAX_PIXELS
+
+
+class SegmentConfig(BaseModel):
+    """Box, GrabCut and quality-check parameters.
+
+    Example (YAML)::
+
+        segment:
+          margin: 0.08
+          iterations: 3
+          min_box_fill: 0.25
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    bbox_column: str = "bbox"  # manifest column [x0, y0, x1, y1] in pixels, when present
+    margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
+    default_box: float = Field(0.8, gt=0.1, le=1.0)  # centred box side (fraction) otherwise
+    work_size: int = Field(160, ge=48, le=1024)  # GrabCut runs on this longest side
+    iterations: int = Field(3, ge=1, le=20)
+    # Quality check: the mask must fill this much of the box and of the image...
+    min_box_fill: float = Field(0.25, ge=0.0, le=1.0)
+    max_image_fill: float = Field(0.95, gt=0.0, le=1.0)
+    # ...and its centre of mass lie this close to the box centre (fraction of box size).
+    max_centre_offset: float = Field(0.25, gt=0.0, le=1.0)
+    jpeg_quality: int = Field(92, ge=50, le=100)
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    workers: int | None = Field(None, ge=1)  # processes; None: every core
+    cache_key: str | None = None  # None: <out>/segments.parquet
+
+    def fingerprint(self) -> str:
+        """Hash of the parameters that change the output: part of each cached image's key."""
+        fields = self.model_dump(exclude={"workers", "cache_key", "bbox_column"})
+        return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]

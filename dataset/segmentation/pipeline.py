@@ -1,0 +1,189 @@
+"""The segmentation stage: manifest in, manifest with ``segmented_path`` and ``segmentation``.
+
+Each image is cut out (:mod:`dataset.segmentation.cut`) and written as the garment on
+white (JPEG, the photo's size: shards hold JPEG, which has no alpha, and the house
+catalogue's studio shots are on white too) to ``<out>/segmented/<sha1>-<variant>.jpg``,
+where ``variant`` hashes the parameters and the annotation box. ``segments.parquet``
+records every result by that key, so a rerun only cuts new images or new parameters.
+
+``segmentation`` status: ``segmented``; ``fallback: <why>`` (the quality check failed,
+``segmented_path`` is the original image); ``bad: <reason>`` (unreadable, no path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataset.errors import UserError
+from dataset.imagesafe import BadImage, open_image
+from dataset.segmentation.config import SegmentConfig
+from dataset.segmentation.cut import on_white, segment_array
+from dataset.store import Store, open_store
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 16  # images per task: GrabCut takes milliseconds each
+COLUMNS = ["sha1", "variant", "segmentation", "segmented_path", "box_source", "mask_fraction"]
+
+Task = tuple[str, list[float] | None]
+
+
+def _variant(config: SegmentConfig, annotation: list[float] | None) -> str:
+    text = f"{config.fingerprint()}|{json.dumps(annotation)}"
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(store_uri: str, config_json: str, out: str, done: dict[str, dict]) -> None:
+    _WORKER.update(
+        store=open_store(store_uri),
+        config=SegmentConfig.model_validate_json(config_json),
+        out=out,
+        done=done,
+    )
+
+
+def _segment_one(store: Store, key: str, annotation: list[float] | None) -> dict[str, Any]:
+    config: SegmentConfig = _WORKER["config"]
+    row: dict[str, Any] = {"image_path": key}
+    try:
+        data = store.read_bytes(key)
+    except Exception as exc:  # a missing object is one bad image, not the end of the run
+        return {**row, "segmentation": f"bad: missing ({type(exc).__name__})"}
+    row["sha1"] = hashlib.sha1(data).hexdigest()
+    row["variant"] = _variant(config, annotation)
+    cached = _WORKER["done"].get(f"{row['sha1']}-{row['variant']}")
+    if cached is not None:
+        return {**row, **cached, "segmented_path": cached["segmented_path"] or key}
+    try:
+        rgb = np.asarray(open_image(data, max_pixels=config.max_pixels, mode="RGB"))
+    except BadImage as exc:
+        return {**row, "segmentation": f"bad: {exc.reason}"}
+    mask, _box, source, problem = segment_array(rgb, annotation, config)
+    row.update(box_source=source, mask_fraction=float(mask.mean()))
+    if problem is not None:
+        # The cache stores no path for a fallback: the original key may change.
+        return {**row, "segmentation": f"fallback: {problem}", "segmented_path": key}
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(on_white(rgb, mask)).save(buffer, format="JPEG", quality=config.jpeg_quality)
+    out_key = f"{_WORKER['out']}/segmented/{row['sha1']}-{row['variant']}.jpg"
+    store.write_bytes(out_key, buffer.getvalue())
+    return {**row, "segmentation": "segmented", "segmented_path": out_key}
+
+
+def _segment_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
+    return [_segment_one(_WORKER["store"], key, box) for key, box in tasks]
+
+
+def _chunks(tasks: Sequence[Task], size: int) -> Iterator[list[Task]]:
+    for start in range(0, len(tasks), size):
+        yield list(tasks[start : start + size])
+
+
+def segment_images(
+    store: Store,
+    manifest: pd.DataFrame,
+    config: SegmentConfig,
+    *,
+    out: str,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Add ``segmented_path`` and ``segmentation`` (status) to each row of ``manifest``.
+
+    Reads ``image_path`` (and ``config.bbox_column`` when present: ``[x0, y0, x1, y1]``
+    in pixels, or null). ``out`` is the dataset folder. The summary counts each status
+    and box source, and lists ``bad_images`` (``[{"image_path", "reason"}]``).
+    """
+    from tqdm import tqdm
+
+    if "image_path" not in manifest.columns:
+        raise UserError("manifest has no 'image_path' column (store keys of the images)")
+    out = out.rstrip("/")
+    frame = manifest.reset_index(drop=True).copy()
+    boxes = frame.get(config.bbox_column, pd.Series(None, index=frame.index, dtype=object))
+    tasks: list[Task] = []
+    for key, box in zip(frame["image_path"].astype(str), boxes, strict=True):
+        usable = box is not None and not (np.isscalar(box) and pd.isna(box))
+        tasks.append((key, [float(v) for v in box] if usable else None))
+    unique = list(dict.fromkeys((key, json.dumps(box)) for key, box in tasks))
+    work: list[Task] = [(key, json.loads(box)) for key, box in unique]
+
+    cache_key = config.cache_key or f"{out}/segments.parquet"
+    cache = store.read_parquet(cache_key) if store.exists(cache_key) else pd.DataFrame()
+    done = {
+        f"{r['sha1']}-{r['variant']}": {c: r[c] for c in COLUMNS[2:]}
+        for r in cache.to_dict("records")
+    }
+    workers = config.workers or os.cpu_count() or 1
+    args = (store.uri, config.model_dump_json(), out, done)
+    results: list[dict[str, Any]] = []
+    bar = tqdm(total=len(work), desc="segmenting", unit="img", disable=not progress)
+    if workers <= 1 or len(work) <= CHUNK:
+        _init_worker(*args)
+        for chunk in _chunks(work, CHUNK):
+            results.extend(_segment_chunk(chunk))
+            bar.update(len(chunk))
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=args
+        ) as pool:
+            for chunk_rows in pool.map(_segment_chunk, _chunks(work, CHUNK)):
+                results.extend(chunk_rows)
+                bar.update(len(chunk_rows))
+    bar.close()
+
+    table = pd.DataFrame(results, columns=["image_path", *COLUMNS])
+    table["_task"] = [box for _key, box in unique]
+    new = table[
+        table["sha1"].notna()
+        & ~table["segmentation"].str.startswith("bad")
+        & ~(table["sha1"] + "-" + table["variant"]).isin(list(done))
+    ]
+    if len(new):
+        record = new[COLUMNS].copy()
+        record.loc[record["segmentation"] != "segmented", "segmented_path"] = None
+        merged = pd.concat([cache, record], ignore_index=True) if len(cache) else record
+        store.write_parquet(cache_key, merged.drop_duplicates(["sha1", "variant"], keep="last"))
+
+    lookup = table.set_index(["image_path", "_task"])
+    index = pd.MultiIndex.from_tuples([(key, json.dumps(box)) for key, box in tasks])
+    matched = lookup.reindex(index)
+    frame["segmented_path"] = matched["segmented_path"].to_numpy()
+    frame["segmentation"] = matched["segmentation"].to_numpy()
+    statuses = table["segmentation"].str.split(":").str[0]
+    bad = table[statuses == "bad"]
+    summary: dict[str, Any] = {
+        "images": int(len(table)),
+        "segmented": int((statuses == "segmented").sum()),
+        "fallback": int((statuses == "fallback").sum()),
+        "bad": int(len(bad)),
+        "from_cache": int(len(table) - len(new) - len(bad)),
+        "box_sources": {k: int(v) for k, v in table["box_source"].value_counts().items()},
+        "fallback_reasons": {
+            k: int(v)
+            for k, v in table.loc[statuses == "fallback", "segmentation"].value_counts().items()
+        },
+        "bad_images": [
+            {"image_path": p, "reason": s.removeprefix("bad: ")}
+            for p, s in zip(bad["image_path"], bad["segmentation"], strict=True)
+        ],
+    }
+    logger.info("segmentation: %s", {k: v for k, v in summary.items() if k != "bad_images"})
+    return frame, summary

@@ -1,0 +1,236 @@
+"""Near-duplicate detection: search, hashing cache, verification quality, clusters, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dataset.dedup import DedupConfig, find_duplicates
+from dataset.dedup.hashing import compute_hashes
+from dataset.dedup.search import brute_force_pairs, near_pairs
+from dataset.store import open_store
+from tests.dedup_fixtures import (
+    StoredSet,
+    bad_images,
+    jpeg_bytes,
+    pair_metrics,
+    png_bomb,
+    store_near_duplicates,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("radius", [0, 3, 8, 12])
+def test_multi_index_search_equals_brute_force(radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    hashes = rng.integers(0, 2**63, 3000, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    # Plant near copies at every distance up to radius + 2 (and exact copies).
+    flips = rng.integers(0, radius + 3, 600)
+    for k, (i, n) in enumerate(zip(rng.integers(0, 2400, 600), flips, strict=True)):
+        bits = rng.choice(64, size=n, replace=False)
+        hashes[2400 + k] = hashes[i] ^ np.uint64(sum(1 << int(b) for b in bits))
+    expected = brute_force_pairs(hashes, radius)
+    got = near_pairs(hashes, radius, workers=2 if radius == 8 else 1)
+    assert len(expected[0]) > 100
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(want, have)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[StoredSet, str]:
+    root = tmp_path_factory.mktemp("nd")
+    stored = store_near_duplicates(
+        open_store(root), n_families=40, family_size=4, copies_per_image=1.0, seed=5
+    )
+    return stored, str(root)
+
+
+def _found_pairs(stored: StoredSet, store_uri: str, verify: bool) -> set[tuple[str, str]]:
+    store = open_store(store_uri)
+    out = "datasets/t/stage2" if verify else "datasets/t/stage1"
+    frame, summary = find_duplicates(
+        store, stored.manifest, DedupConfig(verify=verify, workers=1), out=out
+    )
+    pairs = store.read_parquet(f"{out}/duplicates.parquet")
+    names = {
+        tuple(sorted((stored.name_of[a], stored.name_of[b])))
+        for a, b in zip(pairs["image_path_a"], pairs["image_path_b"], strict=True)
+    }
+    assert summary["confirmed_pairs"] == len(pairs)
+    assert frame.groupby("dup_cluster")["dup_keep"].sum().eq(1).all()
+    return names  # type: ignore[return-value]
+
+
+def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) -> None:
+    stored, uri = generated
+    stage1 = pair_metrics(stored, _found_pairs(stored, uri, verify=False))
+    both = pair_metrics(stored, _found_pairs(stored, uri, verify=True))
+    print("\nstage 1:", stage1, "\nstages 1+2:", both)
+    assert stage1["recall"] >= 0.97
+    assert stage1["precision"] < 0.5  # the hard negatives: hashes alone cannot tell
+    assert both["recall"] >= 0.95 and both["precision"] >= 0.95
+    for kind in ("jpeg", "resize", "shift", "crop", "brightness"):
+        assert both[f"recall_{kind}"] >= 0.9, kind
+
+
+def test_hash_cache_is_reused(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    keys = []
+    for i in range(5):
+        keys.append(f"img/{i}.jpg")
+        store.write_bytes(keys[-1], jpeg_bytes((40, 30), (40 * i, 80, 200 - 30 * i)))
+    store.write_bytes("img/copy.jpg", store.read_bytes("img/0.jpg"))  # same bytes, new key
+    first, counts = compute_hashes(store, keys, ["phash"], cache_key="c/hashes.parquet")
+    assert counts == {"hashed": 5, "from_cache": 0, "bad": 0}
+    again, counts = compute_hashes(
+        store, [*keys, "img/copy.jpg"], ["phash"], cache_key="c/hashes.parquet"
+    )
+    assert counts == {"hashed": 0, "from_cache": 6, "bad": 0}
+    assert again["phash"].iloc[5] == first["phash"].iloc[0]
+    pd.testing.assert_frame_equal(again.iloc[:5].reset_index(drop=True), first)
+    store.write_bytes("img/new.jpg", jpeg_bytes((40, 30), (9, 9, 9)))
+    _frame, counts = compute_hashes(
+        store, [*keys, "img/new.jpg"], ["phash"], cache_key="c/hashes.parquet"
+    )
+    assert counts["hashed"] == 1 and counts["from_cache"] == 5
+    # A new kind is not in the cache: everything is hashed again, for both kinds.
+    _frame, counts = compute_hashes(store, keys, ["phash", "dhash"], cache_key="c/hashes.parquet")
+    assert counts["hashed"] == 5
+
+
+def _photo_store(tmp_path: Path, stored_from: StoredSet) -> tuple[pd.DataFrame, str]:
+    """A catalogue photo, its marketplace re-uploads (one larger) and an unrelated photo."""
+    import io
+
+    from PIL import Image
+
+    store = open_store(tmp_path)
+    original = stored_from.bench.images["orig-00000"]
+    big = io.BytesIO()
+    Image.open(io.BytesIO(original)).resize((192, 192)).save(big, format="JPEG", quality=90)
+    store.write_bytes("catalogue/c1.jpg", original)
+    store.write_bytes("raw/m/old.jpg", original)  # identical bytes
+    store.write_bytes("raw/m/big.jpg", big.getvalue())
+    store.write_bytes("raw/m/other.jpg", stored_from.bench.images["orig-00001"])
+    manifest = pd.DataFrame(
+        {
+            "image_path": ["raw/m/old.jpg", "raw/m/big.jpg", "catalogue/c1.jpg", "raw/m/other.jpg"],
+            "source": ["marketplace", "marketplace", "catalogue", "marketplace"],
+            "fetched_at": [
+                "2026-01-01T00:00:00Z",
+                "2026-03-01T00:00:00Z",
+                None,
+                "2026-02-01T00:00:00Z",
+            ],
+        }
+    )
+    return manifest, str(tmp_path)
+
+
+def test_clusters_keep_rule_and_cross_source(
+    tmp_path: Path, generated: tuple[StoredSet, str]
+) -> None:
+    manifest, uri = _photo_store(tmp_path, generated[0])
+    store = open_store(uri)
+    frame, summary = find_duplicates(store, manifest, DedupConfig(workers=1), out="ds/v1")
+    cluster = frame.set_index("image_path")["dup_cluster"]
+    assert cluster["raw/m/old.jpg"] == cluster["raw/m/big.jpg"] == cluster["catalogue/c1.jpg"]
+    assert cluster["raw/m/other.jpg"] != cluster["raw/m/old.jpg"]
+    kept = frame.loc[frame["dup_keep"], "image_path"].tolist()
+    assert sorted(kept) == ["catalogue/c1.jpg", "raw/m/other.jpg"]  # catalogue first
+    assert summary["rows_removed"] == 2 and summary["cross_source_pairs"] >= 1
+    pairs = store.read_parquet("ds/v1/duplicates.parquet")
+    assert set(pairs["method"]) == {"identical", "verified"}
+    assert pairs["cross_source"].any()
+
+    # Another rule: the larger image wins, then the older listing.
+    rule = DedupConfig(workers=1, keep_rule=["larger_image", "older_listing"])
+    frame, _ = find_duplicates(store, manifest, rule, out="ds/v2")
+    assert "raw/m/big.jpg" in frame.loc[frame["dup_keep"], "image_path"].tolist()
+    rule = DedupConfig(workers=1, keep_rule=["older_listing"])
+    frame, _ = find_duplicates(store, manifest, rule, out="ds/v3")
+    assert "raw/m/old.jpg" in frame.loc[frame["dup_keep"], "image_path"].tolist()
+
+
+def test_bad_images_are_counted_and_skipped(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    paths = []
+    for name, data in bad_images().items():
+        paths.append(f"bad/{name}.jpg")
+        store.write_bytes(paths[-1], data)
+    store.write_bytes("bad/big-but-allowed.png", png_bomb(3000, 3000))  # over our own limit
+    store.write_bytes("ok/a.jpg", jpeg_bytes((48, 48)))
+    store.write_bytes("ok/b.jpg", jpeg_bytes((48, 48), (20, 20, 200)))
+    manifest = pd.DataFrame(
+        {"image_path": [*paths, "bad/big-but-allowed.png", "missing/x.jpg", "ok/a.jpg", "ok/b.jpg"]}
+    )
+    config = DedupConfig(workers=2, max_pixels=4_000_000)
+    frame, summary = find_duplicates(store, manifest, config, out="ds/v1")
+    reasons = {item["image_path"]: item["reason"] for item in summary["bad_images"]}
+    assert set(reasons) == {*paths, "bad/big-but-allowed.png", "missing/x.jpg"}
+    assert reasons["missing/x.jpg"].startswith("missing")
+    assert reasons["bad/truncated.jpg"].startswith("truncated")
+    assert reasons["bad/not-an-image.jpg"] == "not an image"
+    assert reasons["bad/bomb.jpg"].startswith("decompression bomb")
+    assert reasons["bad/big-but-allowed.png"].startswith("decompression bomb")
+    bad_rows = frame["image_path"].isin(list(reasons))
+    assert (frame.loc[bad_rows, "dup_cluster"] == -1).all() and not frame.loc[
+        bad_rows, "dup_keep"
+    ].any()
+    assert frame.loc[~bad_rows, "dup_keep"].all()
+
+
+def test_dedup_on_s3(s3_bucket: str, generated: tuple[StoredSet, str]) -> None:
+    store = open_store(f"{s3_bucket}/prefix")
+    bench = generated[0].bench
+    names = ["orig-00002", *[c for c in bench.copies if c.startswith("orig-00002-")], "orig-00003"]
+    for name in names:
+        store.write_bytes(f"img/{name}.jpg", bench.images[name])
+    manifest = pd.DataFrame({"image_path": [f"img/{n}.jpg" for n in names]})
+    frame, summary = find_duplicates(store, manifest, DedupConfig(workers=1), out="ds/v1")
+    assert summary["confirmed_pairs"] == len(names) - 2
+    assert frame["dup_keep"].sum() == 2
+    assert store.exists("ds/v1/hashes.parquet") and store.exists("ds/v1/duplicates.parquet")
+
+
+def test_dedup_command(tmp_path: Path, generated: tuple[StoredSet, str]) -> None:
+    stored, uri = generated
+    subset = stored.manifest.iloc[:30]
+    subset.to_parquet(tmp_path / "m.parquet")
+    command = [sys.executable, "-m", "dataset", "dedup", "--store", uri, "--out", "datasets/cli/v1"]
+    result = subprocess.run(
+        [*command, "--manifest", str(tmp_path / "m.parquet"), "--format", "json", "--workers", "1"],
+        capture_output=True, text=True, env=_env(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["images"] == 30 and summary["confirmed_pairs"] > 0
+    manifest = open_store(uri).read_parquet("datasets/cli/v1/manifest.parquet")
+    assert {"dup_cluster", "dup_keep"} <= set(manifest.columns) and len(manifest) == 30
+
+    result = subprocess.run(
+        [*command, "--manifest", "nowhere.parquet"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("s2s-dataset: error: nowhere.parquet")
+    result = subprocess.run(
+        [*command, "--manifest", str(tmp_path / "m.parquet"), "--hash", "md5"],
+        capture_output=True, text=True, env=_env(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and "md5" in result.stderr
