@@ -139,7 +139,7 @@ class Store(ABC):
             raise StoreError(f"{self.uri_for(key)}: not valid JSON ({exc})") from exc
 
     def write_json(self, key: str, obj: Any) -> None:
-        self.write_text(key, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        self.write_text(key, json.dumps(obj, indent=2, default=str) + "\n")
 
     def read_parquet(self, key: str) -> pd.DataFrame:
         import pandas as pd

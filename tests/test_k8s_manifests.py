@@ -181,8 +181,8 @@ def test_demo_overlay_points_the_crawl_at_the_in_cluster_demo_site() -> None:
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     site_args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert site_args[0] == "demo-site"
-    assert site_args[site_args.index("--public-base-url") + 1] == env["S2S_BASE_URL"]
-    assert site_args[site_args.index("--public-image-base-url") + 1] == env["S2S_IMAGE_BASE_URL"]
+    assert site_args[site_args.index("--base-url") + 1] == env["S2S_BASE_URL"]
+    assert site_args[site_args.index("--image-base-url") + 1] == env["S2S_IMAGE_BASE_URL"]
 
 
 def test_training_pods_get_gpus_on_gpu_nodes() -> None:
