@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         from training.retrieval.segment import segment_garment
 
         image, kept = segment_garment(image)
-        note = f"segmented, {100 * kept:.0f}% kept"
+        note = f"segmented, {100 * kept:.0f}% kept" if kept < 1.0 else "segmentation rejected"
     encoder = load_encoder(encoder_uri)
     index.check_encoder(encoder.encoder_id, encoder_uri)
     query = combine(encode_array(encoder, image), index.combination).astype("float32")[0]
