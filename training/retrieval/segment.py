@@ -21,7 +21,9 @@ def segment_garment(
     image: np.ndarray, config: SegmentConfig | None = None
 ) -> tuple[np.ndarray, float]:
     """The image with the background painted white, and the fraction of pixels kept."""
-    mask, _box, _source, problem = segment_array(image, None, config or SegmentConfig())
+    mask, _box, _source, problem = segment_array(
+        image, None, config or SegmentConfig.model_validate({})
+    )
     if problem is not None:
         logger.warning("query segmentation rejected (%s): using the whole photo", problem)
         return image, 1.0
