@@ -14,6 +14,7 @@ file that does not fit the backbone is a clear error.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,15 @@ def load_weights_file(model: Any, path: Path, name: str) -> None:
     if not path.is_file():
         raise UserError(f"weights file not found. Received: weights={str(path)!r}")
     try:
-        if path.suffix == ".keras":
-            source = keras.models.load_model(path, compile=False, safe_mode=False)
-            model.set_weights(source.get_weights())
-        else:
-            model.load_weights(path)
+        # Keras only warns when parts of a file match no layer: a partly loaded backbone
+        # is a silently wrong model, so a warning is an error here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            if path.suffix == ".keras":
+                source = keras.models.load_model(path, compile=False, safe_mode=False)
+                model.set_weights(source.get_weights())
+            else:
+                model.load_weights(path)
     except Exception as exc:  # noqa: BLE001 - shape, layer-count and format errors alike
         message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise UserError(
