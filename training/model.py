@@ -60,12 +60,52 @@ def build_encoder(
     return keras.Model(inputs, outputs, name=f"encoder_{backbone}")
 
 
+def _local_batch(strategy: Any, batch: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.nest.map_structure(
+        lambda x: strategy.experimental_local_results(x)[0]
+        if isinstance(x, tf.distribute.DistributedValues)
+        else x,
+        batch,
+    )
+
+
 def training_view(encoder: Any, tasks: dict[str, TaskSpec]) -> Any:
     """The same layers with only the ``<task>_probs`` outputs (the ones with a loss)."""
     import keras
 
+    class TrainingModel(keras.Model):
+        """Works around a Keras 3 bug under MultiWorkerMirroredStrategy: before the first
+        epoch ``fit`` all-reduces a whole (nested) input batch just to learn its shapes,
+        which fails ("Attempt to convert a value (PerReplica...)"). This replica's own
+        batch has the same shapes and needs no collective."""
+
+        def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> Any:
+            if iterator is not None and self._distribute_strategy is not None:
+                for _, _, it in iterator:
+                    data_batch = _local_batch(self.distribute_strategy, next(it))
+                    break
+                iterator = None
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+        # Second bug, same strategy: the per-step logs (scalars) are reduced with
+        # reduce("MEAN", axis=0), which needs a rank of at least 1.
+        def train_step(self, data: Any) -> Any:
+            return self._ranked(super().train_step(data))
+
+        def test_step(self, data: Any) -> Any:
+            return self._ranked(super().test_step(data))
+
+        def _ranked(self, logs: Any) -> Any:
+            import tensorflow as tf
+
+            if not isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                return logs
+            return {key: tf.reshape(value, [1]) for key, value in logs.items()}
+
     outputs = {f"{name}_probs": encoder.output[f"{name}_probs"] for name in tasks}
-    return keras.Model(encoder.input, outputs, name="trainer")
+    return TrainingModel(encoder.input, outputs, name="trainer")
 
 
 def set_backbone_trainable(encoder: Any, trainable: bool) -> None:

@@ -158,18 +158,17 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
             logger.info("phase %s already done: loaded %s", phase, phase_weights)
             continue
         guard = NanGuard()
-        callbacks: list[Any] = [
-            keras.callbacks.BackupAndRestore(str(folder / backup_root / phase)),
-            guard,
-            throughput,
-            best,
-        ]
+        callbacks: list[Any] = [guard, throughput, best]
         if chief:
             (folder / "logs").mkdir(parents=True, exist_ok=True)
             callbacks.append(keras.callbacks.CSVLogger(str(folder / "logs/training.csv"), append=True))
             board = tensorboard_callback(folder / "logs" / "tensorboard") if config.tensorboard else None
             callbacks += [board] if board is not None else []
-            callbacks += [PushEachEpoch(run)] if run.remote else []
+        # Last: an epoch is backed up only once its log row and checkpoint are written,
+        # so a kill between them never loses an epoch from the log.
+        callbacks.append(keras.callbacks.BackupAndRestore(str(folder / backup_root / phase)))
+        if chief and run.remote:
+            callbacks.append(PushEachEpoch(run))
         model._initial_epoch = None  # BackupAndRestore of an earlier phase set it
         logger.info("phase %s: epochs %d..%d, %d steps each", phase, start + 1, end, steps)
         result = model.fit(
