@@ -39,7 +39,10 @@ def test_fit_learns_colour_and_type_well_above_chance(trained: dict[str, str]) -
     val = summary["val"]
     assert val["colour"]["top1_accuracy"] >= 0.8  # chance: about 1/3
     assert val["type"]["accuracy"] >= 0.6  # chance: 1/3
-    assert summary["dataset"]["splits"]["train"]["drawn"] > summary["dataset"]["splits"]["train"]["records"]  # repeats
+    assert (
+        summary["dataset"]["splits"]["train"]["drawn"]
+        > summary["dataset"]["splits"]["train"]["records"]
+    )  # repeats
     assert summary["config"]["backbone"] == "tiny" and summary["images_per_s"]
     assert summary["git_commit"] is None or len(summary["git_commit"]) == 40
     for name in ("config.yaml", "logs/training.csv", "checkpoints/best.weights.h5",
@@ -118,7 +121,11 @@ def test_export_reloads_matches_and_serves_search(
 
 def _add_bad_shard(dataset: Path) -> None:
     """One undecodable image and a damaged frame appended to a train shard."""
-    good = dataset / "shards" / json.loads((dataset / "shards/index.json").read_text())["splits"]["train"]["files"][0]
+    good = (
+        dataset
+        / "shards"
+        / json.loads((dataset / "shards/index.json").read_text())["splits"]["train"]["files"][0]
+    )
     bad = dataset / "shards/train-bad.tfrecord"
     with PythonRecordWriter(bad) as writer:
         writer.write({"image": [b"\xff\xd8 not a jpeg"], "image_path": [b"x.jpg"], "repeat": [1],
@@ -132,9 +139,7 @@ def _add_bad_shard(dataset: Path) -> None:
     (dataset / "shards/index.json").write_text(json.dumps(index))
 
 
-def test_bad_data_is_counted_or_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from training.config import load_config
     from training.data import check_classes, check_split, scan_split, stage_dataset
 
@@ -155,9 +160,13 @@ def test_bad_data_is_counted_or_refused(
     assert load_config(None).allow_missing_classes is False
 
     out = str(tmp_path / "run")
-    code, _, err = cli(capsys, "fit", "--dataset", str(dataset), "--out", out, "--tasks", "shape", *FIT)
+    code, _, err = cli(
+        capsys, "fit", "--dataset", str(dataset), "--out", out, "--tasks", "shape", *FIT
+    )
     assert code == 2 and "unknown task(s) ['shape']" in err
-    code, _, err = cli(capsys, "fit", "--dataset", str(dataset), "--out", out, "--backbone", "vgg99")
+    code, _, err = cli(
+        capsys, "fit", "--dataset", str(dataset), "--out", out, "--backbone", "vgg99"
+    )
     assert code == 2 and "unknown backbone" in err
     no_val = Path(write_training_dataset(tmp_path / "s2", per_cell=1, splits={"train": 1.0}))
     code, _, err = cli(capsys, "fit", "--dataset", str(no_val), "--out", out, *FIT)

@@ -33,7 +33,9 @@ def test_weighted_bce_equals_the_formula_on_hand_computed_values() -> None:
     import keras
 
     plain = WeightedBinaryCrossentropy([1.0, 1.0], [1.0, 1.0])
-    assert float(plain(y, p)) == pytest.approx(float(keras.losses.binary_crossentropy(y, p).numpy().mean()), rel=1e-5)
+    assert float(plain(y, p)) == pytest.approx(
+        float(keras.losses.binary_crossentropy(y, p).numpy().mean()), rel=1e-5
+    )
     assert WeightedBinaryCrossentropy.from_config(loss.get_config()).present == present
 
 
@@ -154,7 +156,10 @@ def test_unknown_backbone_and_wrong_weights_file(tmp_path: Path) -> None:
     source = build_backbone("tiny", 32, "none")
     source.save_weights(good)
     loaded = build_backbone("tiny", 32, str(good))
-    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), source.get_weights()))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(loaded.get_weights(), source.get_weights(), strict=True)
+    )
 
 
 def test_nan_guard_stops_with_the_place() -> None:

@@ -94,7 +94,9 @@ def write_training_dataset(
     names, weights = list(splits), np.array(list(splits.values()), dtype=float)
     by_product = {p: rng.choice(names, p=weights / weights.sum()) for p in frame["pair_id"]}
     frame["split"] = frame["pair_id"].map(by_product)  # no product on both sides of a split
-    frame["repeat"] = np.where((frame["split"] == "train") & (frame["type"].str[0] == "jeans"), 2, 1)
+    frame["repeat"] = np.where(
+        (frame["split"] == "train") & (frame["type"].str[0] == "jeans"), 2, 1
+    )
     prefix = "datasets/toy/v1"
     config = ExportConfig(image_size=image_size, shard_size=shard_size, workers=2, writer="python")
     exported, _ = export_shards(store, frame, SPECS, prefix, config)

@@ -57,7 +57,9 @@ IMAGENET = {"resnet50"}  # backbones with ImageNet weights in keras.applications
 
 def check_backbone(name: str) -> None:
     if name not in BACKBONES:
-        raise UserError(f"unknown backbone; known: {sorted(BACKBONES)}. Received: backbone={name!r}")
+        raise UserError(
+            f"unknown backbone; known: {sorted(BACKBONES)}. Received: backbone={name!r}"
+        )
 
 
 def build_backbone(name: str, image_size: int, weights: str, model_name: str = "backbone") -> Any:
@@ -68,7 +70,9 @@ def build_backbone(name: str, image_size: int, weights: str, model_name: str = "
         return model
     if weights == "imagenet":
         if name not in IMAGENET:
-            raise UserError(f"backbone {name!r} has no ImageNet weights. Received: weights=imagenet")
+            raise UserError(
+                f"backbone {name!r} has no ImageNet weights. Received: weights=imagenet"
+            )
         _load_imagenet(model, name, image_size)
         return model
     load_weights_file(model, Path(weights), name)

@@ -75,7 +75,7 @@ class TrainConfig(BaseModel):
     max_bad_fraction: float = Field(0.01, ge=0, le=1)  # corrupt records/images tolerated
     allow_missing_classes: bool = False  # a class with no training image is an error
     download_workers: int = Field(8, ge=1)
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
     # Runtime
     strategy: Literal["auto", "default", "mirrored", "multi_worker"] = "auto"
     mixed_precision: Literal["auto", "on", "off"] = "auto"  # auto: on when a GPU is visible

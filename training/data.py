@@ -203,9 +203,7 @@ def scan_split(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec]) -> Spl
     return scan
 
 
-def check_split(
-    info: DatasetInfo, split: str, scan: SplitScan, max_bad_fraction: float
-) -> None:
+def check_split(info: DatasetInfo, split: str, scan: SplitScan, max_bad_fraction: float) -> None:
     """Refuse an empty split or one with more bad records than tolerated; log the skips."""
     if scan.records == 0:
         raise UserError(
@@ -255,7 +253,9 @@ def loss_weights_for(
     out: dict[str, tuple[list[float], list[float]]] = {}
     document = info.label_weights
     if document is None:
-        logger.warning("%s: no %s; weights computed from the training shards", info.uri, WEIGHTS_KEY)
+        logger.warning(
+            "%s: no %s; weights computed from the training shards", info.uri, WEIGHTS_KEY
+        )
     for name, task in tasks.items():
         if task.single:
             continue

@@ -99,15 +99,21 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
 
 
 def summary_text(result: dict[str, Any]) -> str:
-    lines = [f"{result['model']} on {result['split']} of {result['dataset']} ({result['n']} images)"]
+    lines = [
+        f"{result['model']} on {result['split']} of {result['dataset']} ({result['n']} images)"
+    ]
     for task, report in result["tasks"].items():
         parts = [f"{key} {report[key]:.3f}" for key in HEADLINE if report.get(key) is not None]
         lines.append(f"  {task:<10} " + ", ".join(parts))
         weakest = sorted(
-            (v["f1"], cls) for cls, v in report["labels"].items() if v["support"] and v["f1"] is not None
+            (v["f1"], cls)
+            for cls, v in report["labels"].items()
+            if v["support"] and v["f1"] is not None
         )[:3]
         if weakest:
-            lines.append("             weakest F1: " + ", ".join(f"{c} {f:.2f}" for f, c in weakest))
+            lines.append(
+                "             weakest F1: " + ", ".join(f"{c} {f:.2f}" for f, c in weakest)
+            )
     for task, deltas in result.get("comparison", {}).items():
         text = ", ".join(f"{k} {v['delta']:+.3f}" for k, v in deltas.items())
         lines.append(f"  vs previous {task}: {text}")
@@ -153,7 +159,9 @@ def evaluate(
     store = open_store(model_uri)
     prefix = f"eval/{split}/"
     for name, report in reports.items():
-        store.write_bytes(f"{prefix}confusion-{name}.png", confusion_png(report, f"{name} ({split})"))
+        store.write_bytes(
+            f"{prefix}confusion-{name}.png", confusion_png(report, f"{name} ({split})")
+        )
         store.write_json(f"{prefix}confusion-{name}.json", report["confusion"])
     store.write_json(f"{prefix}metrics.json", result)
     store.write_text(f"{prefix}summary.txt", summary_text(result) + "\n")

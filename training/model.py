@@ -64,9 +64,11 @@ def _local_batch(strategy: Any, batch: Any) -> Any:
     import tensorflow as tf
 
     return tf.nest.map_structure(
-        lambda x: strategy.experimental_local_results(x)[0]
-        if isinstance(x, tf.distribute.DistributedValues)
-        else x,
+        lambda x: (
+            strategy.experimental_local_results(x)[0]
+            if isinstance(x, tf.distribute.DistributedValues)
+            else x
+        ),
         batch,
     )
 

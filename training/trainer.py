@@ -29,7 +29,7 @@ from dataset.errors import UserError
 from dataset.store import open_store
 from dataset.taskspec import TaskSpec
 from training.config import TrainConfig
-from training.runtime import Runtime, setup_runtime
+from training.runtime import setup_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +161,14 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
         callbacks: list[Any] = [guard, throughput, best]
         if chief:
             (folder / "logs").mkdir(parents=True, exist_ok=True)
-            callbacks.append(keras.callbacks.CSVLogger(str(folder / "logs/training.csv"), append=True))
-            board = tensorboard_callback(folder / "logs" / "tensorboard") if config.tensorboard else None
+            callbacks.append(
+                keras.callbacks.CSVLogger(str(folder / "logs/training.csv"), append=True)
+            )
+            board = (
+                tensorboard_callback(folder / "logs" / "tensorboard")
+                if config.tensorboard
+                else None
+            )
             callbacks += [board] if board is not None else []
         # Last: an epoch is backed up only once its log row and checkpoint are written,
         # so a kill between them never loses an epoch from the log.
@@ -238,4 +244,3 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
 def images_per_second(summary: dict[str, Any]) -> float | None:
     rates = summary.get("images_per_s") or []
     return float(np.median(rates[1:] or rates)) if rates else None
-

@@ -32,7 +32,9 @@ class NanGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.diverged = f"the loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}"
+            self.diverged = (
+                f"the loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}"
+            )
             self.model.stop_training = True
 
 

@@ -27,7 +27,10 @@ OVERRIDES: dict[str, tuple[Any, str]] = {
     "weights": (str, "imagenet (default), none, or a local .h5/.keras weights file"),
     "image_size": (int, "input size (default: the shards' size)"),
     "epochs": (int, "epochs in all (default 20)"),
-    "freeze_epochs": (int, "first epochs with the backbone frozen (default 2; 0 with --weights none)"),
+    "freeze_epochs": (
+        int,
+        "first epochs with the backbone frozen (default 2; 0 with --weights none)",
+    ),
     "batch_size": (int, "global batch size (default 64)"),
     "steps_per_epoch": (int, "default: one pass over the training repeats"),
     "learning_rate": (float, "initial learning rate (default 1e-4)"),
