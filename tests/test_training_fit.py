@@ -1,0 +1,173 @@
+"""fit -> evaluate -> export -> index/search on a small demo-like dataset, tiny backbone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dataset.tfrecord import PythonRecordWriter
+from tests.training_fixtures import write_training_dataset
+from training.cli import main
+
+FIT = ["--backbone", "tiny", "--weights", "none", "--batch-size", "16",
+       "--learning-rate", "3e-3", "--format", "json"]  # fmt: skip
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("fit")
+    dataset = write_training_dataset(root / "store", per_cell=8)
+    out = str(root / "models/encoder/r1")
+    code = main(["fit", "--dataset", dataset, "--out", out, "--epochs", "8", *FIT])
+    assert code == 0
+    return {"root": str(root), "dataset": dataset, "out": out}
+
+
+def test_fit_learns_colour_and_type_well_above_chance(trained: dict[str, str]) -> None:
+    out = Path(trained["out"])
+    summary = json.loads((out / "summary.json").read_text())
+    val = summary["val"]
+    assert val["colour"]["top1_accuracy"] >= 0.8  # chance: about 1/3
+    assert val["type"]["accuracy"] >= 0.6  # chance: 1/3
+    assert (
+        summary["dataset"]["splits"]["train"]["drawn"]
+        > summary["dataset"]["splits"]["train"]["records"]
+    )  # repeats
+    assert summary["config"]["backbone"] == "tiny" and summary["images_per_s"]
+    assert summary["git_commit"] is None or len(summary["git_commit"]) == 40
+    for name in ("config.yaml", "logs/training.csv", "checkpoints/best.weights.h5",
+                 "model/encoder.keras", "model/encoder.json"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert not list((out / "backup").rglob("*.h5"))  # a finished run leaves no backup
+    log = pd.read_csv(out / "logs/training.csv")
+    assert log["epoch"].tolist() == list(range(8))
+
+
+def test_evaluate_writes_metrics_confusion_and_compares(
+    trained: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["evaluate", "--model", trained["out"], "--dataset", trained["dataset"]]
+    code, out, err = cli(capsys, *args, "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["tasks"]["type"]["accuracy"] >= 0.6
+    colour = result["tasks"]["colour"]
+    assert set(colour["labels"]) == {"red", "green", "blue"}
+    assert {"precision", "recall", "f1", "auc", "support"} <= set(colour["labels"]["red"])
+    folder = Path(trained["out"]) / "eval/test"
+    matrix = json.loads((folder / "confusion-type.json").read_text())["matrix"]
+    assert np.asarray(matrix).sum() == result["n"]
+    assert (folder / "confusion-colour.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, err = cli(capsys, *args, "--compare", trained["out"])
+    assert code == 0, err
+    assert "vs previous type: accuracy +0.000" in out
+
+
+def test_export_reloads_matches_and_serves_search(
+    trained: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import tensorflow as tf
+
+    from training.encoder_io import load_encoder
+
+    code, out, err = cli(capsys, "export", "--model", trained["out"], "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert max(result["smoke_check_max_difference"].values()) <= 1e-4
+    export = Path(trained["out"]) / "export"
+    meta = json.loads((export / "encoder.json").read_text())
+    assert meta["encoder_id"] == result["encoder_id"] and meta["image_size"] == 32
+    assert list(meta["tasks"]) == ["colour", "type"]
+    encoder = load_encoder(str(export))
+    images = np.random.default_rng(1).integers(0, 256, (3, 50, 40, 3)).astype(np.uint8)
+    keras_out = encoder.model(images)
+    served = tf.saved_model.load(str(export / "saved_model"))
+    saved_out = served.serve(tf.constant(images, tf.float32))
+    assert tuple(keras_out["colour_embedding"].shape) == (3, 1000)
+    for key in keras_out:
+        assert np.allclose(keras_out[key], saved_out[key], atol=1e-4)
+
+    # The search part reads the real export: index, then query with a user photo.
+    index = str(tmp_path / "index")
+    code, out, err = cli(
+        capsys, "index", "--encoder", str(export), "--dataset", trained["dataset"],
+        "--out", index, "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "index/index.json").read_text())["dims"] == 2000
+    manifest = pd.read_parquet(Path(trained["dataset"]) / "manifest.parquet")
+    query = manifest[manifest["domain"] == "user"].iloc[0]
+    image = str(Path(trained["root"]) / "store" / query["image_path"])
+    code, out, err = cli(capsys, "search", "--index", index, "--image", image, "--format", "json")
+    assert code == 0, err
+    top = json.loads(out)["results"][0]["product_id"]
+    assert top.split("-")[0] == query["type"][0]  # same garment type first
+    code, out, err = cli(
+        capsys, "eval-retrieval", "--encoder", str(export), "--pairs", trained["dataset"],
+        "--top-k", "1,10", "--out", str(tmp_path / "eval"), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+
+
+def _add_bad_shard(dataset: Path) -> None:
+    """One undecodable image and a damaged frame appended to a train shard."""
+    good = (
+        dataset
+        / "shards"
+        / json.loads((dataset / "shards/index.json").read_text())["splits"]["train"]["files"][0]
+    )
+    bad = dataset / "shards/train-bad.tfrecord"
+    with PythonRecordWriter(bad) as writer:
+        writer.write({"image": [b"\xff\xd8 not a jpeg"], "image_path": [b"x.jpg"], "repeat": [1],
+                      "label/colour": [1.0, 0.0, 0.0], "label/type": [1.0, 0.0, 0.0],
+                      "pair_id": [b""], "domain": [b"user"]})  # fmt: skip
+    with good.open("ab") as handle:
+        handle.write(b"\x10\x00\x00\x00\x00\x00\x00\x00garbage!")
+    index = json.loads((dataset / "shards/index.json").read_text())
+    index["splits"]["train"]["files"].append(bad.name)
+    index["splits"]["train"]["records"] += 2
+    (dataset / "shards/index.json").write_text(json.dumps(index))
+
+
+def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from training.config import load_config
+    from training.data import check_classes, check_split, scan_split, stage_dataset
+
+    dataset = Path(write_training_dataset(tmp_path / "store", per_cell=2))
+    _add_bad_shard(dataset)
+    info = stage_dataset(str(dataset))
+    scan = scan_split(info, "train", info.tasks)
+    assert (scan.corrupt, scan.undecodable) == (1, 1)
+    check_split(info, "train", scan, max_bad_fraction=0.1)
+    with pytest.raises(Exception, match="2 bad record"):
+        check_split(info, "train", scan, max_bad_fraction=0.0)
+    from dataset.taskspec import TaskSpec
+
+    extra = {"colour": TaskSpec("colour", "multi_label", ["red", "green", "blue", "purple"])}
+    scan.counts["colour"].append(0)
+    with pytest.raises(Exception, match=r"no training image: \['colour/purple'\]"):
+        check_classes(extra, scan, allow_missing=False)
+    assert load_config(None).allow_missing_classes is False
+
+    out = str(tmp_path / "run")
+    code, _, err = cli(
+        capsys, "fit", "--dataset", str(dataset), "--out", out, "--tasks", "shape", *FIT
+    )
+    assert code == 2 and "unknown task(s) ['shape']" in err
+    code, _, err = cli(
+        capsys, "fit", "--dataset", str(dataset), "--out", out, "--backbone", "vgg99"
+    )
+    assert code == 2 and "unknown backbone" in err
+    no_val = Path(write_training_dataset(tmp_path / "s2", per_cell=1, splits={"train": 1.0}))
+    code, _, err = cli(capsys, "fit", "--dataset", str(no_val), "--out", out, *FIT)
+    assert code == 2 and "has no 'val' split" in err

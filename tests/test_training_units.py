@@ -1,0 +1,177 @@
+"""Training building blocks on tiny inputs: loss, architecture, preprocessing, config."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dataset.errors import UserError
+from dataset.taskspec import TaskSpec
+from training.config import AugmentConfig, load_config
+
+TASKS = {
+    "colour": TaskSpec("colour", "multi_label", ["red", "green", "blue"]),
+    "type": TaskSpec("type", "single_label", ["dresses", "jeans"]),
+}
+
+
+def test_weighted_bce_equals_the_formula_on_hand_computed_values() -> None:
+    from training.losses import WeightedBinaryCrossentropy
+
+    present, absent = [2.0, 0.75], [0.5, 3.0]
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    p = np.array([[0.8, 0.4], [0.3, 0.9]])
+    # Sample 1: -2 ln .8 and -3 ln .6; sample 2: -.5 ln .7 and -.75 ln .9; mean of labels.
+    s1 = (-2 * math.log(0.8) - 3 * math.log(0.6)) / 2
+    s2 = (-0.5 * math.log(0.7) - 0.75 * math.log(0.9)) / 2
+    loss = WeightedBinaryCrossentropy(present, absent)
+    assert float(loss(y, p)) == pytest.approx((s1 + s2) / 2, rel=1e-5)
+    # Weights of 1 give Keras' own binary cross-entropy.
+    import keras
+
+    plain = WeightedBinaryCrossentropy([1.0, 1.0], [1.0, 1.0])
+    assert float(plain(y, p)) == pytest.approx(
+        float(keras.losses.binary_crossentropy(y, p).numpy().mean()), rel=1e-5
+    )
+    assert WeightedBinaryCrossentropy.from_config(loss.get_config()).present == present
+
+
+def test_architecture_layer_shapes_shared_and_separate() -> None:
+    from training.model import backbone_layers, build_encoder
+
+    encoder = build_encoder(TASKS, "tiny", 32, "none")
+    out = encoder(np.zeros((2, 40, 50, 3), np.uint8))
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "colour_embedding": (2, 1000), "colour_probs": (2, 3),
+        "type_embedding": (2, 1000), "type_probs": (2, 2),
+    }  # fmt: skip
+    assert {v.dtype.name for v in out.values()} == {"float32"}
+    assert encoder.get_layer("colour_dense").kernel.shape == (64, 1000)
+    assert encoder.get_layer("type_logits").kernel.shape == (1000, 2)
+    assert encoder.get_layer("colour_dropout").rate == pytest.approx(0.2)
+    assert np.allclose(np.asarray(out["type_probs"]).sum(axis=1), 1, atol=1e-5)  # softmax
+    assert len(backbone_layers(encoder)) == 1
+    separate = build_encoder(TASKS, "tiny", 32, "none", separate=True)
+    assert [b.name for b in backbone_layers(separate)] == ["colour_backbone", "type_backbone"]
+
+    resnet = build_encoder({"type": TASKS["type"]}, "resnet50", 32, "none")
+    (backbone,) = backbone_layers(resnet)
+    assert backbone.output.shape[-1] == 2048
+    assert resnet.get_layer("type_dense").kernel.shape == (2048, 1000)
+
+
+def test_preprocessor_matches_resnet50_preprocess_input() -> None:
+    import keras
+
+    from training.preprocessor import ImagePreprocessor
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+    layer = ImagePreprocessor(16)
+    expected = keras.applications.resnet50.preprocess_input(images.astype(np.float32))
+    assert np.allclose(np.asarray(layer(images)), expected, atol=1e-4)
+    assert ImagePreprocessor.from_config(layer.get_config()).image_size == 16
+
+
+def test_freezing_puts_batchnorm_in_inference_mode() -> None:
+    import keras
+
+    from training.model import build_encoder, set_backbone_trainable
+
+    encoder = build_encoder(TASKS, "tiny", 16, "none")
+    set_backbone_trainable(encoder, False)
+    bn = encoder.get_layer("backbone").get_layer("bn0")
+    before = np.asarray(bn.moving_mean).copy()
+    encoder(np.full((4, 16, 16, 3), 200.0, np.float32), training=True)
+    assert np.allclose(np.asarray(bn.moving_mean), before)  # moving statistics untouched
+    assert not any("backbone" in v.path for v in encoder.trainable_variables)
+    set_backbone_trainable(encoder, True)
+    encoder(np.full((4, 16, 16, 3), 200.0, np.float32), training=True)
+    assert not np.allclose(np.asarray(bn.moving_mean), before)
+    assert isinstance(bn, keras.layers.BatchNormalization)
+
+
+def test_augmentation_probabilities() -> None:
+    import tensorflow as tf
+
+    from training.augment import Augmenter
+
+    image = tf.constant(np.arange(8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3))
+    off = AugmentConfig(
+        rotation_probability=0, translation_probability=0, flip_probability=0, jpeg_probability=0
+    )
+    assert np.array_equal(Augmenter(off)(image).numpy(), image.numpy())
+    flip = off.model_copy(update={"flip_probability": 1.0})
+    assert np.array_equal(Augmenter(flip)(image).numpy(), image.numpy()[:, ::-1])
+    rotate = off.model_copy(update={"rotation_probability": 1.0})
+    assert not np.array_equal(Augmenter(rotate)(image).numpy(), image.numpy())
+
+
+def test_schedule_decays_from_initial_to_final() -> None:
+    from training.optim import DecaySchedule
+
+    for kind in ("cosine", "exponential"):
+        schedule = DecaySchedule(1e-4, 1e-7, 100, kind)
+        values = [float(schedule(step)) for step in (0, 50, 100)]
+        assert values[0] == pytest.approx(1e-4) and values[2] == pytest.approx(1e-7, rel=1e-3)
+        assert values[0] > values[1] > values[2]
+    # The second phase's optimizer starts at step 0 but continues the curve.
+    assert float(DecaySchedule(1e-4, 1e-7, 100, "cosine", offset=50)(0)) == pytest.approx(
+        float(DecaySchedule(1e-4, 1e-7, 100, "cosine")(50))
+    )
+
+
+def test_config_file_flags_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text("backbone: tiny\nepochs: 3\naugment:\n  flip_probability: 0.2\n")
+    config = load_config(path, {"epochs": 5, "batch_size": None})
+    assert (config.backbone, config.epochs, config.batch_size) == ("tiny", 5, 64)
+    assert config.augment.flip_probability == 0.2
+    assert config.resolved()["augment"]["rotation_degrees"] == 20.0
+    path.write_text("backbone: tiny\nepochz: 3\n")
+    with pytest.raises(UserError, match=r"train.yaml:2: epochz: .*Received: 3"):
+        load_config(path)
+    with pytest.raises(UserError, match="freeze_epochs"):
+        load_config(None, {"epochs": 1, "freeze_epochs": 2})
+
+
+def test_unknown_backbone_and_wrong_weights_file(tmp_path: Path) -> None:
+    import keras
+
+    from training.backbone import build_backbone
+
+    with pytest.raises(UserError, match=r"unknown backbone.*Received: backbone='vgg99'"):
+        build_backbone("vgg99", 32, "none")
+    with pytest.raises(UserError, match="weights file not found"):
+        build_backbone("tiny", 32, str(tmp_path / "missing.weights.h5"))
+    other = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    wrong = tmp_path / "other.weights.h5"
+    other.save_weights(wrong)
+    with pytest.raises(UserError, match=r"does not fit backbone 'tiny'"):
+        build_backbone("tiny", 32, str(wrong))
+    good = tmp_path / "tiny.weights.h5"
+    source = build_backbone("tiny", 32, "none")
+    source.save_weights(good)
+    loaded = build_backbone("tiny", 32, str(good))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(loaded.get_weights(), source.get_weights(), strict=True)
+    )
+
+
+def test_nan_guard_stops_with_the_place() -> None:
+    import keras
+
+    from training.callbacks import NanGuard
+
+    guard = NanGuard()
+    guard.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"loss": 1.0})
+    assert guard.diverged is None
+    guard.on_train_batch_end(6, {"loss": float("nan")})
+    assert guard.diverged == "the loss became nan at epoch 3, batch 7"
+    assert guard.model.stop_training

@@ -1,0 +1,38 @@
+"""Evaluate a trained encoder on the test split of a dataset.
+
+Per task: accuracy, per-label precision/recall/F1 at 0.5 and AUC, confusion matrices
+(PNG and JSON); a short text summary. Written to <model>/eval/<split>/.
+
+Example:
+  s2s-train evaluate --model data/models/encoder/demo --dataset data/datasets/demo/v1
+  s2s-train evaluate --model .../r2 --dataset ... --compare .../r1
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from dataset import clikit
+
+NAME = "evaluate"
+HELP = "per-task accuracy, per-label P/R/F1/AUC and confusion matrices on the test split"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL_URI", help="run folder of fit")
+    parser.add_argument("--dataset", required=True, metavar="URI", help="dataset version folder")
+    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--compare", metavar="RUN", help="previous run folder or metrics.json")
+    parser.add_argument("--cache-dir", help="where remote shards are staged")
+    clikit.add_format_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.evaluation import evaluate, summary_text
+
+    result = evaluate(
+        args.model, args.dataset, args.split, args.batch_size, args.compare, args.cache_dir
+    )
+    clikit.emit(result, args.format, summary_text(result))
+    return 0

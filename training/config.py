@@ -1,0 +1,133 @@
+"""The training configuration: one validated object, from YAML, overridden by flags.
+
+Every option of ``s2s-train fit`` lives in :class:`TrainConfig`. A YAML file (the
+``--config`` of the k8s manifests) sets any subset; command-line flags override it; the
+resolved config (every default filled in) is written next to the run as
+``config.yaml``, so a run can be repeated exactly. Unknown keys are errors naming the
+file, the key and the value received.
+
+>>> cfg = parse_config({"backbone": "tiny", "epochs": 3}, "inline.yaml")
+>>> cfg.backbone, cfg.epochs, cfg.learning_rate
+('tiny', 3, 0.0001)
+>>> cfg.model_copy(update={"epochs": 5}).epochs
+5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dataset.errors import UserError
+from dataset.yamlio import load_yaml_file, pydantic_error
+
+
+class AugmentConfig(BaseModel):
+    """Training-only augmentation; each transform has its own probability (SEED-NOTES)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rotation_probability: float = Field(0.35, ge=0, le=1)
+    rotation_degrees: float = Field(20.0, ge=0, le=180)
+    translation_probability: float = Field(0.35, ge=0, le=1)
+    translation_fraction: float = Field(0.1, ge=0, le=0.5)  # of the width, horizontal only
+    flip_probability: float = Field(0.5, ge=0, le=1)
+    jpeg_probability: float = Field(0.3, ge=0, le=1)
+    jpeg_quality: tuple[int, int] = (40, 90)  # mild: shoppers' photos are often poor
+
+    @model_validator(mode="after")
+    def _quality_range(self) -> AugmentConfig:
+        low, high = self.jpeg_quality
+        if not 1 <= low < high <= 100:
+            raise ValueError("jpeg_quality must be [low, high] with 1 <= low < high <= 100")
+        return self
+
+
+class TrainConfig(BaseModel):
+    """Every option of ``s2s-train fit`` (the flags override these)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Model
+    backbone: str = "resnet50"  # a name in training.backbone.BACKBONES
+    weights: str = "imagenet"  # imagenet | none | a local .h5/.keras/.weights.h5 file
+    image_size: int | None = Field(None, ge=16, le=1024)  # default: the shards' size
+    tasks: list[str] | None = None  # default: every task of the dataset's index.json
+    separate: bool = False  # one backbone per task, as the retailer trained them
+    embedding_dim: int = Field(1000, ge=1)
+    dropout: float = Field(0.2, ge=0, lt=1)
+    # Schedule
+    epochs: int = Field(20, ge=1)
+    freeze_epochs: int = Field(2, ge=0)  # backbone frozen (BatchNorm in inference mode)
+    batch_size: int = Field(64, ge=1)  # global: split across replicas and workers
+    steps_per_epoch: int | None = Field(None, ge=1)  # default: one pass over the repeats
+    learning_rate: float = Field(1e-4, gt=0)
+    final_learning_rate: float | None = Field(None, gt=0)  # default: learning_rate / 1000
+    schedule: Literal["cosine", "exponential", "constant"] = "cosine"
+    clipnorm: float | None = Field(1.0, gt=0)
+    monitor: str = "val_loss"  # best checkpoint; any logged metric (min for *loss)
+    seed: int = 0
+    # Data
+    shuffle_buffer: int = Field(2048, ge=1)
+    max_bad_fraction: float = Field(0.01, ge=0, le=1)  # corrupt records/images tolerated
+    allow_missing_classes: bool = False  # a class with no training image is an error
+    download_workers: int = Field(8, ge=1)
+    augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
+    # Runtime
+    strategy: Literal["auto", "default", "mirrored", "multi_worker"] = "auto"
+    mixed_precision: Literal["auto", "on", "off"] = "auto"  # auto: on when a GPU is visible
+    xla: Literal["auto", "on", "off"] = "auto"  # auto: on GPU, single worker
+    cache_dir: str | None = None  # staged shards (default: a temporary folder)
+    work_dir: str | None = None  # local run folder before upload (default: --out if local)
+    tensorboard: bool = True  # skipped with a log line when tensorboard is not installed
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.freeze_epochs > self.epochs:
+            raise ValueError(
+                f"freeze_epochs ({self.freeze_epochs}) is more than epochs ({self.epochs})"
+            )
+        if self.final_learning_rate is not None and self.final_learning_rate > self.learning_rate:
+            raise ValueError("final_learning_rate must not exceed learning_rate")
+        return self
+
+    @property
+    def final_lr(self) -> float:
+        return self.final_learning_rate or self.learning_rate / 1000
+
+    def resolved(self) -> dict[str, Any]:
+        """Every option with its value (written as the run's ``config.yaml``)."""
+        return self.model_dump(mode="json")
+
+
+def parse_config(raw: Any, source: str) -> TrainConfig:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise UserError(f"{source}: expected a mapping at the top. Received: {raw!r}")
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise pydantic_error(source, exc, raw) from None
+
+
+def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """The config of ``path`` (``None``: defaults) with ``overrides`` (flags) applied.
+
+    Overrides whose value is ``None`` (a flag not given) leave the file's value alone.
+    """
+    raw: dict[str, Any] = {}
+    source = "<flags>"
+    if path is not None:
+        source = str(path)
+        loaded = load_yaml_file(path)
+        if loaded is not None and not isinstance(loaded, Mapping):
+            raise UserError(f"{source}: expected a mapping at the top. Received: {loaded!r}")
+        raw = loaded if isinstance(loaded, dict) else {}  # a LineDict: errors name the line
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = value
+    return parse_config(raw, source)

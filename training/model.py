@@ -1,0 +1,117 @@
+"""The encoder: raw RGB -> preprocessing -> backbone -> one head per task.
+
+Each head is ``Dense(embedding_dim, relu)`` (the task's encoding, what search uses) ->
+``Dropout`` -> ``Dense(n)`` -> softmax (single-label task) or sigmoid (multi-label).
+By default one backbone is shared by every head: one forward pass yields all the
+encodings, about 4x cheaper than the retailer's four models. ``separate=True`` gives
+each task its own backbone, as they trained them; heads never share parameters, so
+training the separate model in one ``fit`` is the same as four independent trainings
+on the same batches. Outputs (float32 under mixed precision) are a dict with
+``<task>_embedding`` and ``<task>_probs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataset.taskspec import TaskSpec
+from training.backbone import build_backbone
+from training.preprocessor import ImagePreprocessor
+
+
+def backbone_layers(encoder: Any) -> list[Any]:
+    """The backbone sub-models of an encoder (one, or one per task)."""
+    return [layer for layer in encoder.layers if layer.name.endswith("backbone")]
+
+
+def build_encoder(
+    tasks: dict[str, TaskSpec],
+    backbone: str,
+    image_size: int,
+    weights: str = "none",
+    separate: bool = False,
+    embedding_dim: int = 1000,
+    dropout: float = 0.2,
+) -> Any:
+    import keras
+
+    inputs = keras.Input((None, None, 3), name="image")
+    pixels = ImagePreprocessor(image_size, name="preprocess")(inputs)
+    shared = None if separate else build_backbone(backbone, image_size, weights, "backbone")
+    outputs: dict[str, Any] = {}
+    for name, task in tasks.items():
+        if shared is None:
+            features = build_backbone(backbone, image_size, weights, f"{name}_backbone")(pixels)
+        else:
+            features = shared(pixels)
+        embedding = keras.layers.Dense(embedding_dim, activation="relu", name=f"{name}_dense")(
+            features
+        )
+        x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(embedding)
+        logits = keras.layers.Dense(len(task.classes), name=f"{name}_logits")(x)
+        activation = "softmax" if task.single else "sigmoid"
+        # float32 outputs: under mixed precision a float16 softmax/sigmoid loses the loss.
+        outputs[f"{name}_embedding"] = keras.layers.Activation(
+            "linear", dtype="float32", name=f"{name}_embedding"
+        )(embedding)
+        outputs[f"{name}_probs"] = keras.layers.Activation(
+            activation, dtype="float32", name=f"{name}_probs"
+        )(logits)
+    return keras.Model(inputs, outputs, name=f"encoder_{backbone}")
+
+
+def _local_batch(strategy: Any, batch: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.nest.map_structure(
+        lambda x: (
+            strategy.experimental_local_results(x)[0]
+            if isinstance(x, tf.distribute.DistributedValues)
+            else x
+        ),
+        batch,
+    )
+
+
+def training_view(encoder: Any, tasks: dict[str, TaskSpec]) -> Any:
+    """The same layers with only the ``<task>_probs`` outputs (the ones with a loss)."""
+    import keras
+
+    class TrainingModel(keras.Model):
+        """Works around a Keras 3 bug under MultiWorkerMirroredStrategy: before the first
+        epoch ``fit`` all-reduces a whole (nested) input batch just to learn its shapes,
+        which fails ("Attempt to convert a value (PerReplica...)"). This replica's own
+        batch has the same shapes and needs no collective."""
+
+        def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> Any:
+            if iterator is not None and self._distribute_strategy is not None:
+                for _, _, it in iterator:
+                    data_batch = _local_batch(self.distribute_strategy, next(it))
+                    break
+                iterator = None
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+        # Second bug, same strategy: the per-step logs (scalars) are reduced with
+        # reduce("MEAN", axis=0), which needs a rank of at least 1.
+        def train_step(self, data: Any) -> Any:
+            return self._ranked(super().train_step(data))
+
+        def test_step(self, data: Any) -> Any:
+            return self._ranked(super().test_step(data))
+
+        def _ranked(self, logs: Any) -> Any:
+            import tensorflow as tf
+
+            if not isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                return logs
+            return {key: tf.reshape(value, [1]) for key, value in logs.items()}
+
+    outputs = {f"{name}_probs": encoder.output[f"{name}_probs"] for name in tasks}
+    return TrainingModel(encoder.input, outputs, name="trainer")
+
+
+def set_backbone_trainable(encoder: Any, trainable: bool) -> None:
+    """Freeze or unfreeze the backbone(s). A frozen Keras BatchNormalization layer runs
+    in inference mode (moving statistics), so fine-tuning starts from intact statistics."""
+    for layer in backbone_layers(encoder):
+        layer.trainable = trainable

@@ -1,0 +1,246 @@
+"""``s2s-train fit``: stage, check, build, train in two phases, save the run.
+
+Phases: with pretrained weights, ``freeze_epochs`` epochs train the heads on a frozen
+backbone (BatchNorm in inference mode), then the whole network is fine-tuned; one
+learning-rate curve spans both (training/optim.py). Each phase is one ``fit`` with
+``BackupAndRestore``: a killed run restarts the epoch it lost; a finished phase is
+recorded in ``state.json`` with its weights, so a restart skips it.
+
+Run folder (``--out``): ``config.yaml`` (resolved), ``state.json``, ``backup/``,
+``checkpoints/best.weights.h5`` (+ ``best.json``), ``logs/training.csv`` (and
+``logs/tensorboard/`` when installed), ``model/encoder.keras`` + ``model/encoder.json``
+(the best epoch's weights) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dataset.errors import UserError
+from dataset.store import open_store
+from dataset.taskspec import TaskSpec
+from training.config import TrainConfig
+from training.runtime import setup_runtime
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDiverged(UserError):
+    """The loss stopped being finite: retrying the same run cannot help."""
+
+
+def git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _phases(config: TrainConfig) -> list[tuple[str, int, int]]:
+    freeze = config.freeze_epochs if config.weights != "none" else 0  # nothing to protect
+    phases = [("frozen", 0, freeze)] if freeze else []
+    if config.epochs > freeze:
+        phases.append(("finetune", freeze, config.epochs))
+    return phases
+
+
+def predict_split(model: Any, dataset: Any, tasks: dict[str, TaskSpec]) -> dict[str, Any]:
+    """Labels and probabilities of every record of a finite pipeline, per task."""
+    truth: dict[str, list[np.ndarray]] = {name: [] for name in tasks}
+    probs: dict[str, list[np.ndarray]] = {name: [] for name in tasks}
+    for element in dataset:
+        images, labels = element[0], element[1]
+        outputs = model(images, training=False)
+        for name in tasks:
+            truth[name].append(np.asarray(labels[f"{name}_probs"]))
+            probs[name].append(np.asarray(outputs[f"{name}_probs"], dtype=np.float32))
+    return {
+        name: (np.concatenate(truth[name]), np.concatenate(probs[name]))
+        for name in tasks
+        if truth[name]
+    }
+
+
+def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
+    runtime = setup_runtime(config)  # first: MultiWorkerMirroredStrategy needs it so
+    import keras
+
+    from training.augment import Augmenter
+    from training.backbone import check_backbone
+    from training.callbacks import BestCheckpoint, NanGuard, Throughput, tensorboard_callback
+    from training.data import (
+        check_classes,
+        check_split,
+        loss_weights_for,
+        make_dataset,
+        scan_split,
+        stage_dataset,
+    )
+    from training.encoder_io import save_encoder
+    from training.losses import build_losses
+    from training.metrics import keras_metrics, task_report
+    from training.model import build_encoder, set_backbone_trainable, training_view
+    from training.optim import build_optimizer
+    from training.workdir import PushEachEpoch, RunFolder, delete_mirrored
+
+    started = time.perf_counter()
+    check_backbone(config.backbone)
+    keras.utils.set_random_seed(config.seed)
+    run = RunFolder(out, config.work_dir)
+    run.pull()
+    info = stage_dataset(dataset_uri, config.cache_dir, config.download_workers)
+    tasks = info.select(config.tasks)
+    image_size = config.image_size or info.image_size
+    scans = {split: scan_split(info, split, tasks) for split in ("train", "val")}
+    for split, scan in scans.items():
+        check_split(info, split, scan, config.max_bad_fraction)
+    check_classes(tasks, scans["train"], config.allow_missing_classes)
+    weights = loss_weights_for(info, tasks, scans["train"])
+    steps = config.steps_per_epoch or max(1, scans["train"].drawn // config.batch_size)
+    if scans["train"].drawn < config.batch_size and not config.steps_per_epoch:
+        raise UserError(
+            f"the training split draws {scans['train'].drawn} images per epoch, fewer than "
+            f"one batch. Received: batch_size={config.batch_size}"
+        )
+    chief = runtime.is_chief
+    folder = run.path
+    if chief:
+        (folder / "config.yaml").write_text(
+            yaml.safe_dump({**config.resolved(), "dataset": dataset_uri}, sort_keys=False)
+        )
+    augmenter = Augmenter(config.augment, seed=config.seed)
+    train_data = make_dataset(
+        info, "train", tasks, config.batch_size, image_size, training=True,
+        augment=augmenter, seed=config.seed, shuffle_buffer=config.shuffle_buffer,
+    )  # fmt: skip
+    val_data = make_dataset(info, "val", tasks, config.batch_size, image_size)
+    with runtime.strategy.scope():
+        encoder = build_encoder(
+            tasks, config.backbone, image_size, config.weights, config.separate,
+            config.embedding_dim, config.dropout,
+        )  # fmt: skip
+        model = training_view(encoder, tasks)
+    state_path = folder / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"done": []}
+    best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
+    throughput = Throughput(config.batch_size)
+    history: list[dict[str, Any]] = []
+    backup_root = "backup" if chief else f"backup-worker{runtime.worker_index}"
+    for phase, start, end in _phases(config):
+        phase_weights = folder / "checkpoints" / f"phase-{phase}.weights.h5"
+        set_backbone_trainable(encoder, phase != "frozen")
+        with runtime.strategy.scope():
+            model.compile(
+                optimizer=build_optimizer(config, steps, start),
+                loss=build_losses(tasks, weights),
+                metrics=keras_metrics(tasks),
+                jit_compile=runtime.xla,
+            )
+        if phase in state["done"] and phase_weights.is_file():
+            model.load_weights(phase_weights)
+            logger.info("phase %s already done: loaded %s", phase, phase_weights)
+            continue
+        guard = NanGuard()
+        callbacks: list[Any] = [guard, throughput, best]
+        if chief:
+            (folder / "logs").mkdir(parents=True, exist_ok=True)
+            callbacks.append(
+                keras.callbacks.CSVLogger(str(folder / "logs/training.csv"), append=True)
+            )
+            board = (
+                tensorboard_callback(folder / "logs" / "tensorboard")
+                if config.tensorboard
+                else None
+            )
+            callbacks += [board] if board is not None else []
+        # Last: an epoch is backed up only once its log row and checkpoint are written,
+        # so a kill between them never loses an epoch from the log.
+        callbacks.append(keras.callbacks.BackupAndRestore(str(folder / backup_root / phase)))
+        if chief and run.remote:
+            callbacks.append(PushEachEpoch(run))
+        model._initial_epoch = None  # BackupAndRestore of an earlier phase set it
+        logger.info("phase %s: epochs %d..%d, %d steps each", phase, start + 1, end, steps)
+        result = model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=end,
+            initial_epoch=start,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=2 if chief else 0,
+        )
+        if guard.diverged:
+            raise TrainingDiverged(
+                f"{guard.diverged}; lower --learning-rate, keep clipnorm, or check the data "
+                f"(best checkpoint so far: {best.weights_path if best.best else 'none'})"
+            )
+        history += [
+            {"phase": phase, **{k: float(v[i]) for k, v in result.history.items()}}
+            for i in range(len(next(iter(result.history.values()), [])))
+        ]
+        if chief:
+            model.save_weights(phase_weights)
+            state["done"].append(phase)
+            state_path.write_text(json.dumps(state))
+            delete_mirrored(run, f"{backup_root}/{phase}/")
+            run.push()
+    if best.weights_path.is_file():
+        model.load_weights(best.weights_path)
+    reports = {
+        name: task_report(tasks[name], *pair)
+        for name, pair in predict_split(encoder, val_data, tasks).items()
+    }
+    meta = {
+        "tasks": {name: task.to_json() for name, task in tasks.items()},
+        "image_size": image_size,
+        "backbone": config.backbone,
+        "separate": config.separate,
+        "embedding_dim": config.embedding_dim,
+        "dataset": dataset_uri,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    summary: dict[str, Any] = {
+        "out": out,
+        "dataset": {
+            "uri": dataset_uri,
+            "version": info.version,
+            "splits": {split: scan.to_json() for split, scan in scans.items()},
+        },
+        "git_commit": git_commit(),
+        "config": config.resolved(),
+        "runtime": runtime.to_json(),
+        "steps_per_epoch": steps,
+        "best": {"monitor": config.monitor, "value": best.best, "epoch": best.best_epoch},
+        "images_per_s": throughput.per_epoch,
+        "history": history,
+        "val": reports,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if chief:
+        written = save_encoder(encoder, meta, open_store(str(folder)), "model/")
+        summary["encoder_id"] = written["encoder_id"]
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        run.push()
+    return summary
+
+
+def images_per_second(summary: dict[str, Any]) -> float | None:
+    rates = summary.get("images_per_s") or []
+    return float(np.median(rates[1:] or rates)) if rates else None
