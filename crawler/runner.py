@@ -52,6 +52,7 @@ class CrawlPlan:
     parallelism: int
     user_agent: str
     max_items: int = 0
+    batch_items: int = 50
     index: int | None = None  # JOB_COMPLETION_INDEX when one pod of an Indexed Job
 
     @property
@@ -98,6 +99,7 @@ def crawl(plan: CrawlPlan, *, log_level: str = "WARNING", progress: bool = False
         "USER_AGENT": plan.user_agent,
         "LOG_LEVEL": log_level,
         "S2S_PROGRESS": progress,
+        "FEED_EXPORT_BATCH_ITEM_COUNT": plan.batch_items,
         "LOG_INSTALL_ROOT_HANDLER": False,  # the CLI's handler and -v level stay in charge
     }
     if os.environ.get("AWS_ENDPOINT_URL"):

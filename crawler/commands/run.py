@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-items", type=int, default=0, help="stop after N new items per category"
     )
+    parser.add_argument(
+        "--batch-items",
+        type=int,
+        default=50,
+        help="records per stored batch: at most this many lost to a SIGKILL (default 50)",
+    )
     parser.add_argument("--user-agent", help="User-Agent with a contact (default: settings)")
     parser.add_argument(
         "--dry-run", action="store_true", help="check the input and print the plan; no request"
@@ -111,8 +117,11 @@ def plan_from_args(args: argparse.Namespace) -> CrawlPlan:
             f"--rate must be > 0 and --parallelism >= 1. Received: rate={rate}, "
             f"parallelism={parallelism}"
         )
-    if args.max_items < 0:
-        raise UserError(f"--max-items must be >= 0. Received: {args.max_items}")
+    if args.max_items < 0 or args.batch_items < 1:
+        raise UserError(
+            f"--max-items must be >= 0 and --batch-items >= 1. Received: "
+            f"{args.max_items}, {args.batch_items}"
+        )
     return CrawlPlan(
         profile=profile,
         categories=categories,
@@ -121,6 +130,7 @@ def plan_from_args(args: argparse.Namespace) -> CrawlPlan:
         parallelism=parallelism,
         user_agent=check_user_agent(args.user_agent or defaults.USER_AGENT),
         max_items=args.max_items,
+        batch_items=args.batch_items,
         index=index,
     )
 

@@ -32,6 +32,7 @@ from crawler import __version__, extract
 from crawler.ledger import Ledger
 from crawler.middlewares.optout import OptedOut
 from crawler.profiles import SiteProfile, load_profile, resolve_urls
+from crawler.runner import check_settings
 from dataset.errors import UserError
 from dataset.store import Store, open_store
 
@@ -87,6 +88,7 @@ class MarketplaceSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
+        check_settings(crawler.settings)
         spider: MarketplaceSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = open_store(crawler.settings["S2S_STORE"])
         spider.ledger = Ledger(spider.store, spider.site, spider.category)
