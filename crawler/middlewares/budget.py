@@ -23,12 +23,13 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from dataset.errors import UserError
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
 
 logger = logging.getLogger(__name__)
+
+MAX_SLEEP = 1.0  # seconds between looks at a shutdown while waiting (a long Retry-After)
 
 
 class HostBudget:
@@ -77,15 +80,19 @@ class HostBudget:
     def interval(self) -> float:
         return max(self.base_interval, self.crawl_delay) * self.factor
 
-    async def acquire(self) -> float:
-        """Wait for this host's next turn; returns the seconds waited."""
+    async def acquire(self, stopping: Callable[[], bool] = lambda: False) -> float | None:
+        """Wait for this host's next turn; the seconds waited, or None if ``stopping()``."""
         if self._lock is None:
             self._lock = asyncio.Lock()  # created in the running loop, FIFO-fair
         start = time.monotonic()
         async with self._lock:
             # A pause (Retry-After) can arrive while we sleep: check again after waking.
             while (wait := max(self._next, self._not_before) - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
+                if stopping():
+                    return None
+                await asyncio.sleep(min(wait, MAX_SLEEP))
+            if stopping():
+                return None
             self._next = time.monotonic() + self.interval
         return time.monotonic() - start
 
@@ -206,9 +213,18 @@ class BudgetMiddleware:
             budget.crawl_delay = max(budget.crawl_delay, float(delay))
             self.stats.set_value(f"budget/{self.host_of(request)}/crawl_delay", float(delay))
 
+    def _stopping(self) -> bool:
+        engine = self.crawler.engine
+        return engine is not None and not engine.running
+
     async def process_request(self, request: Request) -> None:
         host = self.host_of(request)
-        waited = await self.budgets[host].acquire()
+        waited = await self.budgets[host].acquire(self._stopping)
+        if waited is None:
+            # SIGTERM: what waits for its turn is dropped (the ledger does not hold it, so
+            # the next run fetches it) and the crawl stores what it has within seconds.
+            self.stats.inc_value("budget/dropped_at_shutdown")
+            raise IgnoreRequest("crawl stopping")
         self.stats.inc_value(f"budget/{host}/requests")
         self.stats.inc_value(f"budget/{host}/wait_seconds", round(waited, 3))
 
