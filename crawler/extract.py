@@ -89,9 +89,7 @@ def jsonld_labels(product: dict[str, Any], separator: str) -> dict[str, Any]:
     return {key: value for key, value in labels.items() if value not in (None, [], "")}
 
 
-def details_table(
-    html: str, table: str, rows: dict[str, str], separator: str
-) -> dict[str, Any]:
+def details_table(html: str, table: str, rows: dict[str, str], separator: str) -> dict[str, Any]:
     """Record fields from an irregular ``<th>label</th><td>value</td>`` table.
 
     Rows come in any order, some are missing, extra ones are ignored, values may be

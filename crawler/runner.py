@@ -38,9 +38,13 @@ def check_settings(settings: Any) -> None:
     from crawler import settings as defaults
 
     known = {name for name in vars(defaults) if name.startswith("S2S_")}
-    unknown = sorted(name for name, _ in settings.items() if name.startswith("S2S_") and name not in known)
+    unknown = sorted(
+        name for name, _ in settings.items() if name.startswith("S2S_") and name not in known
+    )
     if unknown:
-        raise UserError(f"unknown crawler setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise UserError(
+            f"unknown crawler setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
 
 
 @dataclass
@@ -83,7 +87,9 @@ def spider_class(site: str, settings: Any) -> type:
         return MarketplaceSpider
 
 
-def crawl(plan: CrawlPlan, *, log_level: str = "WARNING", progress: bool = False) -> list[dict[str, Any]]:
+def crawl(
+    plan: CrawlPlan, *, log_level: str = "WARNING", progress: bool = False
+) -> list[dict[str, Any]]:
     """Crawl every category of ``plan`` at once; one run summary per category."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings

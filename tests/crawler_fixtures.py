@@ -1,6 +1,6 @@
 """Helpers for crawler tests: run `s2s-crawl` as a pod would (a subprocess), read the store.
 
-    from tests.crawler_fixtures import crawl, records_of
+from tests.crawler_fixtures import crawl, records_of
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from dataset.listings import read_listings
@@ -78,9 +77,7 @@ def test_api_crawl_of_several_categories_to_a_local_store(
         assert run["status"] == "finished"
         assert run["items"] == len(expected_items(demo_site, category))
         assert run["optout"]["images"] == noai[category]
-        stored = open_store(store).read_json(
-            f"raw/demo/{category}/runs/{run['run_id']}.json"
-        )
+        stored = open_store(store).read_json(f"raw/demo/{category}/runs/{run['run_id']}.json")
         assert stored["items"] == run["items"] and stored["requests"]["total"] > 0
 
     # The dataset side reads what the crawler wrote.
@@ -142,7 +139,12 @@ def test_scrapy_crawl_runs_the_same_spider(
     store = tmp_path / "store"
     done = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "demo", "-a", "category=jeans"]
-        + ["-a", f"base_url={demo_site.base_url}", "-a", f"image_base_url={demo_site.image_base_url}"]
+        + [
+            "-a",
+            f"base_url={demo_site.base_url}",
+            "-a",
+            f"image_base_url={demo_site.image_base_url}",
+        ]
         + ["-s", f"S2S_STORE={store}", "-s", "S2S_RATE=50", "-s", "LOG_LEVEL=WARNING"],
         capture_output=True,
         text=True,

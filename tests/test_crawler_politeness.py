@@ -49,7 +49,9 @@ def test_429_and_retry_after_are_obeyed(demo_site_factory: Any, tmp_path: Path) 
     images = sorted((e for e in site.requests() if e["host"] == "images"), key=lambda e: e["t"])
     for refusal in (e for e in images if e["status"] == 429):
         # Requests already on the wire may land just after; none during the pause.
-        during = [e for e in images if refusal["t"] + 0.15 < e["t"] < refusal["t"] + RETRY_AFTER - 0.05]
+        during = [
+            e for e in images if refusal["t"] + 0.15 < e["t"] < refusal["t"] + RETRY_AFTER - 0.05
+        ]
         assert not during, (refusal, during)
     # Back-off: far fewer refusals than photos.
     assert run["throttled_429"] < len(expected_items(site, "robes"))
@@ -62,8 +64,15 @@ def test_two_pods_share_the_budget(demo_site_factory: Any, tmp_path: Path) -> No
     store = str(tmp_path / "store")
     pods = [
         start_crawl(
-            site, store, "--categories-file", str(categories), "--mode", "html",
-            S2S_RATE="6", S2S_PARALLELISM="2", JOB_COMPLETION_INDEX=str(index),
+            site,
+            store,
+            "--categories-file",
+            str(categories),
+            "--mode",
+            "html",
+            S2S_RATE="6",
+            S2S_PARALLELISM="2",
+            JOB_COMPLETION_INDEX=str(index),
         )  # fmt: skip
         for index in (0, 1)
     ]
@@ -114,7 +123,7 @@ def test_header_and_label_parsing() -> None:
     assert dig({"a": {"b": [{"c": 1}, {"d": 2}]}}, "a.b[].c") == [1]
     html = (
         '<table class="details"><tr><th>Vues</th><td>3</td></tr>'
-        '<tr><th>Couleur</th><td>Kaki, Moutarde</td></tr>'
+        "<tr><th>Couleur</th><td>Kaki, Moutarde</td></tr>"
         '<tr><th>Marque</th><td><a href="/m/x">Zara</a></td></tr></table>'
     )
     rows = {"Couleur": "colors", "Marque": "brand"}

@@ -98,9 +98,13 @@ def test_killed_mid_crawl_then_rerun(
             [json.loads(line) for line in open_store(store).read_text(key).splitlines()]
     if signum == signal.SIGTERM:  # flushed: every photo stored has its record
         photos = set(open_store(store).list("raw/demo/images/"))
-        cited = {i["path"] for c in ("robes", "jeans") for r in records_of(store, c) for i in r["images"]}
+        cited = {
+            i["path"] for c in ("robes", "jeans") for r in records_of(store, c) for i in r["images"]
+        }
         assert photos == cited
-        runs = [open_store(store).read_json(k) for k in open_store(store).list("raw/demo/robes/runs/")]
+        runs = [
+            open_store(store).read_json(k) for k in open_store(store).list("raw/demo/robes/runs/")
+        ]
         assert [r["status"] for r in runs] == ["interrupted"]
 
     held = held_photo_urls(store)
@@ -132,7 +136,9 @@ def test_faults_are_counted_and_skipped(demo_site_factory: Any, tmp_path: Path) 
     assert run["photos_broken"] > 0 and run["retries"] > 0
     records = records_of(store, "robes")
     faults = site.site.faults
-    assert not [r for r in records if faults.hits("truncated_image", urlsplit(r["images"][0]["url"]).path)]
+    assert not [
+        r for r in records if faults.hits("truncated_image", urlsplit(r["images"][0]["url"]).path)
+    ]
     live = {
         i.item_id for i in site.universe.listings("robes")
         if not i.deleted and not i.noai and not site.site.faults.hits("deleted", i.item_id)

@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from crawler import k8s_render
 from crawler.profiles import load_profile, resolve_urls
@@ -135,16 +136,16 @@ def plan_from_args(args: argparse.Namespace) -> CrawlPlan:
     )
 
 
-def _line(summary: dict[str, object]) -> str:
+def _line(summary: dict[str, Any]) -> str:
     requests = summary.get("requests") or {}
-    by_status = ", ".join(f"{k}: {v}" for k, v in requests.get("by_status", {}).items())  # type: ignore[union-attr]
+    by_status = ", ".join(f"{k}: {v}" for k, v in requests.get("by_status", {}).items())
     optout = summary.get("optout") or {}
     return (
         f"{summary.get('category')}: {summary.get('status')}, {summary.get('items', 0)} items, "
-        f"{requests.get('total', 0)} requests ({by_status or 'none'}), "  # type: ignore[union-attr]
+        f"{requests.get('total', 0)} requests ({by_status or 'none'}), "
         f"{summary.get('bytes', 0)} bytes, {summary.get('retries', 0)} retries, "
         f"{summary.get('throttled_429', 0)} x 429, "
-        f"noai skipped {sum(optout.values())}, {summary.get('duration_s', 0)} s"  # type: ignore[union-attr]
+        f"noai skipped {sum(optout.values())}, {summary.get('duration_s', 0)} s"
     )
 
 

@@ -83,5 +83,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     total = sum(r["items"] for r in rows), sum(r["photos"] for r in rows)
     lines.append(f"{'total':<24}{total[0]:>7}{total[1]:>8}")
-    clikit.emit({"site": args.site, "store": store.uri, "categories": rows}, args.format, "\n".join(lines))
+    clikit.emit(
+        {"site": args.site, "store": store.uri, "categories": rows}, args.format, "\n".join(lines)
+    )
     return 0

@@ -38,7 +38,9 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     dropped_prefix = "items/dropped/"
     return {
         "items": stats.get("item_scraped_count", 0),
-        "skipped": {k[len(dropped_prefix) :]: v for k, v in stats.items() if k.startswith(dropped_prefix)},
+        "skipped": {
+            k[len(dropped_prefix) :]: v for k, v in stats.items() if k.startswith(dropped_prefix)
+        },
         "known_items_seen": stats.get("items/known", 0),
         "optout": {"pages": stats.get("optout/pages", 0), "images": stats.get("optout/images", 0)},
         "requests": {

@@ -226,7 +226,7 @@ class BudgetMiddleware:
             self.stats.inc_value("budget/dropped_at_shutdown")
             raise IgnoreRequest("crawl stopping")
         self.stats.inc_value(f"budget/{host}/requests")
-        self.stats.inc_value(f"budget/{host}/wait_seconds", round(waited, 3))
+        self.stats.inc_value(f"budget/{host}/wait_ms", round(waited * 1000))
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         host = self.host_of(request)

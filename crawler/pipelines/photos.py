@@ -144,15 +144,13 @@ class PhotosPipeline(ImagesPipeline):
         stored = [
             {"url": x["url"], "path": x["path"], "checksum": x["checksum"]}
             for ok, x in results
-            if ok
+            if ok and isinstance(x, dict)
         ]
         if stored:
             item["images"] = stored
             return item
         reasons = [
-            x.value.reason if isinstance(x.value, PhotoSkipped) else "broken"
-            for ok, x in results
-            if not ok
+            getattr(getattr(x, "value", None), "reason", "broken") for ok, x in results if not ok
         ]
         reason = next((r for r in ("noai", "gone") if r in reasons), "broken")
         if not results:

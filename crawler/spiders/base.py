@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -53,6 +54,7 @@ class MarketplaceSpider(scrapy.Spider):
     profile: SiteProfile
     store: Store
     ledger: Ledger
+    known_before: Counter[str]
 
     def __init__(
         self,
@@ -172,6 +174,7 @@ class MarketplaceSpider(scrapy.Spider):
         )
 
     def parse_api(self, response: Response, page: int) -> Iterator[Any]:
+        assert isinstance(response, TextResponse), response.url
         api = self.profile.api
         assert api is not None
         try:
@@ -201,6 +204,7 @@ class MarketplaceSpider(scrapy.Spider):
 
     # HTML mode --------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterator[Request]:
+        assert isinstance(response, TextResponse), response.url
         html = self.profile.html
         assert html is not None
         for href in response.css(html.item_links).getall():
@@ -222,6 +226,7 @@ class MarketplaceSpider(scrapy.Spider):
             yield response.follow(next_page, callback=self.parse_listing)
 
     def parse_item(self, response: Response, item_id: str) -> Iterator[dict[str, Any]]:
+        assert isinstance(response, TextResponse), response.url
         html = self.profile.html
         assert html is not None
         labels: dict[str, Any] = {}
@@ -254,7 +259,7 @@ class MarketplaceSpider(scrapy.Spider):
         if failure.check(OptedOut):
             self.ledger.skip(item_id, "noai")
             self.crawler.stats.inc_value("items/dropped/noai")
-        elif failure.check(HttpError) and failure.value.response.status in (404, 410):
+        elif isinstance(failure.value, HttpError) and failure.value.response.status in (404, 410):
             self.ledger.skip(item_id, "gone")
             self.crawler.stats.inc_value("items/dropped/gone")
         else:
