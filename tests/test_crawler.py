@@ -18,7 +18,7 @@ from tests.demo_site_fixtures import RunningDemoSite
 from tests.demo_site_fixtures import demo_site as demo_site  # noqa: F401
 from tests.demo_site_fixtures import demo_site_factory as demo_site_factory  # noqa: F401
 
-CATEGORIES = ["robes", "jeans", "pulls-et-sweats"]
+CATEGORIES = ["robes", "jeans", "manteaux-et-vestes"]  # deleted and noai items among them
 
 
 def check_labels(record: dict[str, Any], item: Any) -> None:
@@ -72,6 +72,7 @@ def test_api_crawl_of_several_categories_to_a_local_store(
 
     runs = {r["category"]: r for r in report["runs"]}
     noai = {c: sum(i.noai for i in demo_site.universe.listings(c)) for c in CATEGORIES}
+    assert sum(noai.values()) > 0
     for category in CATEGORIES:
         run = runs[category]
         assert run["status"] == "finished"
@@ -79,6 +80,12 @@ def test_api_crawl_of_several_categories_to_a_local_store(
         assert run["optout"]["images"] == noai[category]
         stored = open_store(store).read_json(f"raw/demo/{category}/runs/{run['run_id']}.json")
         assert stored["items"] == run["items"] and stored["requests"]["total"] > 0
+
+    # A rerun asks for the listing pages only: no photo, not even of deleted items.
+    before = len(demo_site.requests())
+    code, again, _ = crawl(demo_site, store, *args, "--rate", "50")
+    assert code == 0 and [r["items"] for r in again["runs"]] == [0] * len(CATEGORIES)
+    assert {e["host"] for e in demo_site.requests()[before:]} == {"pages"}
 
     # The dataset side reads what the crawler wrote.
     frame, read_report = read_listings(open_store(store), "demo")
@@ -108,11 +115,13 @@ def test_html_mode_reads_the_same_labels_even_with_broken_json_ld(
 ) -> None:
     site = demo_site_factory(faults={"bad_jsonld": 0.5})
     store = str(tmp_path / "store")
-    code, report, stderr = crawl(site, store, "--category", "jeans", "--mode", "html")
+    category = "manteaux-et-vestes"  # one of its items opts out of AI training
+    code, report, stderr = crawl(site, store, "--category", category, "--mode", "html")
     assert code == 0, stderr[-2000:]
-    check_complete(store, site, ["jeans"])
+    check_complete(store, site, [category])
     (run,) = report["runs"]
     assert run["mode"] == "html" and run["jsonld_malformed"] > 0
+    assert run["optout"]["pages"] == 1 and run["skipped"] == {"noai": 1}
     item_pages = [e for e in site.requests() if e["path"].startswith("/articles/")]
     assert len(item_pages) == len({e["path"] for e in item_pages})  # each page once
 

@@ -115,6 +115,9 @@ class PhotosPipeline(ImagesPipeline):
     def media_failed(
         self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo
     ) -> Any:
+        # Errors of media_downloaded come through here too: keep their reason.
+        if isinstance(failure.value, PhotoSkipped):
+            raise failure.value
         if isinstance(failure.value, OptedOut):
             raise PhotoSkipped("noai", str(failure.value))
         return super().media_failed(failure, request, info)
