@@ -47,6 +47,16 @@ class PhotoSkipped(ImageException):
         self.reason = reason
 
 
+class _QuietSkips(logging.Filter):
+    """An expected skip (opted out, gone, truncated) is counted, not logged as a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], PhotoSkipped))
+
+
+_QUIET_SKIPS = _QuietSkips()
+
+
 class AtomicFSFilesStore(FSFilesStore):
     """FSFilesStore whose writes are atomic: a killed crawl never leaves half a photo."""
 
@@ -87,6 +97,7 @@ class PhotosPipeline(ImagesPipeline):
     def __init__(self, store_uri: str, *, crawler: Crawler) -> None:
         super().__init__(store_uri, crawler=crawler)
         self.per_item = crawler.settings.getint("S2S_PHOTOS_PER_ITEM")
+        logging.getLogger("scrapy.pipelines.media").addFilter(_QUIET_SKIPS)  # once: a set
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PhotosPipeline:
@@ -165,4 +176,4 @@ class PhotosPipeline(ImagesPipeline):
                 ledger.skip(item["item_id"], reason)
             else:
                 ledger.release(item["item_id"])
-        raise DropItem(f"item {item['item_id']}: no photo stored ({reason})")
+        raise DropItem(f"item {item['item_id']}: no photo stored ({reason})", log_level="INFO")
