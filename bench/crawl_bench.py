@@ -1,0 +1,155 @@
+"""Benchmark: the crawler at a fixed budget against the demo marketplace.
+
+Prints one markdown section. Measured from the server's request log (what a site sees)
+and the crawl subprocess's CPU time: HTTP requests per new labelled item in API and
+HTML mode (the floor is one photo plus the amortised listing page), share of the budget
+used on the busiest host, requests above budget, crawler CPU seconds per 1,000 items,
+and requests per listed item on a rerun with nothing new (listing pages only).
+
+    python bench/crawl_bench.py [--quick] [--rate 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.demo_site import DemoSite, load_config  # noqa: E402
+from crawler.demo_site.log import read_log  # noqa: E402
+
+CATEGORIES = ["robes", "jeans"]
+TARGETS = {"api": 1.1, "html": 2.1}
+
+
+def above_budget(entries: list[dict[str, Any]], host: str, rate: float) -> int:
+    """Requests that made some sliding 1-second window hold more than ``rate``."""
+    times = sorted(e["t"] for e in entries if e["host"] == host)
+    excess, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        excess += (end - start + 1) > int(rate)
+    return excess
+
+
+def crawl(site: DemoSite, store: Path, rate: float, mode: str) -> tuple[dict[str, Any], float]:
+    """One crawl subprocess: (its JSON report, its CPU seconds)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "run", "--site", "demo", "--store", str(store)]
+        + [a for c in CATEGORIES for a in ("--category", c)]
+        + ["--base-url", site.base_url, "--image-base-url", site.image_base_url]
+        + ["--rate", str(rate), "--mode", mode, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(done.stdout), cpu
+
+
+def measure(site: DemoSite, log: Path, store: Path, rate: float, mode: str) -> dict[str, Any]:
+    start = len(read_log(log))
+    report, cpu = crawl(site, store, rate, mode)
+    entries = read_log(log)[start:]
+    items = sum(run["items"] for run in report["runs"])
+    shares = {}
+    for host in ("pages", "images"):
+        times = sorted(e["t"] for e in entries if e["host"] == host)
+        span = max(times[-1] - times[0], 1e-9) if len(times) > 1 else 0
+        shares[host] = (len(times) - 1) / (rate * span) if span else 0.0
+    return {
+        "items": items,
+        "requests": len(entries),
+        "per_item": len(entries) / max(items, 1),
+        "share": max(shares.values()),
+        "busiest": max(shares, key=lambda h: shares[h]),
+        "above": sum(above_budget(entries, host, rate) for host in ("pages", "images")),
+        "cpu_per_1000": 1000 * cpu / max(items, 1),
+    }
+
+
+def rerun(site: DemoSite, log: Path, store: Path, rate: float) -> dict[str, Any]:
+    start = len(read_log(log))
+    report, _ = crawl(site, store, rate, "api")
+    entries = read_log(log)[start:]
+    listed = sum(len(site.universe.listings(c)) for c in CATEGORIES)
+    listing = [e for e in entries if e["path"].startswith(("/api/", "/catalogue/", "/robots"))]
+    return {
+        "new_items": sum(run["items"] for run in report["runs"]),
+        "requests": len(entries),
+        "per_listed": len(entries) / listed,
+        "only_listing": len(listing) == len(entries),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a smaller site (about 1 min)")
+    parser.add_argument("--rate", type=float, default=20.0, help="budget, req/s per host")
+    args, _ = parser.parse_known_args()
+    per_category = 30 if args.quick else 100
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "requests.jsonl"
+        config = load_config(
+            items_per_category=per_category,
+            per_page=20,
+            photo_size=128,
+            crawl_delay=0.0,
+            page_rate=0,  # the server does not limit: the crawler's own budget is measured
+            image_rate=0,
+            request_log=log,
+        )
+        with DemoSite(config) as site:
+            results = {
+                mode: measure(site, log, Path(tmp) / mode, args.rate, mode)
+                for mode in ("api", "html")
+            }
+            again = rerun(site, log, Path(tmp) / "api", args.rate)
+
+    command = "python bench/crawl_bench.py" + (" --quick" if args.quick else "")
+    print("### Crawler at a fixed budget\n")
+    print(f"- machine: {os.cpu_count()} cores; date: {datetime.now(timezone.utc):%Y-%m-%d}")
+    print(f"- command: `{command}` (budget {args.rate:g} req/s per host, categories "
+          f"{', '.join(CATEGORIES)}, {per_category} items/category mean, 20 per listing page)\n")  # fmt: skip
+    print("| measure | API mode | HTML mode | target |")
+    print("|---|---|---|---|")
+    api, html = results["api"], results["html"]
+    print(f"| new labelled items | {api['items']} | {html['items']} | |")
+    print(f"| HTTP requests (all hosts) | {api['requests']} | {html['requests']} | |")
+    print(
+        f"| requests per new labelled item | {api['per_item']:.3f} | {html['per_item']:.3f} "
+        f"| <= {TARGETS['api']} (API), <= {TARGETS['html']} (HTML) |"
+    )
+    print(
+        f"| share of budget used (busiest host) | {api['share']:.1%} ({api['busiest']}) "
+        f"| {html['share']:.1%} ({html['busiest']}) | >= 90% |"
+    )
+    print(f"| requests above budget | {api['above']} | {html['above']} | 0 |")
+    print(
+        f"| crawler CPU seconds per 1,000 items | {api['cpu_per_1000']:.1f} "
+        f"| {html['cpu_per_1000']:.1f} | |"
+    )
+    print(
+        f"| rerun, nothing new: requests per listed item | {again['per_listed']:.3f} "
+        f"({again['requests']} requests, {again['new_items']} new, listing pages only: "
+        f"{'yes' if again['only_listing'] else 'no'}) | | listing pages only |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Extensions: per-run stats in the store, progress bar."""

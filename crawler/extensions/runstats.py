@@ -1,0 +1,145 @@
+"""Per-run stats in the store: ``raw/<site>/<category>/runs/<run-id>.json``.
+
+Written when the crawl starts (``status: running``, with the resolved configuration)
+and again when its engine has stopped, once the last feed batch is stored:
+``finished``, ``interrupted`` (SIGTERM/SIGINT) or ``failed``. A run still ``running``
+after its pod is gone was killed (SIGKILL, node lost). ``s2s-crawl stats`` reads them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler import __version__
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_REASON = {"finished": "finished", "shutdown": "interrupted"}
+
+
+def _utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def summarise(stats: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a run from Scrapy's stats (ours and its own)."""
+    prefix = "downloader/response_status_count/"
+    by_status = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
+    dropped_prefix = "items/dropped/"
+    return {
+        "items": stats.get("item_scraped_count", 0),
+        "skipped": {
+            k[len(dropped_prefix) :]: v for k, v in stats.items() if k.startswith(dropped_prefix)
+        },
+        "known_items_seen": stats.get("items/known", 0),
+        "optout": {"pages": stats.get("optout/pages", 0), "images": stats.get("optout/images", 0)},
+        "requests": {
+            "total": stats.get("downloader/request_count", 0),
+            "pages": stats.get("budget/pages/requests", 0),
+            "images": stats.get("budget/images/requests", 0),
+            "by_status": dict(sorted(by_status.items())),
+        },
+        "bytes": stats.get("downloader/response_bytes", 0),
+        "retries": stats.get("retry/count", 0) + stats.get("politeness/retries", 0),
+        "throttled_429": stats.get("politeness/429", 0),
+        "retry_after_waits": stats.get("politeness/retry_after_waits", 0),
+        "photos_stored": stats.get("file_status_count/downloaded", 0),
+        "photos_broken": stats.get("photos/broken", 0),
+        "jsonld_malformed": stats.get("items/jsonld_malformed", 0),
+        "feed_batches_failed": sum(
+            v for k, v in stats.items() if k.startswith("feedexport/failed_count/")
+        ),
+        "budget": {
+            "site_rate": stats.get("budget/site_rate"),
+            "share_per_host": stats.get("budget/share_per_host"),
+            "parallelism": stats.get("budget/parallelism"),
+        },
+    }
+
+
+class RunStats:
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.get("S2S_STORE"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.reason = "failed"
+        self.started = 0.0
+        self.started_at = ""
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunStats:
+        return cls(crawler)
+
+    def key(self, spider: Any) -> str:
+        return f"raw/{spider.site}/{spider.category}/runs/{spider.run_id}.json"
+
+    def header(self, spider: Any) -> dict[str, Any]:
+        settings = self.crawler.settings
+        return {
+            "run_id": spider.run_id,
+            "site": spider.site,
+            "category": spider.category,
+            "mode": spider.mode,
+            "crawler_version": __version__,
+            "started_at": self.started_at,
+            "config": {
+                "base_url": spider.profile.base_url,
+                "image_base_url": spider.profile.image_base_url,
+                "user_agent": settings.get("USER_AGENT"),
+                "max_items": spider.max_items,
+                "photos_per_item": settings.getint("S2S_PHOTOS_PER_ITEM"),
+                "batch_items": settings.getint("FEED_EXPORT_BATCH_ITEM_COUNT"),
+                "store": spider.store.uri,
+            },
+            "ledger_before": dict(spider.known_before),
+        }
+
+    def spider_opened(self, spider: Spider) -> None:
+        if not hasattr(spider, "ledger"):
+            return
+        self.started = time.monotonic()
+        self.started_at = _utc()
+        spider.store.write_json(  # type: ignore[attr-defined]
+            self.key(spider), {**self.header(spider), "status": "running"}
+        )
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.reason = reason
+
+    def engine_stopped(self) -> None:
+        spider: Any = self.crawler.spider
+        if not hasattr(spider, "ledger") or not self.started_at:
+            return
+        figures = summarise(self.crawler.stats.get_stats())
+        status = STATUS_BY_REASON.get(self.reason, "failed")
+        if self.reason.startswith("closespider_"):
+            status = "finished"
+        if figures["feed_batches_failed"]:
+            status = "failed"
+        summary = {
+            **self.header(spider),
+            "status": status,
+            "finish_reason": self.reason,
+            "finished_at": _utc(),
+            "duration_s": round(time.monotonic() - self.started, 3),
+            **figures,
+            "robots": spider.robots,
+        }
+        spider.run_summary = summary
+        try:
+            spider.store.write_json(self.key(spider), summary)
+        except Exception:  # the crawl's output is stored; a lost stats file must not hide it
+            logger.exception("could not write run stats %s", self.key(spider))

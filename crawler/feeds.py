@@ -1,0 +1,54 @@
+"""Feed storage for ``store:<key>`` URIs: each JSONL batch goes through dataset.store.
+
+Scrapy's feed exporter writes a batch to a temporary file and hands it here when it is
+full (``FEED_EXPORT_BATCH_ITEM_COUNT``) or when the spider closes (SIGTERM included).
+The upload is one atomic write (temporary file + rename locally, one PUT on S3, retried
+on transient errors), so a reader never sees half a batch; then the batch's item ids go
+to the ledger. A crawl killed mid-batch loses only that batch, never leaves part of it.
+
+    FEEDS = {"store:raw/%(site)s/%(category)s/items/%(run_id)s-%(batch_id)05d.jsonl": {...}}
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import IO, TYPE_CHECKING, Any
+
+from scrapy.extensions.feedexport import BlockingFeedStorage
+
+from crawler.ledger import item_ids
+from dataset.store import Store, open_store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+SCHEME = "store:"
+
+
+class StoreFeedStorage(BlockingFeedStorage):
+    def __init__(
+        self, uri: str, *, crawler: Crawler, feed_options: dict[str, Any] | None = None
+    ) -> None:
+        if not uri.startswith(SCHEME):
+            raise ValueError(f"feed URI must start with {SCHEME!r}. Received: {uri!r}")
+        self.key = uri[len(SCHEME) :]
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(
+        cls, crawler: Crawler, uri: str, *, feed_options: dict[str, Any] | None = None
+    ) -> StoreFeedStorage:
+        return cls(uri, crawler=crawler, feed_options=feed_options)
+
+    def _store(self) -> Store:
+        store = getattr(self.crawler.spider, "store", None)
+        return store if store is not None else open_store(self.crawler.settings["S2S_STORE"])
+
+    def _store_in_thread(self, file: IO[bytes]) -> None:
+        file.seek(0)
+        data = file.read()
+        file.close()
+        self._store().write_bytes(self.key, data)
+        ledger = getattr(self.crawler.spider, "ledger", None)
+        if ledger is not None:
+            ledger.commit_batch(PurePosixPath(self.key).stem, item_ids(data))

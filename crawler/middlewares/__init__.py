@@ -1,0 +1,1 @@
+"""Downloader middlewares: the politeness of every spider (budget, opt-outs, robots rules)."""

@@ -1,0 +1,1 @@
+"""Item pipelines: photos into the store (the records go out through the feed exports)."""
