@@ -25,7 +25,6 @@ Four measurements, each against the baseline issue 4 names:
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import tempfile
