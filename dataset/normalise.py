@@ -13,6 +13,8 @@ cell (``Kaki, Moutarde``, ``kaki et moutarde``, ``bleu/blanc``,
 'coton'
 >>> split_values("60% coton, 40% polyester")
 ['coton', 'polyester']
+>>> split_values("95% Coton 5% élasthanne")
+['coton', 'elasthanne']
 >>> split_values("Kaki et Moutarde")
 ['kaki', 'moutarde']
 
@@ -31,7 +33,11 @@ import pandas as pd
 # A percentage with its optional decimals: "100%", "40 %", "2,5%".
 _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 # Separators between the values of one cell; a comma followed by a digit is a decimal comma.
-_SPLIT = re.compile(r"\s*(?:[;/|+&]|,(?!\d)|\s-\s|\bet\b|\band\b|\bavec\b|\bwith\b)\s*")
+# A percentage after a space also starts a value: "95% coton 5% élasthanne" has no comma.
+_SPLIT = re.compile(
+    r"\s*(?:[;/|+&]|,(?!\d)|\s-\s|\bet\b|\band\b|\bavec\b|\bwith\b"
+    r"|(?<=\s)(?=\d+(?:[.,]\d+)?\s*%))\s*"
+)
 # Anything but a letter or a digit becomes a space ("t-shirts" -> "t shirts").
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Words whose final s is not a plural mark.

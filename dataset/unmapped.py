@@ -7,6 +7,11 @@ Entry point :func:`unmapped_values` (``s2s-dataset unmapped`` formats it)::
 ``frame`` has one row per (task, normalised value): ``task``, ``value``, ``listings``
 (how many listings it affects), ``share``, ``raw_examples``, ``example_urls``,
 ``suggestion`` (house labels, or ``ignore``), ``reason`` and ``table`` (the file to edit).
+
+The command saves the summary and that list in the store at :func:`summary_key`
+(``raw/<site>/unmapped-summary.json``), next to the listing records it describes: the
+command's own output goes to stdout, and this keeps the last coverage figures of each
+site where the next maintainer (or a script) finds them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from dataset.store import Store
 from dataset.suggest import suggest
 
 EXAMPLES = 3
+
+
+def summary_key(site: str) -> str:
+    """Store key of the saved ``unmapped`` report of ``site``."""
+    return f"raw/{site}/unmapped-summary.json"
 
 
 def unmapped_values(

@@ -121,6 +121,16 @@ def test_map_command_on_s3(s3_bucket: str, capsys: pytest.CaptureFixture[str]) -
     assert "unmapped values (colour: pistache; type: chaussure); nothing written" in err
     assert list(open_store(f"{out}-strict").list()) == []
 
+    code, text, _ = in_process(
+        capsys, "unmapped", "--store", f"{s3_bucket}/store", "--site", "demo"
+    )
+    saved = open_store(f"{s3_bucket}/store").read_json("raw/demo/unmapped-summary.json")
+    assert code == 0 and f"saved {saved['summary']['saved']}" in text
+    assert [(r["task"], r["value"]) for r in saved["unmapped"]] == [
+        ("colour", "pistache"),
+        ("type", "chaussure"),
+    ]
+
 
 def test_unmapped_edit_map_reaches_full_coverage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -148,6 +158,11 @@ def test_unmapped_edit_map_reaches_full_coverage(
     common = ["--store", str(store), "--site", "demo", "--tables", str(tables)]
     code, out, _ = in_process(capsys, "unmapped", *common, "--format", "json")
     assert code == 0
+    # The report is saved next to the site's records, as printed.
+    saved = open_store(store).read_json("raw/demo/unmapped-summary.json")
+    assert saved == json.loads(out)
+    assert saved["summary"]["saved"] == str(store / "raw/demo/unmapped-summary.json")
+    assert saved["summary"]["coverage"]["colour"]["coverage"] == 0.5
     (row,) = json.loads(out)["unmapped"]
     assert (row["task"], row["value"], row["listings"], row["suggestion"]) == (
         "colour",
@@ -173,6 +188,8 @@ def test_unmapped_edit_map_reaches_full_coverage(
     assert summary["fully_mapped"] and summary["coverage"]["colour"]["coverage"] == 1.0
     assert open_store(out_dir).read_json("map-summary.json") == json.loads(out)
     assert "every value is mapped" in in_process(capsys, "unmapped", *common)[1]
+    saved = open_store(store).read_json("raw/demo/unmapped-summary.json")
+    assert saved["unmapped"] == [] and saved["summary"]["unmapped_values"] == 0
 
 
 def test_bad_table_stops_the_command_with_file_and_line(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ def test_normalise(raw: str, key: str) -> None:
         ("black and white", ["black", "white"]),
         ("60% coton, 40% polyester", ["coton", "polyester"]),
         ("97,5% coton; 2,5% élasthanne", ["coton", "elasthanne"]),
+        ("95% Coton 5% élasthanne", ["coton", "elasthanne"]),  # no separator but the %
+        ("80 % laine 20 % soie", ["laine", "soie"]),
+        ("Laine 100%", ["laine"]),
         ("Bleu marine", ["bleu marine"]),
         ("Rouge, rouges", ["rouge"]),
         (" , ", []),

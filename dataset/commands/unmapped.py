@@ -6,6 +6,9 @@ suggested house label: a spelling match on the words the tables already know, or
 colours the nearest house colour (CIELAB) of a known colour name. The text output ends
 with the lines to paste into each table file; then run `s2s-dataset map`.
 
+The summary (listings in, coverage per task, unmapped values) and the full list are also
+saved as JSON in the store, next to the site's records: raw/<site>/unmapped-summary.json.
+
 Example:
   s2s-dataset unmapped --store ./data --site demo
   s2s-dataset unmapped --store s3://bucket/s2s --site demo --format csv > todo.csv
@@ -60,11 +63,14 @@ def _text(frame: Any, summary: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from dataset.store import open_store
-    from dataset.unmapped import unmapped_values
+    from dataset.unmapped import summary_key, unmapped_values
 
     store = open_store(args.store)
     store.check()
     frame, summary = unmapped_values(store, args.site, map_config(args))
+    summary["saved"] = store.uri_for(summary_key(args.site))
+    report = {"summary": summary, "unmapped": frame.to_dict("records")}
+    store.write_json(summary_key(args.site), report)
     if args.format == "csv":
         buffer = io.StringIO()
         flat = frame.assign(
@@ -74,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         flat.to_csv(buffer, index=False)
         print(buffer.getvalue(), end="")
     elif args.format == "json":
-        print(json.dumps({"summary": summary, "unmapped": frame.to_dict("records")}, indent=2))
+        print(json.dumps(report, indent=2))
     else:
-        print(_text(frame, summary))
+        print(_text(frame, summary) + f"\nsaved {summary['saved']}")
     return 0
