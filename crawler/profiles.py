@@ -3,7 +3,7 @@
 A profile is data: where the site lives, which categories it has, whether to read its
 JSON API or its HTML pages, and the selectors or JSON paths of each label. The generic
 spider (:mod:`crawler.spiders.base`) does the rest, so adding a marketplace is adding a
-file (docs/parts/crawler.md walks through one in each mode).
+file (README.md, "Adding a marketplace", walks through one in each mode).
 
 >>> profile = load_profile("demo")
 >>> profile.mode, "robes" in profile.categories

@@ -84,7 +84,7 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     for kind in ("jpeg", "resize", "shift", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
     # A 4% crop rescales the content: the hardest edit at the edge threshold that keeps
-    # precision on 2,000 photos (docs/parts/dedup.md); 32 crop pairs here, 28 found.
+    # precision on 2,000 photos (docs/dedup.md); 32 crop pairs here, 28 found.
     assert both["recall_crop"] >= 0.85
 
 

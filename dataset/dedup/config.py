@@ -32,7 +32,7 @@ class DedupConfig(BaseModel):
 
     # Stage 1. Each hash is searched separately and the candidates are united.
     # ``<kind>_object`` hashes the object cropped from a plain backdrop: it survives
-    # shifts and small crops that move plain pHash by 20+ bits (see docs/parts/dedup.md).
+    # shifts and small crops that move plain pHash by 20+ bits (see docs/dedup.md).
     hashes: list[str] = Field(default_factory=lambda: ["phash", "phash_object"], min_length=1)
     radius: int = Field(10, ge=0, le=24)  # Hamming radius (of 64 bits) for candidates
     decode_size: int = Field(128, ge=32, le=1024)  # JPEG DCT downscale keeps sides >= this
@@ -43,7 +43,7 @@ class DedupConfig(BaseModel):
     # Stage 2 (dataset.dedup.verify). Thresholds measured on the generated set of
     # bench/dedup_bench.py (2,000 distinct photos, 256 px): min_edge_ncc 0.86 let 1,572
     # same-cut, same-colour garments through (precision 0.56); 0.94 gives recall 0.99,
-    # precision 0.96. Measurements and the trade-off: docs/parts/dedup.md.
+    # precision 0.96. Measurements and the trade-off: docs/dedup.md.
     verify: bool = True
     thumb_size: int = Field(96, ge=16, le=256)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)

@@ -8,7 +8,7 @@ small crop), then compared on the overlap twice: normalised cross-correlation of
 grey levels (``ncc``: the silhouette and shading) and of the gradient magnitudes
 (``edge_ncc``: stripes, pockets, prints, buttons: what tells two same-cut garments
 apart). A pair is confirmed when both pass and the shift is plausible. The thresholds
-come from the measurement in ``bench/dedup_bench.py`` (see docs/parts/dedup.md).
+come from the measurement in ``bench/dedup_bench.py`` (see docs/dedup.md).
 """
 
 from __future__ import annotations
