@@ -237,3 +237,34 @@ def test_dedup_command(tmp_path: Path, generated: tuple[StoredSet, str]) -> None
         capture_output=True, text=True, env=_env(), check=False,
     )  # fmt: skip
     assert result.returncode == 2 and "md5" in result.stderr
+
+
+def test_lookalike_catalogue_products_are_reported_not_merged(
+    tmp_path: Path, generated: tuple[StoredSet, str]
+) -> None:
+    manifest, uri = _photo_store(tmp_path, generated[0])
+    store = open_store(uri)
+    # A second catalogue product whose photo is the first one's, re-encoded.
+    store.write_bytes("catalogue/c2.jpg", store.read_bytes("raw/m/big.jpg"))
+    manifest = pd.concat(
+        [
+            manifest.assign(product_id=[None, None, "P1", None]),
+            pd.DataFrame(
+                {"image_path": ["catalogue/c2.jpg"], "source": ["catalogue"], "product_id": ["P2"]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    frame, summary = find_duplicates(
+        store, manifest.drop(index=[0, 1]), DedupConfig(workers=1), out="ds/v1"
+    )
+    cluster = frame.set_index("image_path")["dup_cluster"]
+    assert cluster["catalogue/c1.jpg"] != cluster["catalogue/c2.jpg"]
+    assert frame["dup_keep"].all()
+    assert summary["lookalike_product_pairs"] == 1 and summary["rows_removed"] == 0
+    pairs = store.read_parquet("ds/v1/duplicates.parquet")
+    assert pairs["merged"].tolist() == [False]
+
+    merging = DedupConfig(workers=1, distinct_products=False)
+    frame, summary = find_duplicates(store, manifest.drop(index=[0, 1]), merging, out="ds/v2")
+    assert summary["rows_removed"] == 1 and summary["lookalike_product_pairs"] == 0

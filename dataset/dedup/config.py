@@ -51,6 +51,10 @@ class DedupConfig(BaseModel):
     max_chroma: float = Field(6.0, ge=0.0)  # mean CIELAB (a*, b*) distance
     max_shift: float = Field(0.15, gt=0.0, le=0.5)  # of the thumbnail side
 
+    # Two catalogue products are never merged, however alike their photos: the catalogue
+    # says they are different products, and dropping one would remove it from the
+    # search gallery. Their look-alike pairs are reported, not clustered.
+    distinct_products: bool = True
     # Clusters: the first criterion decides, later ones break ties.
     keep_rule: list[KeepCriterion] = Field(default_factory=_default_keep_rule)
 

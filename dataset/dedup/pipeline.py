@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 PAIR_COLUMNS = [
     "image_path_a", "image_path_b", "method", "ncc", "edge_ncc", "shift", "chroma",
-    "source_a", "source_b", "cross_source",
+    "source_a", "source_b", "cross_source", "merged",
 ]  # fmt: skip
 
 
@@ -91,7 +91,12 @@ def find_duplicates(
 
     left = np.concatenate([first_of[same], cand_left[confirmed]])
     right = np.concatenate([same, cand_right[confirmed]])
-    labels = components(len(good), left, right)
+    merged = (
+        ~_different_products(frame, paths, left, right)
+        if config.distinct_products
+        else np.ones(len(left), bool)
+    )
+    labels = components(len(good), left[merged], right[merged])
 
     path_cluster = dict(zip(paths, labels.tolist(), strict=True))
     frame["dup_cluster"] = frame["image_path"].map(path_cluster).fillna(-1).astype(int)
@@ -103,7 +108,7 @@ def find_duplicates(
         if column not in manifest.columns:
             frame = frame.drop(columns=column)
 
-    pairs = _pair_table(frame, paths, left, right, scores[confirmed], len(same))
+    pairs = _pair_table(frame, paths, left, right, scores[confirmed], len(same), merged)
     store.write_parquet(f"{out.rstrip('/')}/duplicates.parquet", pairs)
 
     bad = hashes[hashes["bad"].notna()]
@@ -120,6 +125,7 @@ def find_duplicates(
         "clusters_with_duplicates": int((sizes > 1).sum()),
         "rows_removed": int((~frame["dup_keep"]).sum() - (frame["dup_cluster"] < 0).sum()),
         "cross_source_pairs": int(pairs["cross_source"].sum()),
+        "lookalike_product_pairs": int((~merged).sum()),
         "bad_images": [
             {"image_path": p, "reason": r}
             for p, r in zip(bad["image_path"], bad["bad"], strict=True)
@@ -147,6 +153,19 @@ def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np
     return key // max(len(reps), 1), key % max(len(reps), 1)
 
 
+def _different_products(
+    frame: pd.DataFrame, paths: list[str], left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Whether each pair joins photos of two different catalogue products."""
+    if "product_id" not in frame or "source" not in frame:
+        return np.zeros(len(left), bool)
+    rows = frame.drop_duplicates("image_path").set_index("image_path")
+    catalogue = rows["product_id"].where(rows["source"] == "catalogue")
+    product = catalogue.reindex(paths).to_numpy(dtype=object)
+    a, b = product[left], product[right]
+    return np.asarray(pd.notna(a) & pd.notna(b) & (a != b), dtype=bool)
+
+
 def _pair_table(
     frame: pd.DataFrame,
     paths: list[str],
@@ -154,8 +173,9 @@ def _pair_table(
     right: np.ndarray,
     scores: pd.DataFrame,
     identical: int,
+    merged: np.ndarray,
 ) -> pd.DataFrame:
-    """Confirmed pairs by image path, with scores and whether they cross sources."""
+    """Confirmed pairs by image path: scores, whether they cross sources, were clustered."""
     source = (
         frame.drop_duplicates("image_path").set_index("image_path")["source"]
         if "source" in frame
@@ -176,4 +196,5 @@ def _pair_table(
     table["cross_source"] = (table["source_a"].notna() & table["source_b"].notna()) & (
         table["source_a"] != table["source_b"]
     )
+    table["merged"] = merged
     return table[PAIR_COLUMNS]
