@@ -6,7 +6,10 @@ set -euo pipefail
 STORE=${STORE:-./data}
 SEED=${SEED:-0}
 ITEMS=${ITEMS:-40}               # mean listings per category, on the site and in the catalogue
-CATEGORIES=(robes jeans pulls-et-sweats t-shirts manteaux-et-vestes)
+# Every category of the demo site (crawler/sites/demo.yaml): enough true user-shop pairs
+# for a retrieval evaluation on test-split queries only.
+CATEGORIES=(robes jeans pulls-et-sweats t-shirts manteaux-et-vestes pantalons jupes
+            costumes-et-ensembles chemises shorts doudounes cardigans blouses polos leggings)
 DATASET=$STORE/datasets/demo/v1
 MODEL=$STORE/models/encoder/demo
 ENCODER=$MODEL/export
@@ -47,13 +50,14 @@ s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
 
 step "train the four attribute encoders (small backbone on CPU), evaluate, export"
 s2s-train fit --dataset "$DATASET" --out "$MODEL" --backbone tiny --weights none \
-    --image-size 64 --epochs 4 --batch-size 32 --learning-rate 3e-3
+    --image-size 64 --epochs 8 --batch-size 32 --learning-rate 3e-3
 s2s-train evaluate --model "$MODEL" --dataset "$DATASET"
 s2s-train export --model "$MODEL"
 
 step "street-to-shop search: index the catalogue, measure top-k on true pairs, query"
 s2s-train index --encoder "$ENCODER" --dataset "$DATASET" --out "$STORE/indexes/demo"
-s2s-train eval-retrieval --encoder "$ENCODER" --pairs "$DATASET" --top-k 1,5,10,20 --out "$EVAL"
+s2s-train eval-retrieval --encoder "$ENCODER" --pairs "$DATASET" --split test --top-k 1,5,10,20 \
+    --out "$EVAL"
 read -r QUERY PAIR < <(python -c "import pandas as pd, sys; m = pd.read_parquet(sys.argv[1]); \
 r = m[(m.domain == 'user') & (m.pair_id.fillna('') != '') & (m.split == 'test')].iloc[0]; \
 print(r.image_path, r.pair_id)" "$DATASET/manifest.parquet")
@@ -69,11 +73,10 @@ s2s-crawl k8s render --site demo --categories "$categories_csv" \
     --rate 6 --parallelism 3 --secret s2s-s3-credentials > "$STORE/k8s-crawl.yaml"
 
 step "done: look at"
-cat <<EOF
-  $DATASET/report.html            dataset report (classes, duplicates, cut-outs, bad inputs)
-  $MODEL/                          training logs, summary.json, evaluation (confusion matrices)
-  $EVAL/topk.png                   top-k hit rate of shoppers' photos against the catalogue
-  $EVAL/search-grid.png            a shopper's photo beside its top 10 catalogue products
-  $EVAL/tsne-colour.png            the colour encodings, coloured by label
-  $STORE/k8s-crawl.yaml            kubectl apply -f $STORE/k8s-crawl.yaml
-EOF
+look() { printf '  %-44s %s\n' "$1" "$2"; }
+look "$DATASET/report.html" "dataset report (classes, duplicates, cut-outs, bad inputs)"
+look "$MODEL/eval/test/" "test metrics and confusion matrices"
+look "$EVAL/topk.png" "top-k hit rate of shoppers' photos against the catalogue"
+look "$EVAL/search-grid.png" "a shopper's photo beside its top 10 catalogue products"
+look "$EVAL/tsne-colour.png" "the colour encodings, coloured by label"
+look "$STORE/k8s-crawl.yaml" "the crawl as Kubernetes objects (kubectl apply -f)"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -247,3 +248,30 @@ def test_plot_embeddings_draws_the_colour_space(
         "--out", str(out), "--task", "pattern",
     )  # fmt: skip
     assert code == 2 and "no label column 'pattern'" in err
+
+
+def test_manifest_queries_come_from_one_split_and_the_gallery_from_all(tmp_path: Path) -> None:
+    from dataset.errors import UserError
+    from training.retrieval.sources import from_manifest
+
+    manifest = pd.DataFrame(
+        {
+            "image_path": ["u1.jpg", "u2.jpg", "u3.jpg", "s1.jpg", "s2.jpg", "s3.jpg"],
+            "domain": ["user", "user", "user", "shop", "shop", "shop"],
+            "pair_id": ["A", "B", None, "A", "B", None],
+            "product_id": [None, None, None, "A", "B", "C"],
+            "split": ["test", "train", "test", "test", "train", "val"],
+        }
+    )
+    manifest.to_parquet(tmp_path / "manifest.parquet")
+    frame = from_manifest(str(tmp_path), query_split="test").frame
+    assert frame.loc[frame["role"] == "query", "image_path"].tolist() == ["u1.jpg"]
+    assert sorted(frame.loc[frame["role"] == "gallery", "image_path"]) == [
+        "s1.jpg", "s2.jpg", "s3.jpg",
+    ]  # fmt: skip
+    everything = from_manifest(str(tmp_path), query_split="all").frame
+    assert sorted(everything.loc[everything["role"] == "query", "image_path"]) == [
+        "u1.jpg", "u2.jpg",
+    ]  # fmt: skip
+    with pytest.raises(UserError, match="no user photo with a pair_id in split 'val'"):
+        from_manifest(str(tmp_path), query_split="val")

@@ -52,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="exclude",
         help="queries with no shop photo of their pair: left out (default) or misses",
     )
+    parser.add_argument(
+        "--split",
+        default="test",
+        help="manifest split the queries come from (default test: photos the encoder never "
+        "trained on; 'all' for every split); the gallery is always the whole catalogue",
+    )
     add_encoding_arguments(parser)
     parser.set_defaults(views=0)
     add_combination_arguments(parser)
@@ -82,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     out = open_store(args.out) if args.out else None
     if out is not None:
         out.check()
-    pairs = load_pairs(args.pairs, args.store, args.views)
+    pairs = load_pairs(args.pairs, args.store, args.views, args.split)
     frame = pairs.frame
     if (frame["role"] == "query").sum() == 0 or (frame["role"] == "gallery").sum() == 0:
         raise UserError(f"{pairs.source}: needs user photos with a pair and shop photos")
@@ -114,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     report.update(
         {
             "source": pairs.source,
+            "query_split": args.split,
             "encoder": args.encoder,
             "encoder_id": encoder.encoder_id,
             "combination": combination.to_json(),

@@ -131,15 +131,24 @@ def _category(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(["unknown"] * len(frame), index=frame.index)
 
 
-def from_manifest(uri: str, store_uri: str | None = None, views: int = 0) -> ImageSet:
-    """Queries: user rows with a pair_id; gallery: shop rows (first ``views`` per product)."""
+def from_manifest(
+    uri: str, store_uri: str | None = None, views: int = 0, query_split: str = "all"
+) -> ImageSet:
+    """Queries: user rows with a pair_id (of ``query_split`` when the manifest has splits);
+    gallery: every shop row (first ``views`` per product), as a production search sees it."""
     store, frame, where = read_manifest(uri, store_uri)
     if "pair_id" not in frame.columns:
         raise UserError(f"{where}: manifest has no pair_id column (no user-shop pairs)")
     frame = frame.assign(pair_id=frame["pair_id"].map(_clean_id))
-    users = frame.assign(category=_category(frame))[
-        (frame["domain"] == "user") & (frame["pair_id"] != "")
-    ]
+    is_query = (frame["domain"] == "user") & (frame["pair_id"] != "")
+    if query_split != "all" and "split" in frame.columns:
+        is_query &= frame["split"] == query_split
+        if not is_query.any():
+            raise UserError(
+                f"{where}: no user photo with a pair_id in split {query_split!r} "
+                "(--split all queries every split)"
+            )
+    users = frame.assign(category=_category(frame))[is_query]
     queries = pd.DataFrame(
         {
             "role": "query",
@@ -230,8 +239,10 @@ def from_deepfashion2(uri: str) -> ImageSet:
     return ImageSet(store, frame, store.uri, skipped)
 
 
-def load_pairs(uri: str, store_uri: str | None = None, views: int = 0) -> ImageSet:
+def load_pairs(
+    uri: str, store_uri: str | None = None, views: int = 0, query_split: str = "all"
+) -> ImageSet:
     """A DeepFashion2 folder when ``uri`` holds ``annos/``, else a dataset manifest."""
     if not uri.rstrip("/").endswith(".parquet") and any(open_store(uri).list("annos/")):
         return from_deepfashion2(uri)
-    return from_manifest(uri, store_uri, views)
+    return from_manifest(uri, store_uri, views, query_split)
