@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dataset.errors import UserError
-from dataset.yamlio import load_yaml
+from dataset.yamlio import load_yaml, pydantic_error
 
 SITES_DIR = Path(__file__).parent / "sites"
 RECORD_FIELDS = (
@@ -161,11 +161,7 @@ def load_profile(site: str, path: Path | None = None) -> SiteProfile:
     try:
         return SiteProfile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise UserError(
-            f"{path}: key {key!r}: {first['msg']}. Received: {first.get('input')!r}"
-        ) from exc
+        raise pydantic_error(str(path), exc, data) from None
 
 
 def resolve_urls(

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dataset.errors import UserError
+from dataset.yamlio import pydantic_error
 
 
 class Budget(BaseModel):
@@ -109,8 +110,4 @@ def load_config(path: Path | None = None, **overrides: Any) -> DemoSiteConfig:
     try:
         return DemoSiteConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise UserError(
-            f"{source}: key {key!r}: {first['msg']}. Received: {first.get('input')!r}"
-        ) from exc
+        raise pydantic_error(str(source), exc, data) from None

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dataset.errors import UserError
+from dataset.yamlio import pydantic_error
 
 WORDS_PATH = Path(__file__).with_name("marketplace_words.yaml")
 
@@ -37,8 +38,4 @@ def load_words(path: Path = WORDS_PATH) -> MarketplaceWords:
     try:
         return MarketplaceWords.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise UserError(
-            f"{path}: key {key!r}: {first['msg']}. Received: {first.get('input')!r}"
-        ) from exc
+        raise pydantic_error(str(path), exc, raw) from None
