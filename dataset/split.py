@@ -6,7 +6,8 @@ seen from both sides (``pair_id``: a user photo and its shop photos, so retrieva
 queries find their match in the test gallery and the garment is never trained on), and
 the photos of one listing or product (``item_id`` scoped by ``site``, ``product_id``).
 Groups are then dealt to splits per stratum (the most common ``stratify_by`` label of
-the group), largest group first, each to the split furthest below its target share;
+the group; groups holding a user-shop pair form strata of their own, so every split gets
+its share of pairs and the retrieval evaluation has test queries), largest group first, each to the split furthest below its target share;
 ties are broken by a seeded shuffle, so a split is reproducible from its seed.
 
 >>> import pandas as pd
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 logger = logging.getLogger(__name__)
 
 NO_LABEL = "(none)"
+PAIRED_SUFFIX = " (pairs)"
 
 
 class SplitConfig(BaseModel):
@@ -42,6 +44,9 @@ class SplitConfig(BaseModel):
         default_factory=lambda: ["dup_cluster", "pair_id", "item_id", "product_id"]
     )
     seed: int = 0
+    # Deal groups holding a pair_id separately: they are the largest groups, and dealt with
+    # the rest, largest first, they would all fill the training split.
+    stratify_pairs: bool = True
 
     @field_validator("fractions")
     @classmethod
@@ -109,9 +114,17 @@ def split_frame(frame: pd.DataFrame, config: SplitConfig) -> tuple[pd.DataFrame,
     for row, group in enumerate(groups):
         members[int(group)].append(row)
     labels = out[config.stratify_by].tolist() if config.stratify_by in out else [None] * len(out)
+    paired = (
+        [_present(v) for v in out["pair_id"]]
+        if config.stratify_pairs and "pair_id" in out
+        else [False] * len(out)
+    )
     strata: dict[str, list[int]] = defaultdict(list)
     for group, rows in members.items():
-        strata[_stratum([labels[r] for r in rows])].append(group)
+        stratum = _stratum([labels[r] for r in rows])
+        if any(paired[r] for r in rows):
+            stratum += PAIRED_SUFFIX
+        strata[stratum].append(group)
 
     assigned = np.empty(len(out), dtype=object)
     per_stratum: dict[str, dict[str, int]] = {}

@@ -55,6 +55,28 @@ def test_split_is_stratified_seeded_and_follows_fractions() -> None:
     assert other["split"].tolist() != out["split"].tolist()
 
 
+def test_user_shop_pairs_reach_every_split() -> None:
+    """Pair groups (a user photo + two shop views) are the largest: dealt with the other
+    groups, largest first, they would all land in train and leave test without queries."""
+    pairs = [
+        {"image_path": f"{side}/{p}-{k}.jpg", "type": ["dresses"], "pair_id": f"P{p}",
+         "domain": "user" if side == "u" else "shop"}
+        for p in range(20) for side, k in (("u", 0), ("s", 0), ("s", 1))
+    ]  # fmt: skip
+    singles = [
+        {"image_path": f"x/{i}.jpg", "type": ["dresses"], "pair_id": None, "domain": "shop"}
+        for i in range(240)
+    ]
+    frame = pd.DataFrame(pairs + singles)
+    out, summary = split_frame(frame, SplitConfig())
+    queries = out[(out["domain"] == "user")].groupby("split").size().to_dict()
+    assert queries == {"train": 16, "val": 2, "test": 2}
+    assert out.groupby("pair_id")["split"].nunique().max() == 1
+    assert "dresses (pairs)" in summary["per_stratum"]
+    mixed, _ = split_frame(frame, SplitConfig(stratify_pairs=False))
+    assert set(mixed.loc[mixed["domain"] == "user", "split"]) == {"train"}
+
+
 def test_split_fractions_must_sum_to_one() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         SplitConfig(fractions={"train": 0.8, "test": 0.1})
