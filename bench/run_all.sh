@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark in one go on this machine and writes docs/benchmarks.md.
-# Each bench/*.py prints one markdown section (command, results, baseline side by side).
+# Each bench/*_bench.py prints one markdown section (command, results, baseline side by
+# side). BENCH_ARGS go to every script; <NAME>_BENCH_ARGS (e.g. SEARCH_BENCH_ARGS) to one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/benchmarks.md
@@ -15,8 +16,14 @@ tmp=$(mktemp)
   echo "- python: $(python --version 2>&1), commit $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
   echo
   for script in bench/*_bench.py; do
-    echo "<!-- $script -->"
-    python "$script" ${BENCH_ARGS:-}
+    name=$(basename "$script" .py | tr '[:lower:]' '[:upper:]')
+    own="${name}_ARGS"
+    # shellcheck disable=SC2086  # the args are word lists on purpose
+    args="${BENCH_ARGS:-} ${!own:-}"
+    echo "<!-- python $script$args -->"
+    echo "started $script$args" >&2
+    # shellcheck disable=SC2086
+    python "$script" $args
     echo
   done
 } > "$tmp"

@@ -49,7 +49,7 @@ step "dataset build: map, merge, check, dedup, segment, split, rebalance, weight
 s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
 
 step "train the four attribute encoders (small backbone on CPU), evaluate, export"
-s2s-train fit --dataset "$DATASET" --out "$MODEL" --backbone tiny --weights none \
+s2s-train fit --dataset "$DATASET" --out "$MODEL" --overwrite --backbone tiny --weights none \
     --image-size 64 --epochs 8 --batch-size 32 --learning-rate 3e-3
 s2s-train evaluate --model "$MODEL" --dataset "$DATASET"
 s2s-train export --model "$MODEL"

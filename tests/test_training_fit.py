@@ -171,3 +171,22 @@ def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFi
     no_val = Path(write_training_dataset(tmp_path / "s2", per_cell=1, splits={"train": 1.0}))
     code, _, err = cli(capsys, "fit", "--dataset", str(no_val), "--out", out, *FIT)
     assert code == 2 and "has no 'val' split" in err
+
+
+def test_a_run_folder_of_another_dataset_version_is_refused_or_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write_training_dataset(tmp_path / "v1", per_cell=4)
+    second = write_training_dataset(tmp_path / "v2", per_cell=4, seed=1)  # another split
+    out = str(tmp_path / "run")
+    short = ["--epochs", "1", "--freeze-epochs", "0", "--steps-per-epoch", "2", *FIT]
+    assert cli(capsys, "fit", "--dataset", first, "--out", out, *short)[0] == 0
+    assert cli(capsys, "fit", "--dataset", first, "--out", out, *short)[0] == 0  # resumes
+    code, _, err = cli(capsys, "fit", "--dataset", second, "--out", out, *short)
+    assert code == 2 and "holds a run trained on another version of the dataset" in err
+    code, out_text, err = cli(
+        capsys, "fit", "--dataset", second, "--out", out, "--overwrite", *short
+    )
+    assert code == 0, err
+    summary = json.loads((Path(out) / "summary.json").read_text())
+    assert summary["dataset"]["uri"] == second

@@ -14,13 +14,14 @@ Run folder (``--out``): ``config.yaml`` (resolved), ``state.json``, ``backup/``,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -30,6 +31,9 @@ from dataset.store import open_store
 from dataset.taskspec import TaskSpec
 from training.config import TrainConfig
 from training.runtime import setup_runtime
+
+if TYPE_CHECKING:
+    from training.data import DatasetInfo
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +82,17 @@ def predict_split(model: Any, dataset: Any, tasks: dict[str, TaskSpec]) -> dict[
     }
 
 
-def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
+def dataset_identity(info: DatasetInfo) -> str:
+    """Hash of what the shards hold: ``index.json``, the label weights, each shard's size."""
+    shards = info.root / "shards"
+    digest = hashlib.sha256((shards / "index.json").read_bytes())
+    digest.update(json.dumps(info.label_weights, sort_keys=True).encode())
+    for path in sorted(shards.glob("*.tfrecord")):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False) -> dict[str, Any]:
     runtime = setup_runtime(config)  # first: MultiWorkerMirroredStrategy needs it so
     import keras
 
@@ -106,6 +120,20 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
     run = RunFolder(out, config.work_dir)
     run.pull()
     info = stage_dataset(dataset_uri, config.cache_dir, config.download_workers)
+    state_path = run.path / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"done": []}
+    identity = dataset_identity(info)
+    if state.get("dataset", identity) != identity:
+        # Resuming would evaluate a model trained on another split: test images seen in training.
+        if not overwrite:
+            raise UserError(
+                f"{out}: holds a run trained on another version of the dataset "
+                "(state.json); choose a new --out, or pass --overwrite to start over"
+            )
+        logger.warning("%s: another dataset version: deleting the earlier run", out)
+        run.clear()
+        state = {"done": []}
+    state["dataset"] = identity
     tasks = info.select(config.tasks)
     image_size = config.image_size or info.image_size
     scans = {split: scan_split(info, split, tasks) for split in ("train", "val")}
@@ -137,8 +165,6 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
             config.embedding_dim, config.dropout,
         )  # fmt: skip
         model = training_view(encoder, tasks)
-    state_path = folder / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"done": []}
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
     throughput = Throughput(config.batch_size)
     history: list[dict[str, Any]] = []
@@ -221,6 +247,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str) -> dict[str, Any]:
         "dataset": {
             "uri": dataset_uri,
             "version": info.version,
+            "identity": identity,
             "splits": {split: scan.to_json() for split, scan in scans.items()},
         },
         "git_commit": git_commit(),

@@ -9,6 +9,7 @@ resumes (BackupAndRestore) instead of starting over.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,17 @@ class RunFolder:
             return
         for path in sorted(p for p in self.path.rglob("*") if p.is_file()):
             self.store.upload(path, path.relative_to(self.path).as_posix())
+
+    def clear(self) -> None:
+        """Delete everything of an earlier run, locally and in the mirror."""
+        for child in list(self.path.iterdir()):
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        if self.remote:
+            for key in list(self.store.list("")):
+                self.store.delete(key)
 
 
 class PushEachEpoch(keras.callbacks.Callback):

@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for dest, (kind, text) in OVERRIDES.items():
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, help=text)
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over when --out holds a run trained on another version of the dataset "
+        "(without it, that is an error; a run of the same dataset always resumes)",
+    )
     clikit.add_format_argument(parser)
 
 
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     config = load_config(args.config, overrides)
-    summary = fit(config, args.dataset, args.out)
+    summary = fit(config, args.dataset, args.out, overwrite=args.overwrite)
     lines = [f"trained {args.out} (encoder {summary.get('encoder_id', '-')})"]
     for task, report in summary["val"].items():
         extra = f", top-1 {report['top1_accuracy']:.3f}" if "top1_accuracy" in report else ""
