@@ -58,7 +58,15 @@ _QUIET_SKIPS = _QuietSkips()
 
 
 class AtomicFSFilesStore(FSFilesStore):
-    """FSFilesStore whose writes are atomic: a killed crawl never leaves half a photo."""
+    """FSFilesStore whose writes are atomic: a killed crawl never leaves half a photo.
+
+    The pods of a parallel crawl share the photo folder: Scrapy's check-then-create of a
+    folder races between processes (``FileExistsError`` loses the photo), so creating an
+    existing folder is fine here.
+    """
+
+    def _mkdir(self, dirname: Path, domain: MediaPipeline.SpiderInfo | None = None) -> None:
+        dirname.mkdir(parents=True, exist_ok=True)
 
     def persist_file(
         self,
