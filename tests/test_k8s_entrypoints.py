@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from dataset import clikit
+from tests.demo_site_fixtures import demo_site_factory as demo_site_factory  # noqa: F401
 from tests.k8s_fixtures import (
     KUSTOMIZATIONS,
     ROOT,
@@ -62,8 +62,6 @@ def test_manifest_commands_parse_with_the_real_cli(
     where, container = where_container
     script, command, *rest = command_line(container)
     package = CONSOLE_SCRIPTS[script]
-    if importlib.util.find_spec(f"{package}.{command.replace('-', '_')}") is None:
-        pytest.skip(f"`{script} {command}` has not landed on this branch yet")
     parser = clikit.build_parser(script, "", package)
     try:
         args = parser.parse_args([command, *rest])
@@ -83,19 +81,10 @@ def max_per_second(times: list[float]) -> int:
     return best
 
 
-def crawl_ready() -> str | None:
-    for module in ("crawler.commands.run", "tests.demo_site_fixtures"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} has not landed on this branch yet"
-    return None
-
-
-@pytest.mark.skipif(crawl_ready() is not None, reason=str(crawl_ready()))
 def test_crawl_pod_command_crawls_its_index_with_its_share_of_the_budget(
     tmp_path: Path,
+    demo_site_factory: Any,  # noqa: F811
 ) -> None:
-    from tests.demo_site_fixtures import start_demo_site
-
     objects = kustomize("k8s/crawl/overlays/demo")
     job = next(o for o in objects if o["kind"] == "Job")
     config_map = next(o for o in objects if o["kind"] == "ConfigMap")
@@ -103,7 +92,7 @@ def test_crawl_pod_command_crawls_its_index_with_its_share_of_the_budget(
     categories_text = config_map["data"]["categories.txt"]
     categories = categories_text.splitlines()
     index = 1
-    site = start_demo_site(tmp_path / "site")
+    site = demo_site_factory()
 
     # The pod's environment, with the Service URLs and the emptyDir store made local.
     (tmp_path / "categories.txt").write_text(categories_text)
@@ -159,8 +148,6 @@ def test_crawl_pod_command_crawls_its_index_with_its_share_of_the_budget(
     ],
 )
 def test_mounted_configs_are_valid_for_their_command(config: str, module: str, loader: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} has not landed on this branch yet")
     load = getattr(importlib.import_module(module), loader)
     assert load(ROOT / config) is not None
     if "multinode" in config:

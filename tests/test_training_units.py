@@ -53,7 +53,8 @@ def test_architecture_layer_shapes_shared_and_separate() -> None:
     assert encoder.get_layer("type_logits").kernel.shape == (1000, 2)
     assert encoder.get_layer("colour_dropout").rate == pytest.approx(0.2)
     assert np.allclose(np.asarray(out["type_probs"]).sum(axis=1), 1, atol=1e-5)  # softmax
-    assert len(backbone_layers(encoder)) == 1
+    (shared,) = backbone_layers(encoder)
+    assert len(shared._inbound_nodes) == 1  # called once: one forward pass for every head
     separate = build_encoder(TASKS, "tiny", 32, "none", separate=True)
     assert [b.name for b in backbone_layers(separate)] == ["colour_backbone", "type_backbone"]
 

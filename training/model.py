@@ -37,13 +37,16 @@ def build_encoder(
 
     inputs = keras.Input((None, None, 3), name="image")
     pixels = ImagePreprocessor(image_size, name="preprocess")(inputs)
+    # The shared backbone is called once: calling it per head would run it once per task.
     shared = None if separate else build_backbone(backbone, image_size, weights, "backbone")
+    shared_features = None if shared is None else shared(pixels)
     outputs: dict[str, Any] = {}
     for name, task in tasks.items():
-        if shared is None:
-            features = build_backbone(backbone, image_size, weights, f"{name}_backbone")(pixels)
-        else:
-            features = shared(pixels)
+        features = (
+            build_backbone(backbone, image_size, weights, f"{name}_backbone")(pixels)
+            if shared_features is None
+            else shared_features
+        )
         embedding = keras.layers.Dense(embedding_dim, activation="relu", name=f"{name}_dense")(
             features
         )
