@@ -209,6 +209,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             epochs=end,
             initial_epoch=start,
             steps_per_epoch=steps,
+            shuffle=False,  # the tf.data pipeline shuffles; Keras would only warn
             callbacks=callbacks,
             verbose=2 if chief else 0,
         )
