@@ -22,15 +22,9 @@ from tests.search_fixtures import (
     write_paired_dataset,
     write_tiny_encoder,
 )
-from training.cli import main
+from tests.training_fixtures import cli
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

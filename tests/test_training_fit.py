@@ -10,17 +10,11 @@ import pandas as pd
 import pytest
 
 from dataset.tfrecord import PythonRecordWriter
-from tests.training_fixtures import write_training_dataset
+from tests.training_fixtures import cli, write_training_dataset
 from training.cli import main
 
 FIT = ["--backbone", "tiny", "--weights", "none", "--batch-size", "16",
        "--learning-rate", "3e-3", "--format", "json"]  # fmt: skip
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image, ImageDraw
 
 from dataset.shards import ExportConfig, export_shards
 from dataset.store import open_store
 from dataset.taskspec import TaskSpec
 from dataset.weights import label_weights
+from training.cli import main
 
 COLOURS = {"red": (210, 40, 40), "green": (40, 170, 60), "blue": (40, 60, 210)}
 TYPES = ["dresses", "jeans", "shirts"]
@@ -104,3 +106,10 @@ def write_training_dataset(
     store.write_json(f"{prefix}/label_weights.json", document)
     store.write_parquet(f"{prefix}/manifest.parquet", exported)
     return f"{str(root).rstrip('/')}/{prefix}"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `s2s-train ARGV` in-process: (exit code, stdout, stderr)."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -74,18 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_format_argument(parser)
 
 
-def _env_number(name: str, flag: float | int | None, cast: type) -> float | int | None:
-    if flag is not None:
-        return flag
-    raw = os.environ.get(name)
-    if not raw:
-        return None
-    try:
-        return cast(raw)  # type: ignore[no-any-return]
-    except ValueError:
-        raise UserError(f"{name} must be a number. Received: {name}={raw!r}") from None
-
-
 def _categories(args: argparse.Namespace) -> tuple[list[str], int | None]:
     if args.category:
         return list(dict.fromkeys(args.category)), None
@@ -103,21 +91,14 @@ def _categories(args: argparse.Namespace) -> tuple[list[str], int | None]:
 
 def plan_from_args(args: argparse.Namespace) -> CrawlPlan:
     from crawler import settings as defaults
+    from crawler.middlewares.budget import resolve_rate  # imports Scrapy: not at CLI start
 
     profile = resolve_urls(load_profile(args.site), args.base_url, args.image_base_url)
     profile = profile.with_mode(args.mode)
     categories, index = _categories(args)
     for category in categories:
         profile.check_category(category)
-    rate = _env_number("S2S_RATE", args.rate, float)
-    parallelism = _env_number("S2S_PARALLELISM", args.parallelism, int)
-    rate = profile.rate if rate is None else float(rate)
-    parallelism = 1 if parallelism is None else int(parallelism)
-    if rate <= 0 or parallelism < 1:
-        raise UserError(
-            f"--rate must be > 0 and --parallelism >= 1. Received: rate={rate}, "
-            f"parallelism={parallelism}"
-        )
+    rate, parallelism = resolve_rate(args.rate, args.parallelism, profile.rate)
     if args.max_items < 0 or args.batch_items < 1:
         raise UserError(
             f"--max-items must be >= 0 and --batch-items >= 1. Received: "

@@ -141,26 +141,41 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
         return None
 
 
-def _setting_or_env(value: Any, env: str) -> str | None:
+def _given_or_env(value: Any, env: str) -> str | None:
     if value not in (None, ""):
         return str(value)
     return os.environ.get(env) or None
 
 
+def resolve_rate(rate: Any, parallelism: Any, default_rate: float) -> tuple[float, int]:
+    """The site's budget per host and the pods sharing it: the given values (flags or
+    settings), else ``S2S_RATE`` / ``S2S_PARALLELISM`` from the environment (an Indexed
+    Job's pod), else the profile's rate and one pod."""
+    raw_rate = _given_or_env(rate, "S2S_RATE")
+    raw_parallelism = _given_or_env(parallelism, "S2S_PARALLELISM")
+    try:
+        resolved_rate = float(raw_rate) if raw_rate is not None else default_rate
+    except ValueError:
+        raise UserError(f"S2S_RATE must be a number. Received: S2S_RATE={raw_rate!r}") from None
+    try:
+        pods = int(raw_parallelism) if raw_parallelism is not None else 1
+    except ValueError:
+        raise UserError(
+            f"S2S_PARALLELISM must be a number. Received: S2S_PARALLELISM={raw_parallelism!r}"
+        ) from None
+    if not (resolved_rate > 0 and pods >= 1):
+        raise UserError(
+            f"--rate must be > 0 and --parallelism >= 1. Received: rate={resolved_rate}, "
+            f"parallelism={pods}"
+        )
+    return resolved_rate, pods
+
+
 def site_share(settings: Any, default_rate: float) -> tuple[float, float, int]:
     """(site rate per host, this pod's share, parallelism) from settings, env, profile."""
-    raw_rate = _setting_or_env(settings.get("S2S_RATE"), "S2S_RATE")
-    raw_parallelism = _setting_or_env(settings.get("S2S_PARALLELISM"), "S2S_PARALLELISM")
-    try:
-        rate = float(raw_rate) if raw_rate is not None else default_rate
-        parallelism = int(raw_parallelism) if raw_parallelism is not None else 1
-    except ValueError as exc:
-        raise UserError(f"S2S_RATE / S2S_PARALLELISM must be numbers: {exc}") from None
-    if not (rate > 0 and parallelism >= 1):
-        raise UserError(
-            f"rate must be > 0 and parallelism >= 1. Received: rate={rate}, "
-            f"parallelism={parallelism}"
-        )
+    rate, parallelism = resolve_rate(
+        settings.get("S2S_RATE"), settings.get("S2S_PARALLELISM"), default_rate
+    )
     return rate, rate / parallelism, parallelism
 
 

@@ -91,8 +91,10 @@ def find_duplicates(
 
     left = np.concatenate([first_of[same], cand_left[confirmed]])
     right = np.concatenate([same, cand_right[confirmed]])
+    # One row per image: what the pairs need to know of it (source, product).
+    by_path = frame.drop_duplicates("image_path").set_index("image_path")
     merged = (
-        ~_different_products(frame, paths, left, right)
+        ~_different_products(by_path, paths, left, right)
         if config.distinct_products
         else np.ones(len(left), bool)
     )
@@ -108,7 +110,7 @@ def find_duplicates(
         if column not in manifest.columns:
             frame = frame.drop(columns=column)
 
-    pairs = _pair_table(frame, paths, left, right, scores[confirmed], len(same), merged)
+    pairs = _pair_table(by_path, paths, left, right, scores[confirmed], len(same), merged)
     store.write_parquet(f"{out.rstrip('/')}/duplicates.parquet", pairs)
 
     bad = hashes[hashes["bad"].notna()]
@@ -154,20 +156,19 @@ def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np
 
 
 def _different_products(
-    frame: pd.DataFrame, paths: list[str], left: np.ndarray, right: np.ndarray
+    by_path: pd.DataFrame, paths: list[str], left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
     """Whether each pair joins photos of two different catalogue products."""
-    if "product_id" not in frame or "source" not in frame:
+    if "product_id" not in by_path or "source" not in by_path:
         return np.zeros(len(left), bool)
-    rows = frame.drop_duplicates("image_path").set_index("image_path")
-    catalogue = rows["product_id"].where(rows["source"] == "catalogue")
+    catalogue = by_path["product_id"].where(by_path["source"] == "catalogue")
     product = catalogue.reindex(paths).to_numpy(dtype=object)
     a, b = product[left], product[right]
     return np.asarray(pd.notna(a) & pd.notna(b) & (a != b), dtype=bool)
 
 
 def _pair_table(
-    frame: pd.DataFrame,
+    by_path: pd.DataFrame,
     paths: list[str],
     left: np.ndarray,
     right: np.ndarray,
@@ -176,11 +177,7 @@ def _pair_table(
     merged: np.ndarray,
 ) -> pd.DataFrame:
     """Confirmed pairs by image path: scores, whether they cross sources, were clustered."""
-    source = (
-        frame.drop_duplicates("image_path").set_index("image_path")["source"]
-        if "source" in frame
-        else pd.Series(dtype=object)
-    )
+    source = by_path["source"] if "source" in by_path else pd.Series(dtype=object)
     table = pd.DataFrame(
         {
             "image_path_a": [paths[i] for i in left],
