@@ -40,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import header, table  # noqa: E402
 
+from dataset.core.store import Store, open_store  # noqa: E402
 from dataset.dedup import DedupConfig, find_duplicates  # noqa: E402
 from dataset.dedup.hashing import compute_hashes  # noqa: E402
 from dataset.dedup.search import brute_force_pairs, near_pairs  # noqa: E402
 from dataset.dedup.verify import compare, thumbnail  # noqa: E402
-from dataset.store import Store, open_store  # noqa: E402
 from dataset.synthetic.near_duplicates import (  # noqa: E402
     EDIT_KINDS,
     NearDuplicateSet,

@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import header, table  # noqa: E402
 
+from dataset.core.store import open_store  # noqa: E402
 from dataset.segmentation import SegmentConfig, segment_images  # noqa: E402
 from dataset.segmentation.cut import segment_array  # noqa: E402
-from dataset.store import open_store  # noqa: E402
 from dataset.synthetic import DemoUniverse  # noqa: E402
 from dataset.synthetic.garments import (  # noqa: E402
     garment_mask,

@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import header, table  # noqa: E402
 
+from dataset.core.store import Store, open_store  # noqa: E402
 from dataset.shards import ExportConfig, export_shards, square_jpeg  # noqa: E402
-from dataset.store import Store, open_store  # noqa: E402
 from dataset.synthetic import DemoUniverse  # noqa: E402
 from dataset.taskspec import TaskSpec, task_specs  # noqa: E402
 from dataset.taxonomy import HOUSE_TAXONOMY  # noqa: E402

@@ -1,4 +1,4 @@
-"""Feed storage for ``store:<key>`` URIs: each JSONL batch goes through dataset.store.
+"""Feed storage for ``store:<key>`` URIs: each JSONL batch goes through dataset.core.store.
 
 Scrapy's feed exporter writes a batch to a temporary file and hands it here when it is
 full (``FEED_EXPORT_BATCH_ITEM_COUNT``) or when the spider closes (SIGTERM included).
@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from scrapy.extensions.feedexport import BlockingFeedStorage
 
 from crawler.ledger import item_ids
-from dataset.store import Store, open_store
+from dataset.core.store import Store, open_store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from crawler.kustomize_compat import kustomize_hash, to_yaml
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 __all__ = [
     "CrawlJobConfig",
@@ -46,7 +46,7 @@ TERMINATION_GRACE_SECONDS = 120
 JOB_DEADLINE_SECONDS = 7 * 24 * 3600  # a full crawl of a big site took the retailer a week
 CRON_DEADLINE_SECONDS = 23 * 3600  # a daily recrawl must end before the next one is due
 FINISHED_TTL_SECONDS = 3 * 24 * 3600  # keep a finished Job (and its pods' logs) 3 days
-EXIT_USER_ERROR = 2  # dataset.clikit's exit code for bad input: retrying cannot help
+EXIT_USER_ERROR = 2  # dataset.core.clikit's exit code for bad input: retrying cannot help
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~%-]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

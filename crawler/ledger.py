@@ -12,7 +12,7 @@ rebuilds it from the batch, so the rerun neither loses nor duplicates a record. 
 that failed for a reason that may pass (a 5xx, a truncated photo) are not written, so
 the next run tries them again.
 
->>> from dataset.store import open_store
+>>> from dataset.core.store import open_store
 >>> ledger = Ledger(open_store("/tmp/s2s-ledger-doctest"), "demo", "robes")
 >>> ledger.claim("1") and not ledger.claim("1")
 True
@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from pathlib import PurePosixPath
 
-from dataset.store import Store
+from dataset.core.store import Store
 
 logger = logging.getLogger(__name__)
 

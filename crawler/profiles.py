@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dataset.errors import UserError
-from dataset.yamlio import load_yaml, pydantic_error
+from dataset.core.errors import UserError
+from dataset.core.yamlio import load_yaml, pydantic_error
 
 SITES_DIR = Path(__file__).parent / "sites"
 RECORD_FIELDS = (

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from crawler.profiles import SiteProfile
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 logger = logging.getLogger(__name__)
 

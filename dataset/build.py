@@ -20,9 +20,9 @@ import yaml
 
 import dataset.stages  # noqa: F401 - registers the stages
 from dataset.build_config import BuildConfig, load_config
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from dataset.pipeline import run_pipeline
-from dataset.store import open_store
 from dataset.taskspec import task_specs
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import dataset.stages  # noqa: F401 - registers the stages
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.pipeline import REGISTRY
 
 DEFAULT_STAGES = [

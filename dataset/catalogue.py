@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.codes import CodeTable, code_key
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.taxonomy import Taxonomy
 
 _ID_SEPARATORS = re.compile(r"[,;|/]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dataset import clikit
+from dataset.core import clikit
 
 DESCRIPTION = "Map, merge, deduplicate, split and export training datasets."
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.yamlio import LineDict, load_yaml
 from dataset.mapping_tables import parse_labels
 from dataset.normalise import normalise
 from dataset.taxonomy import Taxonomy
-from dataset.yamlio import LineDict, load_yaml
 
 TYPE_TASK = "type"
 

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from dataset.store import Store
+from dataset.core.store import Store
 
 logger = logging.getLogger(__name__)
 

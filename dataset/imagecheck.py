@@ -20,8 +20,8 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataset.errors import StoreError
-from dataset.store import Store
+from dataset.core.errors import StoreError
+from dataset.core.store import Store
 
 logger = logging.getLogger(__name__)
 

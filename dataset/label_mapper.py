@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.mapping_tables import MappingTable
 from dataset.normalise import explode_cells, normalise, split_values
 from dataset.taxonomy import Task

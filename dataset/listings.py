@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from dataset.errors import UserError
-from dataset.store import Store
+from dataset.core.errors import UserError
+from dataset.core.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from dataset.core.store import Store
 from dataset.label_mapper import ColumnResult, map_column
 from dataset.listings import ReadReport, read_listings
 from dataset.mapping_tables import MappingTable, load_tables
-from dataset.store import Store
 from dataset.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)

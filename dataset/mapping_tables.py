@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.yamlio import LineDict, load_yaml_file
 from dataset.normalise import normalise
 from dataset.taxonomy import Task, Taxonomy
-from dataset.yamlio import LineDict, load_yaml_file
 
 MAPPINGS_ROOT = Path(__file__).parent / "mappings"
 IGNORE = "ignore"

@@ -26,8 +26,8 @@ import pandas as pd
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from dataset.errors import UserError
-from dataset.store import Store
+from dataset.core.errors import UserError
+from dataset.core.store import Store
 from dataset.taskspec import TaskSpec
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ import pandas as pd
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from dataset.core.store import Store
 from dataset.imagecheck import open_image
-from dataset.store import Store
 from dataset.taskspec import TaskSpec
 from dataset.tfrecord import FeatureValue, open_writer
 

@@ -78,7 +78,7 @@ def load_stage(context: StageContext) -> StageOutput:
 @stage("map", config=_map_config, external=_raw_items)
 def map_stage(context: StageContext) -> StageOutput:
     """Map each site's raw listing labels onto the house taxonomy."""
-    from dataset.errors import UserError
+    from dataset.core.errors import UserError
     from dataset.mapping import map_listings
 
     config = context.config
@@ -99,8 +99,8 @@ def merge_stage(context: StageContext) -> StageOutput:
     """Merge the mapped listings with the house catalogue export into one manifest."""
     from dataset.catalogue import merge_catalogue
     from dataset.codes import parse_codes
+    from dataset.core.uri import read_table
     from dataset.taxonomy import load_taxonomy
-    from dataset.uri import read_table
 
     config, store = context.config, context.store
     taxonomy = load_taxonomy(context.settings["taxonomy_path"])

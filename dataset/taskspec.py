@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 
 @dataclass(frozen=True)

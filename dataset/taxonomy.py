@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from dataset.errors import UserError
-from dataset.yamlio import load_yaml, pydantic_error
+from dataset.core.errors import UserError
+from dataset.core.yamlio import load_yaml, pydantic_error
 
 HOUSE_TAXONOMY = Path(__file__).parent / "taxonomy" / "house.yaml"
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from dataset.core.store import Store
 from dataset.mapping import MapConfig, coverage, label_listings
 from dataset.mapping_tables import MAPPINGS_ROOT
-from dataset.store import Store
 from dataset.suggest import suggest
 
 EXAMPLES = 3

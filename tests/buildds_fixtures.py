@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 from PIL import Image, ImageDraw
 
-from dataset.store import Store
+from dataset.core.store import Store
 
 TAXONOMY = {
     "version": 1,

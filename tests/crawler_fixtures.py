@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dataset.store import Store, open_store
+from dataset.core.store import Store, open_store
 from tests.demo_site_fixtures import RunningDemoSite
 
 ROOT = Path(__file__).resolve().parents[1]

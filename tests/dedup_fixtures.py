@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dataset.store import Store
+from dataset.core.store import Store
 from dataset.synthetic.near_duplicates import NearDuplicateSet, make_near_duplicate_set
 
 

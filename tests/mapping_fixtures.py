@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dataset.store import Store
+from dataset.core.store import Store
 
 
 def listing(

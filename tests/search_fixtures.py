@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dataset.store import open_store
+from dataset.core.store import open_store
 
 TASKS = {
     "colour": ["red", "green", "blue"],

@@ -15,9 +15,9 @@ import yaml
 
 from dataset.build import build
 from dataset.build_config import load_config
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 from dataset.shards import encode_labels
-from dataset.store import Store, open_store
 from dataset.taskspec import task_specs
 from tests.buildds_fixtures import TAXONOMY, write_config, write_demo_manifest
 

@@ -13,7 +13,7 @@ import yaml
 
 from dataset.build import build
 from dataset.build_config import DEFAULT_STAGES, load_config
-from dataset.store import open_store
+from dataset.core.store import open_store
 from tests.buildds_fixtures import write_demo_world
 
 ROOT = Path(__file__).resolve().parents[1]

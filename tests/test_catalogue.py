@@ -11,8 +11,8 @@ import pytest
 from dataset.catalogue import MergeConfig, merge_catalogue, split_codes
 from dataset.cli import main
 from dataset.codes import parse_codes
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from dataset.taxonomy import load_taxonomy
 
 CODES = """\

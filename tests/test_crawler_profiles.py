@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.profiles import load_profile, resolve_urls
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 API_PROFILE = """\
 name: shop

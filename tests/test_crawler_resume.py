@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from dataset.store import open_store
+from dataset.core.store import open_store
 from tests.crawler_fixtures import (
     crawl,
     crawl_env,

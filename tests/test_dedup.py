@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dataset.core.store import open_store
 from dataset.dedup import DedupConfig, find_duplicates
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import brute_force_pairs, near_pairs
-from dataset.store import open_store
 from tests.dedup_fixtures import (
     StoredSet,
     bad_images,

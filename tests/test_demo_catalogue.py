@@ -12,9 +12,9 @@ from PIL import Image
 from dataset.catalogue import MergeConfig, merge_catalogue
 from dataset.cli import main
 from dataset.codes import parse_codes
+from dataset.core.store import open_store
 from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
 from dataset.mapping import MapConfig, map_listings
-from dataset.store import open_store
 from dataset.synthetic import DemoUniverse
 from dataset.taxonomy import load_taxonomy
 from tests.mapping_fixtures import universe_records, write_items

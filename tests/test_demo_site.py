@@ -22,7 +22,7 @@ from PIL import Image
 
 from crawler.demo_site import load_config
 from crawler.demo_site.log import busiest_window
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from tests.demo_site_fixtures import RunningDemoSite, start_demo_site
 from tests.demo_site_fixtures import demo_site as demo_site  # noqa: F401
 from tests.demo_site_fixtures import demo_site_factory as demo_site_factory  # noqa: F401

@@ -143,7 +143,7 @@ def test_dockerignore_sends_only_the_sources() -> None:
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    for needed in ("pyproject.toml", "README.md", "crawler/cli.py", "dataset/store.py"):
+    for needed in ("pyproject.toml", "README.md", "crawler/cli.py", "dataset/core/store.py"):
         assert not dockerignored(needed, patterns), needed
     for unwanted in (
         ".git/config",

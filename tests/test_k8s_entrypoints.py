@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dataset import clikit
+from dataset.core import clikit
 from tests.demo_site_fixtures import demo_site_factory as demo_site_factory  # noqa: F401
 from tests.k8s_fixtures import (
     KUSTOMIZATIONS,

@@ -13,7 +13,7 @@ import yaml
 
 from crawler import k8s_render
 from crawler.kustomize_compat import kustomize_hash
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from tests.k8s_fixtures import ROOT, kustomize, needs_kubectl
 
 BASE_CATEGORIES = k8s_render.read_categories(ROOT / "k8s/crawl/base/categories.txt")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from tests.k8s_fixtures import ROOT, env_of, expand, kustomize, needs_kubectl
 from training.cluster import tf_config, tf_config_from_env
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from dataset.cli import main
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from dataset.mapping import MapConfig, map_listings
 from dataset.mapping_tables import MAPPINGS_ROOT
-from dataset.store import open_store
 from tests.mapping_fixtures import listing, write_items
 
 ROOT = Path(__file__).parents[1]

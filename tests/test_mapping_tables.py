@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.label_mapper import map_column, resolve
 from dataset.mapping_tables import MAPPINGS_ROOT, load_table, load_tables
 from dataset.taxonomy import load_taxonomy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from training.retrieval.embed import Combination, combine
 from training.retrieval.knn import IVF, exact_topk
 from training.retrieval.metrics import best_positive_ranks, topk_accuracy

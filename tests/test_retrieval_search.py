@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dataset.store import open_store
+from dataset.core.store import open_store
 from tests.search_fixtures import (
     garment_image,
     jpeg,
@@ -245,7 +245,7 @@ def test_plot_embeddings_draws_the_colour_space(
 
 
 def test_manifest_queries_come_from_one_split_and_the_gallery_from_all(tmp_path: Path) -> None:
-    from dataset.errors import UserError
+    from dataset.core.errors import UserError
     from training.retrieval.sources import from_manifest
 
     manifest = pd.DataFrame(

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from dataset.core.store import Store, open_store
 from dataset.segmentation import SegmentConfig, segment_images
-from dataset.store import Store, open_store
 from dataset.synthetic.near_duplicates import (
     encode_jpeg,
     make_designs,

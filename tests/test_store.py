@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dataset.errors import StoreError
-from dataset.store import LocalStore, S3Store, open_store
+from dataset.core.errors import StoreError
+from dataset.core.store import LocalStore, S3Store, open_store
 
 
 @pytest.fixture(params=["local", "s3"])

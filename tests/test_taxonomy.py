@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.taxonomy import HOUSE_TAXONOMY, load_taxonomy, parse_taxonomy
 
 DESIGN_ORDER = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from dataset.taskspec import TaskSpec
 from training.config import AugmentConfig, load_config
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
+from dataset.core.store import open_store
 from dataset.shards import ExportConfig, export_shards
-from dataset.store import open_store
 from dataset.taskspec import TaskSpec
 from dataset.weights import label_weights
 from training.cli import main

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 logger = logging.getLogger(__name__)
 

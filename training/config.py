@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dataset.errors import UserError
-from dataset.yamlio import load_yaml_file, pydantic_error
+from dataset.core.errors import UserError
+from dataset.core.yamlio import load_yaml_file, pydantic_error
 
 
 class AugmentConfig(BaseModel):

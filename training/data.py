@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dataset.errors import StoreError, UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import StoreError, UserError
+from dataset.core.store import Store, open_store
 from dataset.taskspec import TaskSpec, task_specs
 
 logger = logging.getLogger(__name__)

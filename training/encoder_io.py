@@ -25,8 +25,8 @@ import numpy as np
 import training.losses  # noqa: F401 - registers WeightedBinaryCrossentropy
 import training.optim  # noqa: F401 - registers DecaySchedule
 import training.preprocessor  # noqa: F401 - registers ImagePreprocessor
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 

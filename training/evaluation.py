@@ -12,8 +12,8 @@ import io
 import logging
 from typing import Any
 
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from dataset.taskspec import TaskSpec
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 from training.config import TrainConfig
 
 logger = logging.getLogger(__name__)

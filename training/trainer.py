@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from dataset.taskspec import TaskSpec
 from training.config import TrainConfig
 from training.runtime import setup_runtime

@@ -16,7 +16,7 @@ from typing import Any
 
 import keras
 
-from dataset.store import Store, open_store
+from dataset.core.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 NAME = "demo-site"
 HELP = "serve the bundled demo marketplace (pages + image host) on loopback"

@@ -28,9 +28,9 @@ from typing import Any
 from crawler import k8s_render
 from crawler.profiles import load_profile, resolve_urls
 from crawler.runner import CrawlPlan, check_user_agent
-from dataset import clikit
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core import clikit
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 
 NAME = "run"
 HELP = "crawl categories of a marketplace into a store (polite, resumable)"

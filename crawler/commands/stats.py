@@ -15,9 +15,9 @@ import argparse
 import json
 from typing import Any
 
-from dataset import clikit
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core import clikit
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 NAME = "stats"
 HELP = "items, photos and last run per category of a site, read from the store"

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dataset.errors import UserError
-from dataset.yamlio import pydantic_error
+from dataset.core.errors import UserError
+from dataset.core.yamlio import pydantic_error
 
 
 class Budget(BaseModel):

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 if TYPE_CHECKING:
     from scrapy import Spider

@@ -34,8 +34,8 @@ from crawler.ledger import Ledger
 from crawler.middlewares.optout import OptedOut
 from crawler.profiles import SiteProfile, load_profile, resolve_urls
 from crawler.runner import check_settings
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 
 def new_run_id() -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset.clikit import add_format_argument, emit
+from dataset.core.clikit import add_format_argument, emit
 
 NAME = "build"
 HELP = "run the whole dataset pipeline (map ... export, report) from a config file"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "dedup"
 HELP = "find near-duplicate images and keep one per cluster"
@@ -53,10 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from dataset.core.errors import UserError
+    from dataset.core.stageio import read_manifest
+    from dataset.core.store import open_store
     from dataset.dedup import DedupConfig, find_duplicates
-    from dataset.errors import UserError
-    from dataset.stageio import read_manifest
-    from dataset.store import open_store
 
     store = open_store(args.store)
     store.check()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "demo-catalogue"
 HELP = "generate the deterministic demo house catalogue export"
@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from dataset.core.errors import UserError
+    from dataset.core.store import open_store
     from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
-    from dataset.errors import UserError
-    from dataset.store import open_store
 
     try:
         config = DemoCatalogueConfig(

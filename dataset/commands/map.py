@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dataset import clikit
+from dataset.core import clikit
 from dataset.mapping_cli import add_mapping_arguments, coverage_lines, map_config
 
 NAME = "map"
@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataset.core.store import open_store
     from dataset.mapping import map_listings
-    from dataset.store import open_store
 
     store = open_store(args.store)
     store.check()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "merge-catalogue"
 HELP = "merge a house catalogue export (+ marketplace table) into manifest.parquet"
@@ -41,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     from dataset.catalogue import MergeConfig, merge_catalogue
     from dataset.codes import parse_codes
-    from dataset.errors import UserError
-    from dataset.store import open_store
+    from dataset.core.errors import UserError
+    from dataset.core.store import open_store
+    from dataset.core.uri import read_table, split_uri
     from dataset.taxonomy import load_taxonomy
-    from dataset.uri import read_table, split_uri
 
     try:
         config = MergeConfig(views=args.views, image_prefix=args.image_prefix)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "segment"
 HELP = "cut garments out of their photos (GrabCut in a box, quality-checked)"
@@ -43,10 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from dataset.errors import UserError
+    from dataset.core.errors import UserError
+    from dataset.core.stageio import read_manifest
+    from dataset.core.store import open_store
     from dataset.segmentation import SegmentConfig, segment_images
-    from dataset.stageio import read_manifest
-    from dataset.store import open_store
 
     store = open_store(args.store)
     store.check()

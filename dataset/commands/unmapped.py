@@ -21,7 +21,7 @@ import io
 import json
 from typing import Any
 
-from dataset import clikit
+from dataset.core import clikit
 from dataset.mapping_cli import add_mapping_arguments, coverage_lines, map_config
 
 NAME = "unmapped"
@@ -62,7 +62,7 @@ def _text(frame: Any, summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset.store import open_store
+    from dataset.core.store import open_store
     from dataset.unmapped import summary_key, unmapped_values
 
     store = open_store(args.store)

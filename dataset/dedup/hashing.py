@@ -26,8 +26,8 @@ import pandas as pd
 from PIL import Image
 
 from dataset.background import object_box
+from dataset.core.store import Store, open_store
 from dataset.imagesafe import BadImage, open_image
-from dataset.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 

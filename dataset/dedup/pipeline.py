@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dataset.core.errors import UserError
+from dataset.core.store import Store
 from dataset.dedup.clusters import components, keep_mask
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import near_pairs
 from dataset.dedup.verify import verify_pairs
-from dataset.errors import UserError
-from dataset.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from dataset.background import object_box
+from dataset.core.store import Store
 from dataset.dedup.config import DedupConfig
 from dataset.imagesafe import BadImage, open_image
-from dataset.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 from dataset.imagesafe import BadImage, open_image
 from dataset.segmentation.config import SegmentConfig
 from dataset.segmentation.cut import on_white, segment_array
-from dataset.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 

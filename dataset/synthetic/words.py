@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from dataset.errors import UserError
-from dataset.yamlio import pydantic_error
+from dataset.core.errors import UserError
+from dataset.core.yamlio import pydantic_error
 
 WORDS_PATH = Path(__file__).with_name("marketplace_words.yaml")
 

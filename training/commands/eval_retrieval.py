@@ -26,7 +26,7 @@ import json
 import logging
 import time
 
-from dataset import clikit
+from dataset.core import clikit
 from training.retrieval.cli_args import add_combination_arguments, add_encoding_arguments
 
 NAME = "eval-retrieval"
@@ -67,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from dataset.errors import UserError
-    from dataset.store import open_store
+    from dataset.core.errors import UserError
+    from dataset.core.store import open_store
     from training.retrieval.cli_args import parse_ks
     from training.retrieval.embed import Combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "evaluate"
 HELP = "per-task accuracy, per-label P/R/F1/AUC and confusion matrices on the test split"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "export"
 HELP = "export the encoder as .keras + SavedModel + encoder.json, smoke-checked"

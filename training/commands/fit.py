@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "fit"
 HELP = "train the attribute encoders (shared backbone, one head per task)"

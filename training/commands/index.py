@@ -19,7 +19,7 @@ import argparse
 import logging
 import time
 
-from dataset import clikit
+from dataset.core import clikit
 from training.retrieval.cli_args import add_combination_arguments, add_encoding_arguments
 
 NAME = "index"
@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset.errors import UserError
-    from dataset.store import open_store
+    from dataset.core.errors import UserError
+    from dataset.core.store import open_store
     from training.retrieval.embed import Combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
     from training.retrieval.index import SearchIndex

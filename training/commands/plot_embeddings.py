@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "plot-embeddings"
 HELP = "t-SNE plot of one task's encodings coloured by label"
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset.errors import UserError
+    from dataset.core.errors import UserError
     from training.retrieval.embed import encode_images
     from training.retrieval.encoder_loading import load_encoder
     from training.retrieval.sources import first_label, read_manifest

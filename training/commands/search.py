@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from dataset import clikit
+from dataset.core import clikit
 
 NAME = "search"
 HELP = "top catalogue products for a photo (table, JSON or a picture grid)"
@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset.errors import StoreError, UserError
-    from dataset.store import open_store
+    from dataset.core.errors import StoreError, UserError
+    from dataset.core.store import open_store
     from training.retrieval.embed import combine, encode_array, load_image
     from training.retrieval.encoder_loading import load_encoder, read_encoder_meta
     from training.retrieval.grid import Result, render_grid, save_png

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 
 def add_combination_arguments(parser: argparse.ArgumentParser) -> None:

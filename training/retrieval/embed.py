@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from dataset.errors import StoreError, UserError
-from dataset.store import Store
+from dataset.core.errors import StoreError, UserError
+from dataset.core.store import Store
 
 if TYPE_CHECKING:
     from training.retrieval.encoder_loading import Encoder

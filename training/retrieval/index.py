@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataset.errors import UserError
-from dataset.store import open_store
+from dataset.core.errors import UserError
+from dataset.core.store import open_store
 from training.retrieval.embed import Combination
 from training.retrieval.knn import IVF, exact_topk
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataset.store import Store, open_store
+from dataset.core.store import Store, open_store
 
 
 def split_uri(uri: str) -> tuple[Store, str]:

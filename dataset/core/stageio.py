@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -5,7 +5,7 @@ module defines ``NAME`` (the sub-command), ``HELP`` (one line), ``add_arguments(
 and ``run(args) -> int``. The package's ``cli.py`` finds them with
 :func:`build_parser`, so adding a command is adding a file.
 
-Errors the user can fix raise :class:`~dataset.errors.UserError`: :func:`main` prints
+Errors the user can fix raise :class:`~dataset.core.errors.UserError`: :func:`main` prints
 ``<prog>: error: <reason>`` on one line and exits 2.
 """
 
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 logger = logging.getLogger(__name__)
 

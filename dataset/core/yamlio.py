@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dataset.errors import UserError
+from dataset.core.errors import UserError
 
 
 class LineDict(dict[Any, Any]):

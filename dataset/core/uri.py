@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 
-from dataset.errors import UserError
-from dataset.store import Store, open_store
+from dataset.core.errors import UserError
+from dataset.core.store import Store, open_store
 
 
 def split_uri(uri: str) -> tuple[Store, str]:

@@ -31,7 +31,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from dataset.errors import StoreError
+from dataset.core.errors import StoreError
 
 if TYPE_CHECKING:
     import pandas as pd

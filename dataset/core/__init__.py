@@ -1,0 +1,1 @@
+"""The foundation every package imports: errors, the storage layer, URIs, YAML, CLI conventions."""
