@@ -39,7 +39,7 @@ from dataset.label_mapper import resolve  # noqa: E402
 from dataset.mapping import DEFAULT_FIELDS, label_frame  # noqa: E402
 from dataset.mapping_tables import MappingTable, load_tables  # noqa: E402
 from dataset.synthetic.words import load_words  # noqa: E402
-from dataset.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
+from dataset.taxonomy.schema import Taxonomy, load_taxonomy  # noqa: E402
 
 TARGET_S = 20.0
 UNKNOWN = {

@@ -40,8 +40,8 @@ from benchkit import header, table  # noqa: E402
 from dataset.core.store import Store, open_store  # noqa: E402
 from dataset.shards import ExportConfig, export_shards, square_jpeg  # noqa: E402
 from dataset.synthetic import DemoUniverse  # noqa: E402
-from dataset.taskspec import TaskSpec, task_specs  # noqa: E402
-from dataset.taxonomy import HOUSE_TAXONOMY  # noqa: E402
+from dataset.taxonomy.schema import HOUSE_TAXONOMY  # noqa: E402
+from dataset.taxonomy.tasks import TaskSpec, task_specs  # noqa: E402
 
 BATCH = 64
 

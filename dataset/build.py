@@ -23,7 +23,7 @@ from dataset.build_config import BuildConfig, load_config
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.pipeline import run_pipeline
-from dataset.taskspec import task_specs
+from dataset.taxonomy.tasks import task_specs
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.codes import CodeTable, code_key
 from dataset.core.errors import UserError
-from dataset.taxonomy import Taxonomy
+from dataset.taxonomy.schema import Taxonomy
 
 _ID_SEPARATORS = re.compile(r"[,;|/]")
 TYPE_TASK = "type"

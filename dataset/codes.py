@@ -23,7 +23,7 @@ from dataset.core.errors import UserError
 from dataset.core.yamlio import LineDict, load_yaml
 from dataset.mapping_tables import parse_labels
 from dataset.normalise import normalise
-from dataset.taxonomy import Taxonomy
+from dataset.taxonomy.schema import Taxonomy
 
 TYPE_TASK = "type"
 

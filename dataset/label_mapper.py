@@ -17,7 +17,7 @@ import pandas as pd
 from dataset.core.errors import UserError
 from dataset.mapping_tables import MappingTable
 from dataset.normalise import explode_cells, normalise, split_values
-from dataset.taxonomy import Task
+from dataset.taxonomy.schema import Task
 
 
 @dataclass

@@ -25,7 +25,7 @@ from dataset.core.store import Store
 from dataset.label_mapper import ColumnResult, map_column
 from dataset.listings import ReadReport, read_listings
 from dataset.mapping_tables import MappingTable, load_tables
-from dataset.taxonomy import Taxonomy, load_taxonomy
+from dataset.taxonomy.schema import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
 

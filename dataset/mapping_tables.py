@@ -25,7 +25,7 @@ from pathlib import Path
 from dataset.core.errors import UserError
 from dataset.core.yamlio import LineDict, load_yaml_file
 from dataset.normalise import normalise
-from dataset.taxonomy import Task, Taxonomy
+from dataset.taxonomy.schema import Task, Taxonomy
 
 MAPPINGS_ROOT = Path(__file__).parent / "mappings"
 IGNORE = "ignore"

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from dataset.core.errors import UserError
 from dataset.core.store import Store
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.core.store import Store
 from dataset.imagecheck import open_image
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from dataset.tfrecord import FeatureValue, open_writer
 
 logger = logging.getLogger(__name__)

@@ -100,7 +100,7 @@ def merge_stage(context: StageContext) -> StageOutput:
     from dataset.catalogue import merge_catalogue
     from dataset.codes import parse_codes
     from dataset.core.uri import read_table
-    from dataset.taxonomy import load_taxonomy
+    from dataset.taxonomy.schema import load_taxonomy
 
     config, store = context.config, context.store
     taxonomy = load_taxonomy(context.settings["taxonomy_path"])

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from dataset.mapping_tables import MappingTable
 from dataset.normalise import normalise
-from dataset.taxonomy import Task
+from dataset.taxonomy.schema import Task
 
 COLOUR_NAMES = Path(__file__).parent / "data" / "colour_names.csv"
 COLOUR_TASK = "colour"

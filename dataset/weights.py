@@ -13,7 +13,7 @@ a warning names the label.
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"colour": [["red"], ["red", "blue"], []], "split": "train"})
->>> from dataset.taskspec import TaskSpec
+>>> from dataset.taxonomy.tasks import TaskSpec
 >>> w, _ = label_weights(frame, {"colour": TaskSpec("colour", "multi_label", ["red", "blue"])})
 >>> w["tasks"]["colour"]["present"], w["tasks"]["colour"]["absent"]
 ([0.75, 1.5], [1.5, 0.75])
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataset.cli import main
 from dataset.codes import parse_codes
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
-from dataset.taxonomy import load_taxonomy
+from dataset.taxonomy.schema import load_taxonomy
 
 CODES = """\
 version: 7

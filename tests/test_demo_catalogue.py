@@ -16,7 +16,7 @@ from dataset.core.store import open_store
 from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
 from dataset.mapping import MapConfig, map_listings
 from dataset.synthetic import DemoUniverse
-from dataset.taxonomy import load_taxonomy
+from dataset.taxonomy.schema import load_taxonomy
 from tests.mapping_fixtures import universe_records, write_items
 
 ITEMS = 2  # items per category: the smallest universe that still has pairs

@@ -8,7 +8,7 @@ import pytest
 
 from dataset.balance import BalanceConfig, rebalance
 from dataset.split import SplitConfig, split_frame
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from dataset.weights import WeightsConfig, label_weights
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dataset.core.errors import UserError
-from dataset.taxonomy import HOUSE_TAXONOMY, load_taxonomy, parse_taxonomy
+from dataset.taxonomy.schema import HOUSE_TAXONOMY, load_taxonomy, parse_taxonomy
 
 DESIGN_ORDER = {
     "colour": "orange yellow white green grey red brown beige blue black pink",

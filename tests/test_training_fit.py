@@ -145,7 +145,7 @@ def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFi
     check_split(info, "train", scan, max_bad_fraction=0.1)
     with pytest.raises(Exception, match="2 bad record"):
         check_split(info, "train", scan, max_bad_fraction=0.0)
-    from dataset.taskspec import TaskSpec
+    from dataset.taxonomy.tasks import TaskSpec
 
     extra = {"colour": TaskSpec("colour", "multi_label", ["red", "green", "blue", "purple"])}
     scan.counts["colour"].append(0)

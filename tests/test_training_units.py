@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dataset.core.errors import UserError
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from training.config import AugmentConfig, load_config
 
 TASKS = {

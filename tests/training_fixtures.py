@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from dataset.core.store import open_store
 from dataset.shards import ExportConfig, export_shards
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from dataset.weights import label_weights
 from training.cli import main
 

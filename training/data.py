@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from dataset.core.errors import StoreError, UserError
 from dataset.core.store import Store, open_store
-from dataset.taskspec import TaskSpec, task_specs
+from dataset.taxonomy.tasks import TaskSpec, task_specs
 
 logger = logging.getLogger(__name__)
 

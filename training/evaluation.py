@@ -14,7 +14,7 @@ from typing import Any
 
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
 

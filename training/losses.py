@@ -21,7 +21,7 @@ from typing import Any
 
 import keras
 
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 
 EPSILON = 1e-7
 

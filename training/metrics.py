@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 
 THRESHOLD = 0.5
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from training.backbone import build_backbone
 from training.preprocessor import ImagePreprocessor
 

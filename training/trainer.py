@@ -28,7 +28,7 @@ import yaml
 
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
-from dataset.taskspec import TaskSpec
+from dataset.taxonomy.tasks import TaskSpec
 from training.config import TrainConfig
 from training.runtime import setup_runtime
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
     from dataset.core.uri import read_table, split_uri
-    from dataset.taxonomy import load_taxonomy
+    from dataset.taxonomy.schema import load_taxonomy
 
     try:
         config = MergeConfig(views=args.views, image_prefix=args.image_prefix)

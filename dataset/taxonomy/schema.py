@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from dataset.core.errors import UserError
 from dataset.core.yamlio import load_yaml, pydantic_error
 
-HOUSE_TAXONOMY = Path(__file__).parent / "taxonomy" / "house.yaml"
+HOUSE_TAXONOMY = Path(__file__).with_name("house.yaml")
 
 
 class TaxonomyClass(BaseModel):
