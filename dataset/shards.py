@@ -29,7 +29,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.core.store import Store
-from dataset.imagecheck import open_image
+from dataset.images.check import open_image
 from dataset.taxonomy.tasks import TaskSpec
 from dataset.tfrecord import FeatureValue, open_writer
 

@@ -114,10 +114,10 @@ def merge_stage(context: StageContext) -> StageOutput:
     return StageOutput(frame, summary)
 
 
-@stage("check", config=_model("dataset.imagecheck", "CheckConfig"))
+@stage("check", config=_model("dataset.images.check", "CheckConfig"))
 def check_stage(context: StageContext) -> StageOutput:
     """Set aside missing, corrupt, truncated, non-image and oversized images."""
-    from dataset.imagecheck import check_images
+    from dataset.images.check import check_images
 
     frame = context.frame()
     good, summary = check_images(context.store, frame, context.config, context.progress(len(frame)))

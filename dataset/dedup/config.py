@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dataset.imagesafe import DEFAULT_MAX_PIXELS
+from dataset.images.safe import DEFAULT_MAX_PIXELS
 
 HASH_KINDS = ("phash", "dhash", "whash", "ahash")
 KeepCriterion = Literal["prefer_catalogue", "larger_image", "older_listing", "image_path"]

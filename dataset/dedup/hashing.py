@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dataset.background import object_box
 from dataset.core.store import Store, open_store
-from dataset.imagesafe import BadImage, open_image
+from dataset.images.background import object_box
+from dataset.images.safe import BadImage, open_image
 
 logger = logging.getLogger(__name__)
 

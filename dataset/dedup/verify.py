@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dataset.background import object_box
 from dataset.core.store import Store
 from dataset.dedup.config import DedupConfig
-from dataset.imagesafe import BadImage, open_image
+from dataset.images.background import object_box
+from dataset.images.safe import BadImage, open_image
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataset.imagesafe import DEFAULT_MAX_PIXELS
+from dataset.images.safe import DEFAULT_MAX_PIXELS
 
 
 class SegmentConfig(BaseModel):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dataset.background import object_box
+from dataset.images.background import object_box
 from dataset.segmentation.config import SegmentConfig
 
 Box = tuple[int, int, int, int]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
-from dataset.imagesafe import BadImage, open_image
+from dataset.images.safe import BadImage, open_image
 from dataset.segmentation.config import SegmentConfig
 from dataset.segmentation.cut import on_white, segment_array
 
