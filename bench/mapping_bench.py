@@ -6,7 +6,7 @@ plurals), multi-value cells (``Kaki, Moutarde``, ``bleu/blanc``, ``60% coton, 40
 polyester``), two-value lists, missing values and about 1% of words no table knows.
 Then maps them onto the house taxonomy with the demo tables:
 
-- project: :func:`dataset.mapping.label_frame` (normalise and look up each *distinct*
+- project: :func:`dataset.mapping.marketplace.label_frame` (normalise and look up each *distinct*
   cell once, bit masks OR-ed per listing with numpy);
 - baseline: a per-record Python loop calling the same resolver for every value of
   every record (what the issue rules out). It runs on a sample (``--baseline-rows``),
@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import header, peak_rss_mib, table  # noqa: E402
 
-from dataset.label_mapper import resolve  # noqa: E402
-from dataset.mapping import DEFAULT_FIELDS, label_frame  # noqa: E402
-from dataset.mapping_tables import MappingTable, load_tables  # noqa: E402
+from dataset.mapping.mapper import resolve  # noqa: E402
+from dataset.mapping.marketplace import DEFAULT_FIELDS, label_frame  # noqa: E402
+from dataset.mapping.tables import MappingTable, load_tables  # noqa: E402
 from dataset.synthetic.words import load_words  # noqa: E402
 from dataset.taxonomy.schema import Taxonomy, load_taxonomy  # noqa: E402
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from dataset.core.errors import UserError
 from dataset.core.yamlio import LineDict, load_yaml
-from dataset.mapping_tables import parse_labels
-from dataset.normalise import normalise
+from dataset.mapping.normalise import normalise
+from dataset.mapping.tables import parse_labels
 from dataset.taxonomy.schema import Taxonomy
 
 TYPE_TASK = "type"

@@ -33,7 +33,7 @@ def _model(module: str, name: str) -> Any:
 
 
 def _map_config() -> type[BaseModel]:
-    from dataset.mapping import MapConfig
+    from dataset.mapping.marketplace import MapConfig
 
     return create_model(
         "MapStageConfig",
@@ -79,7 +79,7 @@ def load_stage(context: StageContext) -> StageOutput:
 def map_stage(context: StageContext) -> StageOutput:
     """Map each site's raw listing labels onto the house taxonomy."""
     from dataset.core.errors import UserError
-    from dataset.mapping import map_listings
+    from dataset.mapping.marketplace import map_listings
 
     config = context.config
     if config.taxonomy is None:

@@ -18,7 +18,7 @@ from tests.buildds_fixtures import write_demo_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
-for module in ("dataset.mapping", "dataset.dedup", "dataset.segmentation"):
+for module in ("dataset.mapping.marketplace", "dataset.dedup", "dataset.segmentation"):
     pytest.importorskip(module)
 
 

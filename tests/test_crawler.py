@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from dataset.core.store import open_store
-from dataset.listings import read_listings
+from dataset.mapping.listings import read_listings
 from tests.crawler_fixtures import ROOT, crawl, crawl_env, expected_items, records_of
 from tests.demo_site_fixtures import RunningDemoSite
 from tests.demo_site_fixtures import demo_site as demo_site  # noqa: F401

@@ -14,7 +14,7 @@ from dataset.cli import main
 from dataset.codes import parse_codes
 from dataset.core.store import open_store
 from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
-from dataset.mapping import MapConfig, map_listings
+from dataset.mapping.marketplace import MapConfig, map_listings
 from dataset.synthetic import DemoUniverse
 from dataset.taxonomy.schema import load_taxonomy
 from tests.mapping_fixtures import universe_records, write_items

@@ -15,8 +15,8 @@ import pytest
 from dataset.cli import main
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
-from dataset.mapping import MapConfig, map_listings
-from dataset.mapping_tables import MAPPINGS_ROOT
+from dataset.mapping.marketplace import MapConfig, map_listings
+from dataset.mapping.tables import MAPPINGS_ROOT
 from tests.mapping_fixtures import listing, write_items
 
 ROOT = Path(__file__).parents[1]

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from dataset.core.errors import UserError
-from dataset.label_mapper import map_column, resolve
-from dataset.mapping_tables import MAPPINGS_ROOT, load_table, load_tables
+from dataset.mapping.mapper import map_column, resolve
+from dataset.mapping.tables import MAPPINGS_ROOT, load_table, load_tables
 from dataset.taxonomy.schema import load_taxonomy
 
 WORDS = Path(__file__).parents[1] / "dataset" / "synthetic" / "marketplace_words.yaml"

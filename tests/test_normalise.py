@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset.normalise import explode_cells, normalise, split_values
+from dataset.mapping.normalise import explode_cells, normalise, split_values
 
 
 @pytest.mark.parametrize(

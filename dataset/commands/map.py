@@ -21,7 +21,7 @@ import argparse
 import sys
 
 from dataset.core import clikit
-from dataset.mapping_cli import add_mapping_arguments, coverage_lines, map_config
+from dataset.mapping.command_line import add_mapping_arguments, coverage_lines, map_config
 
 NAME = "map"
 HELP = "map a site's raw labels onto the house taxonomy (labelled.parquet)"
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dataset.core.store import open_store
-    from dataset.mapping import map_listings
+    from dataset.mapping.marketplace import map_listings
 
     store = open_store(args.store)
     store.check()

@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from dataset.core import clikit
-from dataset.mapping_cli import add_mapping_arguments, coverage_lines, map_config
+from dataset.mapping.command_line import add_mapping_arguments, coverage_lines, map_config
 
 NAME = "unmapped"
 HELP = "list raw values with no mapping, with suggested house labels"
@@ -63,7 +63,7 @@ def _text(frame: Any, summary: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from dataset.core.store import open_store
-    from dataset.unmapped import summary_key, unmapped_values
+    from dataset.mapping.unmapped import summary_key, unmapped_values
 
     store = open_store(args.store)
     store.check()

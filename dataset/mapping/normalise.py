@@ -19,7 +19,7 @@ cell (``Kaki, Moutarde``, ``kaki et moutarde``, ``bleu/blanc``,
 ['kaki', 'moutarde']
 
 These run once per *distinct* raw value (see :func:`explode_cells` and ``pd.factorize``
-in :mod:`dataset.label_mapper`): a million listings hold a few hundred distinct cells.
+in :mod:`dataset.mapping.mapper`): a million listings hold a few hundred distinct cells.
 """
 
 from __future__ import annotations

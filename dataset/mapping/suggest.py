@@ -2,7 +2,7 @@
 
 Two sources, both data: the words the tables already know (a fuzzy match with rapidfuzz
 catches spelling variants: ``bordeau`` -> ``bordeaux`` -> red), and, for colours, a
-colour-name table (``dataset/data/colour_names.csv``, French and English names with
+colour-name table (``dataset/mapping/colour_names.csv``, French and English names with
 their sRGB value): a known colour name is mapped to the nearest house colour by CIELAB
 distance (``pistache`` #93C572 -> green). The house colours' own reference values are
 the table's rows named by their class id. A suggestion is a hint for the maintainer,
@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from dataset.mapping_tables import MappingTable
-from dataset.normalise import normalise
+from dataset.mapping.normalise import normalise
+from dataset.mapping.tables import MappingTable
 from dataset.taxonomy.schema import Task
 
-COLOUR_NAMES = Path(__file__).parent / "data" / "colour_names.csv"
+COLOUR_NAMES = Path(__file__).with_name("colour_names.csv")
 COLOUR_TASK = "colour"
 FUZZY_CUTOFF = 80.0  # rapidfuzz WRatio score (0-100) below which no word is suggested
 

@@ -1,7 +1,7 @@
 """Apply one mapping table to one column of raw labels, vectorised over distinct values.
 
 A column of a million listings holds a few hundred distinct raw cells. The work is:
-flatten the cells (:func:`dataset.normalise.explode_cells`), ``pd.factorize`` them, resolve
+flatten the cells (:func:`dataset.mapping.normalise.explode_cells`), ``pd.factorize`` them, resolve
 each *distinct* value once in Python (normalise, split, look up), encode its labels as a
 bit mask, then OR the masks back per listing with numpy and turn each distinct mask into
 its label list once. Nothing loops over rows in Python.
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from dataset.core.errors import UserError
-from dataset.mapping_tables import MappingTable
-from dataset.normalise import explode_cells, normalise, split_values
+from dataset.mapping.normalise import explode_cells, normalise, split_values
+from dataset.mapping.tables import MappingTable
 from dataset.taxonomy.schema import Task
 
 

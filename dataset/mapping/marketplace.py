@@ -22,9 +22,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.core.store import Store
-from dataset.label_mapper import ColumnResult, map_column
-from dataset.listings import ReadReport, read_listings
-from dataset.mapping_tables import MappingTable, load_tables
+from dataset.mapping.listings import ReadReport, read_listings
+from dataset.mapping.mapper import ColumnResult, map_column
+from dataset.mapping.tables import MappingTable, load_tables
 from dataset.taxonomy.schema import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)

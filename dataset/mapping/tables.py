@@ -1,6 +1,6 @@
 """Mapping tables: hand-edited YAML, one file per marketplace and task, raw value -> house labels.
 
-``dataset/mappings/<site>/<task>.yaml``::
+``dataset/mapping/sites/<site>/<task>.yaml``::
 
     # Colours as the demo marketplace writes them -> house colour ids.
     extends: [_common]        # load _common/colour.yaml first; this file wins on conflicts
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from dataset.core.errors import UserError
 from dataset.core.yamlio import LineDict, load_yaml_file
-from dataset.normalise import normalise
+from dataset.mapping.normalise import normalise
 from dataset.taxonomy.schema import Task, Taxonomy
 
-MAPPINGS_ROOT = Path(__file__).parent / "mappings"
+MAPPINGS_ROOT = Path(__file__).with_name("sites")
 IGNORE = "ignore"
 _TOP_KEYS = {"extends", "values"}
 

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dataset.mapping import MapConfig
+    from dataset.mapping.marketplace import MapConfig
 
 
 def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,7 @@ def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def map_config(args: argparse.Namespace) -> MapConfig:
-    from dataset.mapping import MapConfig
+    from dataset.mapping.marketplace import MapConfig
 
     return MapConfig(tables=args.tables, taxonomy=args.taxonomy, progress=args.format == "text")
 

@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 
 from dataset.core.store import Store
-from dataset.mapping import MapConfig, coverage, label_listings
-from dataset.mapping_tables import MAPPINGS_ROOT
-from dataset.suggest import suggest
+from dataset.mapping.marketplace import MapConfig, coverage, label_listings
+from dataset.mapping.suggest import suggest
+from dataset.mapping.tables import MAPPINGS_ROOT
 
 EXAMPLES = 3
 

@@ -1,0 +1,1 @@
+"""Raw marketplace labels -> house taxonomy: tables, normalisation, suggestions, the ``map`` stage."""
