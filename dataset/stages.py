@@ -43,7 +43,7 @@ def _map_config() -> type[BaseModel]:
 
 
 def _merge_config() -> type[BaseModel]:
-    from dataset.catalogue import MergeConfig
+    from dataset.catalogue.merge import MergeConfig
 
     return create_model(
         "MergeStageConfig",
@@ -97,8 +97,8 @@ def map_stage(context: StageContext) -> StageOutput:
 @stage("merge", config=_merge_config, external=_catalogue_inputs)
 def merge_stage(context: StageContext) -> StageOutput:
     """Merge the mapped listings with the house catalogue export into one manifest."""
-    from dataset.catalogue import merge_catalogue
-    from dataset.codes import parse_codes
+    from dataset.catalogue.codes import parse_codes
+    from dataset.catalogue.merge import merge_catalogue
     from dataset.core.uri import read_table
     from dataset.taxonomy.schema import load_taxonomy
 

@@ -112,7 +112,7 @@ def write_demo_world(store: Store, items_per_category: int = 3, size: int = 64) 
     demo catalogue export in ``store``; returns the number of listing photos written."""
     import json
 
-    from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
+    from dataset.catalogue.demo import DemoCatalogueConfig, build_demo_catalogue
     from dataset.synthetic import DemoUniverse
 
     universe = DemoUniverse(seed=0, items_per_category=items_per_category)

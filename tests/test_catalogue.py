@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dataset.catalogue import MergeConfig, merge_catalogue, split_codes
+from dataset.catalogue.codes import parse_codes
+from dataset.catalogue.merge import MergeConfig, merge_catalogue, split_codes
 from dataset.cli import main
-from dataset.codes import parse_codes
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.taxonomy.schema import load_taxonomy

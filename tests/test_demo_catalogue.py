@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dataset.catalogue import MergeConfig, merge_catalogue
+from dataset.catalogue.codes import parse_codes
+from dataset.catalogue.demo import DemoCatalogueConfig, build_demo_catalogue
+from dataset.catalogue.merge import MergeConfig, merge_catalogue
 from dataset.cli import main
-from dataset.codes import parse_codes
 from dataset.core.store import open_store
-from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
 from dataset.mapping.marketplace import MapConfig, map_listings
 from dataset.synthetic import DemoUniverse
 from dataset.taxonomy.schema import load_taxonomy

@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from dataset.catalogue.demo import DemoCatalogueConfig, build_demo_catalogue
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
-    from dataset.demo_catalogue import DemoCatalogueConfig, build_demo_catalogue
 
     try:
         config = DemoCatalogueConfig(

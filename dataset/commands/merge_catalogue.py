@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from dataset.catalogue import MergeConfig, merge_catalogue
-    from dataset.codes import parse_codes
+    from dataset.catalogue.codes import parse_codes
+    from dataset.catalogue.merge import MergeConfig, merge_catalogue
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
     from dataset.core.uri import read_table, split_uri

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataset.codes import CodeTable, code_key
+from dataset.catalogue.codes import CodeTable, code_key
 from dataset.core.errors import UserError
 from dataset.taxonomy.schema import Taxonomy
 

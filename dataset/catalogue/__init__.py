@@ -1,0 +1,1 @@
+"""The house catalogue: code tables, the merge with marketplace listings, the demo export."""
