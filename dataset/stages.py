@@ -152,10 +152,10 @@ def segment_stage(context: StageContext) -> StageOutput:
     return StageOutput(frame, summary)
 
 
-@stage("split", config=_model("dataset.split", "SplitConfig"))
+@stage("split", config=_model("dataset.split.assign", "SplitConfig"))
 def split_stage(context: StageContext) -> StageOutput:
     """Drop the duplicates not kept, then split train/val/test without leakage."""
-    from dataset.split import split_frame
+    from dataset.split.assign import split_frame
 
     frame = context.frame()
     dropped = 0
@@ -167,21 +167,21 @@ def split_stage(context: StageContext) -> StageOutput:
     return StageOutput(out, {**summary, "dropped_duplicates": dropped})
 
 
-@stage("rebalance", config=_model("dataset.balance", "BalanceConfig"))
+@stage("rebalance", config=_model("dataset.split.balance", "BalanceConfig"))
 def rebalance_stage(context: StageContext) -> StageOutput:
     """Upsample minority classes of the training split (integer ``repeat``)."""
-    from dataset.balance import rebalance
+    from dataset.split.balance import rebalance
 
     out, summary = rebalance(context.frame(), context.config)
     return StageOutput(out, summary)
 
 
-@stage("weights", config=_model("dataset.weights", "WeightsConfig"))
+@stage("weights", config=_model("dataset.split.weights", "WeightsConfig"))
 def weights_stage(context: StageContext) -> StageOutput:
     """Per-label presence/absence weights of the weighted loss (label_weights.json)."""
     import json
 
-    from dataset.weights import label_weights
+    from dataset.split.weights import label_weights
 
     weights, warnings = label_weights(context.frame(), context.specs, context.config)
     text = json.dumps(weights, indent=2, sort_keys=True) + "\n"

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset.balance import BalanceConfig, rebalance
-from dataset.split import SplitConfig, split_frame
+from dataset.split.assign import SplitConfig, split_frame
+from dataset.split.balance import BalanceConfig, rebalance
+from dataset.split.weights import WeightsConfig, label_weights
 from dataset.taxonomy.tasks import TaskSpec
-from dataset.weights import WeightsConfig, label_weights
 
 
 def random_manifest(rows: int, seed: int) -> pd.DataFrame:

@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 
 from dataset.core.store import open_store
 from dataset.shards import ExportConfig, export_shards
+from dataset.split.weights import label_weights
 from dataset.taxonomy.tasks import TaskSpec
-from dataset.weights import label_weights
 from training.cli import main
 
 COLOURS = {"red": (210, 40, 40), "green": (40, 170, 60), "blue": (40, 60, 210)}
