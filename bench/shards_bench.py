@@ -1,7 +1,7 @@
 """Training shards: writing images/s, and reading with tf.data vs one JPEG file at a time.
 
 Source photos are demo marketplace photos (:class:`dataset.synthetic.DemoUniverse`) in a
-local store. Writing: :func:`dataset.shards.export_shards` (read, pad to square, resize to
+local store. Writing: :func:`dataset.shards.export.export_shards` (read, pad to square, resize to
 224, re-encode, write TFRecord) with the TensorFlow writer and the pure-Python writer.
 Reading, every image decoded to a 224x224x3 tensor:
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchkit import header, table  # noqa: E402
 
 from dataset.core.store import Store, open_store  # noqa: E402
-from dataset.shards import ExportConfig, export_shards, square_jpeg  # noqa: E402
+from dataset.shards.export import ExportConfig, export_shards, square_jpeg  # noqa: E402
 from dataset.synthetic import DemoUniverse  # noqa: E402
 from dataset.taxonomy.schema import HOUSE_TAXONOMY  # noqa: E402
 from dataset.taxonomy.tasks import TaskSpec, task_specs  # noqa: E402

@@ -192,12 +192,12 @@ def weights_stage(context: StageContext) -> StageOutput:
     )
 
 
-@stage("export", config=_model("dataset.shards", "ExportConfig"))
+@stage("export", config=_model("dataset.shards.export", "ExportConfig"))
 def export_stage(context: StageContext) -> StageOutput:
     """Write the TFRecord shards, the final manifest and the taxonomy beside them."""
     import io
 
-    from dataset.shards import export_shards
+    from dataset.shards.export import export_shards
 
     frame = context.frame()
     out, summary = export_shards(

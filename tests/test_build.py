@@ -17,7 +17,7 @@ from dataset.build import build
 from dataset.build_config import load_config
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
-from dataset.shards import encode_labels
+from dataset.shards.export import encode_labels
 from dataset.taxonomy.tasks import task_specs
 from tests.buildds_fixtures import TAXONOMY, write_config, write_demo_manifest
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset.tfrecord import (
+from dataset.shards.tfrecord import (
     PythonRecordWriter,
     TensorFlowRecordWriter,
     crc32c_python,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset.tfrecord import PythonRecordWriter
+from dataset.shards.tfrecord import PythonRecordWriter
 from tests.training_fixtures import cli, write_training_dataset
 from training.cli import main
 

@@ -3,7 +3,7 @@
 Garments are drawn shapes on a light background: the shape gives the type (single
 label), the fill colour the colour (multi-label: some garments have a second colour
 band). Both are learnable by the tiny backbone in a few epochs. Shards are written by
-the dataset part's own exporter (dataset/shards.py), so the tests read exactly what
+the dataset part's own exporter (dataset/shards/export.py), so the tests read exactly what
 ``s2s-dataset build`` writes.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from dataset.core.store import open_store
-from dataset.shards import ExportConfig, export_shards
+from dataset.shards.export import ExportConfig, export_shards
 from dataset.split.weights import label_weights
 from dataset.taxonomy.tasks import TaskSpec
 from training.cli import main

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.core.store import Store
 from dataset.images.check import open_image
+from dataset.shards.tfrecord import FeatureValue, open_writer
 from dataset.taxonomy.tasks import TaskSpec
-from dataset.tfrecord import FeatureValue, open_writer
 
 logger = logging.getLogger(__name__)
 
