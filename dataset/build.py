@@ -1,7 +1,7 @@
 """``s2s-dataset build``: run the whole dataset pipeline from one config file.
 
 Loads and validates the config, reads the taxonomy, runs the configured stages through
-:func:`dataset.pipeline.run_pipeline` (each cached on its inputs) and writes, under
+:func:`dataset.pipeline.engine.run_pipeline` (each cached on its inputs) and writes, under
 ``datasets/<name>/<version>/``, ``summary.json`` (every stage's status, time and
 summary) and ``config.yaml`` (the resolved config), beside the stage outputs
 (``manifest.parquet``, ``taxonomy.yaml``, ``label_weights.json``, ``report.html``,
@@ -22,7 +22,7 @@ import dataset.stages  # noqa: F401 - registers the stages
 from dataset.build_config import BuildConfig, load_config
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
-from dataset.pipeline import run_pipeline
+from dataset.pipeline.engine import run_pipeline
 from dataset.taxonomy.tasks import task_specs
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import dataset.stages  # noqa: F401 - registers the stages
 from dataset.core.errors import UserError
-from dataset.pipeline import REGISTRY
+from dataset.pipeline.engine import REGISTRY
 
 DEFAULT_STAGES = [
     "map",

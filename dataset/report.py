@@ -19,7 +19,7 @@ import pandas as pd
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataset.pipeline import StageContext
+from dataset.pipeline.engine import StageContext
 from dataset.report_charts import class_count_chart, count_labels
 from dataset.report_style import CSS
 

@@ -1,4 +1,4 @@
-"""The stages of ``s2s-dataset build``, registered by name (see :mod:`dataset.pipeline`).
+"""The stages of ``s2s-dataset build``, registered by name (see :mod:`dataset.pipeline.engine`).
 
 Each is a thin adapter: it reads its input frame, calls one module's entry function and
 hands back a frame, a summary and files. The label-mapping, catalogue-merge, dedup and
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from dataset.pipeline import StageContext, StageOutput, stage
+from dataset.pipeline.engine import StageContext, StageOutput, stage
 
 
 class LoadConfig(BaseModel):
