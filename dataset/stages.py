@@ -217,12 +217,12 @@ def export_stage(context: StageContext) -> StageOutput:
 
 @stage(
     "report",
-    config=_model("dataset.report", "ReportConfig"),
+    config=_model("dataset.report.page", "ReportConfig"),
     needs=("check", "dedup", "segment", "split", "rebalance", "weights"),
 )
 def report_stage(context: StageContext) -> StageOutput:
     """The dataset report (report.html), self-contained."""
-    from dataset.report import build_report
+    from dataset.report.page import build_report
 
     html, summary = build_report(context)
     return StageOutput(None, summary, files={"report.html": html.encode()})

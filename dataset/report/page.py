@@ -20,8 +20,8 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.pipeline.engine import StageContext
-from dataset.report_charts import class_count_chart, count_labels
-from dataset.report_style import CSS
+from dataset.report.charts import class_count_chart, count_labels
+from dataset.report.style import CSS
 
 logger = logging.getLogger(__name__)
 

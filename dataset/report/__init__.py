@@ -1,0 +1,1 @@
+"""``report.html``: the page a maintainer reads before trusting a dataset version."""
