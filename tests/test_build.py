@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dataset.build import build
-from dataset.build_config import load_config
+from dataset.build.config import load_config
+from dataset.build.run import build
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
 from dataset.shards.export import encode_labels

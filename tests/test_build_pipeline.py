@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataset.build import build
-from dataset.build_config import DEFAULT_STAGES, load_config
+from dataset.build.config import DEFAULT_STAGES, load_config
+from dataset.build.run import build
 from dataset.core.store import open_store
 from tests.buildds_fixtures import write_demo_world
 

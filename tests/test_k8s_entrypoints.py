@@ -144,7 +144,7 @@ def test_crawl_pod_command_crawls_its_index_with_its_share_of_the_budget(
     [
         ("k8s/train/train.yaml", "training.config", "load_config"),
         ("k8s/train-multinode/train.yaml", "training.config", "load_config"),
-        ("k8s/dataset/dataset.yaml", "dataset.build_config", "load_config"),
+        ("k8s/dataset/dataset.yaml", "dataset.build.config", "load_config"),
     ],
 )
 def test_mounted_configs_are_valid_for_their_command(config: str, module: str, loader: str) -> None:

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset.build import build
+    from dataset.build.run import build
 
     summary = build(
         args.config,

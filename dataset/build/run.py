@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-import dataset.stages  # noqa: F401 - registers the stages
-from dataset.build_config import BuildConfig, load_config
+import dataset.build.stages  # noqa: F401 - registers the stages
+from dataset.build.config import BuildConfig, load_config
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.pipeline.engine import run_pipeline

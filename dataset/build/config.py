@@ -21,9 +21,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import dataset.stages  # noqa: F401 - registers the stages
+import dataset.build.stages  # noqa: F401 - registers the stages
 from dataset.core.errors import UserError
 from dataset.pipeline.engine import REGISTRY
+from dataset.taxonomy.schema import HOUSE_TAXONOMY
 
 DEFAULT_STAGES = [
     "map",
@@ -37,7 +38,7 @@ DEFAULT_STAGES = [
     "export",
     "report",
 ]
-DEFAULT_TAXONOMY = Path(__file__).parent / "taxonomy" / "house.yaml"
+DEFAULT_TAXONOMY = HOUSE_TAXONOMY
 
 
 class TopLevel(BaseModel):
