@@ -19,19 +19,17 @@ editing the one a running Job reads (its index -> category mapping must never mo
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from crawler.categories import CATEGORY_SLUG
 from crawler.kustomize_compat import kustomize_hash, to_yaml
 from dataset.core.errors import UserError
 
 __all__ = [
     "CrawlJobConfig",
     "make_config",
-    "parse_categories",
-    "read_categories",
     "render_objects",
     "to_yaml",
 ]
@@ -48,7 +46,6 @@ CRON_DEADLINE_SECONDS = 23 * 3600  # a daily recrawl must end before the next on
 FINISHED_TTL_SECONDS = 3 * 24 * 3600  # keep a finished Job (and its pods' logs) 3 days
 EXIT_USER_ERROR = 2  # dataset.core.clikit's exit code for bad input: retrying cannot help
 
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~%-]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -77,7 +74,7 @@ class CrawlJobConfig(BaseModel):
     @classmethod
     def _unique_slugs(cls, categories: list[str]) -> list[str]:
         for slug in categories:
-            if not _SLUG.match(slug):
+            if not CATEGORY_SLUG.match(slug):
                 raise ValueError(f"not a category slug: {slug!r}")
         duplicates = sorted({c for c in categories if categories.count(c) > 1})
         if duplicates:
@@ -109,29 +106,6 @@ class CrawlJobConfig(BaseModel):
     def max_failed_indexes(self) -> int:
         """Past half the categories failing the cause is systemic (blocked, store down): stop."""
         return max(1, len(self.categories) // 2)
-
-
-def parse_categories(text: str, source: str) -> list[str]:
-    """One slug a line; blank lines and ``#`` comments are skipped."""
-    categories = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        slug = line.split("#", 1)[0].strip()
-        if not slug:
-            continue
-        if not _SLUG.match(slug):
-            raise UserError(f"{source}:{number}: not a category slug: {line.strip()!r}")
-        categories.append(slug)
-    if not categories:
-        raise UserError(f"{source}: no category listed")
-    return categories
-
-
-def read_categories(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read categories file {path}: {exc.strerror}") from exc
-    return parse_categories(text, str(path))
 
 
 def make_config(**values: Any) -> CrawlJobConfig:

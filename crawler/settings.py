@@ -2,7 +2,7 @@
 
 Scrapy reads this module for ``scrapy crawl`` (scrapy.cfg) and ``s2s-crawl run`` starts
 from it, then sets what its flags and environment say. Our own settings are checked
-when a crawl starts (:func:`crawler.runner.check_settings`): an unknown ``S2S_*`` name is
+when a crawl starts (:func:`crawler.checks.check_settings`): an unknown ``S2S_*`` name is
 an error, not a silently ignored typo.
 """
 

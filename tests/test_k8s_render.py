@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from crawler import k8s_render
+from crawler.categories import read_categories
 from crawler.kustomize_compat import kustomize_hash
 from dataset.core.errors import UserError
 from tests.k8s_fixtures import ROOT, kustomize, needs_kubectl
 
-BASE_CATEGORIES = k8s_render.read_categories(ROOT / "k8s/crawl/base/categories.txt")
+BASE_CATEGORIES = read_categories(ROOT / "k8s/crawl/base/categories.txt")
 # The inputs each kustomization is documented to encode.
 BASE = dict(
     site="demo",
@@ -144,15 +145,15 @@ def test_bad_inputs_name_the_field(change: dict[str, Any], message: str) -> None
 def test_categories_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "cats.txt"
     path.write_text("# demo\nrobes\n\njeans  # comment\n")
-    assert k8s_render.read_categories(path) == ["robes", "jeans"]
+    assert read_categories(path) == ["robes", "jeans"]
     path.write_text("robes\nmanteaux et vestes\n")
     with pytest.raises(UserError, match=r"cats.txt:2: not a category slug"):
-        k8s_render.read_categories(path)
+        read_categories(path)
     path.write_text("# nothing\n")
     with pytest.raises(UserError, match="no category listed"):
-        k8s_render.read_categories(path)
+        read_categories(path)
     with pytest.raises(UserError, match="cannot read categories file"):
-        k8s_render.read_categories(tmp_path / "missing.txt")
+        read_categories(tmp_path / "missing.txt")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from crawler import k8s_render
+from crawler.categories import parse_categories, read_categories
 
 NAME = "k8s"
 HELP = "print Kubernetes manifests (Indexed Job per category) for kubectl apply -f -"
@@ -79,9 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.categories_file is not None:
-        categories = k8s_render.read_categories(args.categories_file)
+        categories = read_categories(args.categories_file)
     else:
-        categories = k8s_render.parse_categories(args.categories.replace(",", "\n"), "--categories")
+        categories = parse_categories(args.categories.replace(",", "\n"), "--categories")
     config = k8s_render.make_config(
         site=args.site,
         categories=categories,

@@ -25,9 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler import k8s_render
+from crawler.categories import read_categories
+from crawler.checks import check_user_agent
 from crawler.profiles import load_profile, resolve_urls
-from crawler.runner import CrawlPlan, check_user_agent
+from crawler.runner import CrawlPlan
 from dataset.core import clikit
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
@@ -77,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _categories(args: argparse.Namespace) -> tuple[list[str], int | None]:
     if args.category:
         return list(dict.fromkeys(args.category)), None
-    categories = k8s_render.read_categories(args.categories_file)
+    categories = read_categories(args.categories_file)
     raw_index = os.environ.get("JOB_COMPLETION_INDEX")
     if raw_index is None:
         return categories, None

@@ -30,10 +30,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import __version__, extract
+from crawler.checks import check_settings
 from crawler.ledger import Ledger
 from crawler.middlewares.optout import OptedOut
 from crawler.profiles import SiteProfile, load_profile, resolve_urls
-from crawler.runner import check_settings
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
 
