@@ -7,15 +7,12 @@ map to nothing ("Multicolore"), write "100% coton", or leave a field empty (``No
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dataset.synthetic import distributions as dist
+from dataset.synthetic.design import Design
 from dataset.synthetic.words import MarketplaceWords
-
-if TYPE_CHECKING:
-    from dataset.synthetic.universe import Design
 
 MISSING_COLOURS = 0.07
 MISSING_MATERIALS = 0.18

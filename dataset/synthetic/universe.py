@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image
 
 from dataset.synthetic import distributions as dist
+from dataset.synthetic.design import Design
 from dataset.synthetic.garments import (
     PATTERNS,
-    Look,
     render,
     retouch,
     shopper_shot,
@@ -51,32 +51,6 @@ def entity_rng(seed: int, kind: str, key: str) -> np.random.Generator:
     """The generator of one entity; stable across runs, platforms and call orders."""
     digest = hashlib.blake2b(f"{seed}\x1f{kind}\x1f{key}".encode(), digest_size=16).digest()
     return np.random.default_rng(int.from_bytes(digest, "big"))
-
-
-@dataclass(frozen=True)
-class Design:
-    """A garment design. House ids throughout (see DESIGN.md's taxonomy)."""
-
-    design_id: str
-    type: str
-    colours: tuple[str, ...]
-    materials: tuple[str, ...]
-    genders: tuple[str, ...]
-    shades: tuple[str, ...]  # marketplace colour word of each colour (the rendered shade)
-    pattern: str
-    variant: int
-    in_catalogue: bool
-
-    def look(self) -> Look:
-        return Look(
-            type=self.type,
-            colours=self.colours,
-            shades=self.shades,
-            materials=self.materials,
-            gender=self.genders[0],
-            pattern=self.pattern,
-            variant=self.variant,
-        )
 
 
 @dataclass(frozen=True)
