@@ -122,6 +122,8 @@ def _line(summary: dict[str, Any]) -> str:
     requests = summary.get("requests") or {}
     by_status = ", ".join(f"{k}: {v}" for k, v in requests.get("by_status", {}).items())
     optout = summary.get("optout") or {}
+    if summary.get("error"):
+        return f"{summary.get('category')}: {summary.get('status')}: {summary['error']}"
     return (
         f"{summary.get('category')}: {summary.get('status')}, {summary.get('items', 0)} items, "
         f"{requests.get('total', 0)} requests ({by_status or 'none'}), "
