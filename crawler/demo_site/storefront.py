@@ -22,20 +22,19 @@ from functools import lru_cache
 from html import escape
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crawler.demo_site import pages
+from crawler.demo_site.config import DemoSiteConfig
+from crawler.demo_site.faults import Faults
 from crawler.demo_site.server import Request, Response
 from dataset.core.errors import UserError
 from dataset.core.yamlio import pydantic_error
-from dataset.synthetic.universe import Listing
-
-if TYPE_CHECKING:
-    from crawler.demo_site.app import DemoSite
+from dataset.synthetic.universe import DemoUniverse, Listing
 
 WORDS_PATH = Path(__file__).with_name("storefront_words.yaml")
 PRODUCT = re.compile(r"^/p/(\d+)(?:-[a-z0-9-]*)?$")
@@ -197,10 +196,22 @@ def product_page(item: Product, image_base: str) -> str:
     return _page(item.title, body)
 
 
-class Storefront:
-    """The storefront's routes on a :class:`DemoSite` (its universe, faults and photos)."""
+class Site(Protocol):
+    """What the storefront uses of :class:`crawler.demo_site.app.DemoSite`."""
 
-    def __init__(self, site: DemoSite) -> None:
+    config: DemoSiteConfig
+    universe: DemoUniverse
+    faults: Faults
+
+    def photo(self, photo_id: str) -> bytes: ...
+
+    def image_url_for(self, request: Request) -> str: ...
+
+
+class Storefront:
+    """The storefront's routes on a demo site (its universe, faults and photos)."""
+
+    def __init__(self, site: Site) -> None:
         self.site = site
         self.words = load_words()
         self.by_slug = {slug: fr for fr, (slug, _) in self.words.category.items()}
