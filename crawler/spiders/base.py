@@ -222,6 +222,10 @@ class MarketplaceSpider(scrapy.Spider):
         if listing.empty_because and page == 1:
             # A profile that reads nothing must not pass for an empty category.
             self.fail_category(f"first listing page: {listing.empty_because}")
+        if listing.empty_because and (listing.items or "malformed" in listing.empty_because):
+            # A later page unreadable (an empty one is the normal end): counted and said.
+            self.crawler.stats.inc_value("listing/empty_pages")
+            self.logger.warning("listing page %d: %s", page, listing.empty_because)
         for listed in listing.items:
             if listed.item_id is None:
                 self.crawler.stats.inc_value("items/no_id")
