@@ -14,7 +14,7 @@ from crawler.demo_site.log import busiest_window
 from crawler.demo_site.storefront import load_words, product
 from dataset.core.store import open_store
 from dataset.mapping.listings import read_listings
-from tests.crawler_fixtures import ROOT, UA, crawl, crawl_env, records_of
+from tests.crawler_fixtures import UA, crawl, crawl_env, records_of
 from tests.demo_site_fixtures import RunningDemoSite
 from tests.demo_site_fixtures import demo_site_factory as demo_site_factory  # noqa: F401
 
@@ -202,8 +202,8 @@ def test_escape_hatch_a_spider_subclass_overrides_a_hook(
         + ["-s", f"S2S_STORE={store}", "-s", "S2S_RATE=40", "-s", "LOG_LEVEL=WARNING"],
         capture_output=True,
         text=True,
-        env=crawl_env(),
-        cwd=ROOT,
+        env=crawl_env(SCRAPY_SETTINGS_MODULE="crawler.settings"),  # as README says
+        cwd=tmp_path,  # any folder: no scrapy.cfg needed
         timeout=60,
         check=False,
     )
