@@ -24,7 +24,7 @@ class CrawlPlan:
     profile: SiteProfile
     categories: list[str]
     store: str
-    rate: float  # requests/s per site host, all pods together
+    rate: float  # requests/s per site host (per site: budget: site), all pods together
     parallelism: int
     user_agent: str
     max_items: int = 0

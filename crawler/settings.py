@@ -43,6 +43,9 @@ RETRY_TIMES = 2  # initial response + 2 retries = 3 requests
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt once per host for all the crawls of a process, not once per category
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.middlewares.optout.OptOutMiddleware": 800,  # after DownloaderStats counted it
     "crawler.middlewares.budget.BudgetMiddleware": 990,  # last: its pacing is the wire's
 }

@@ -2,6 +2,8 @@
 # `make demo`: the whole job end to end on the embedded default: the bundled demo
 # marketplace on loopback, a local ./data store. Crawl -> map -> build -> train ->
 # evaluate -> export -> index -> retrieval evaluation -> search -> Kubernetes manifests.
+# A second shop, the storefront flavour of the demo site (English, embedded JSON, microdata,
+# one budget for two hosts), is crawled too (a few items) and mapped with the first.
 set -euo pipefail
 STORE=${STORE:-./data}
 SEED=${SEED:-0}
@@ -10,27 +12,34 @@ ITEMS=${ITEMS:-40}               # mean listings per category, on the site and i
 # for a retrieval evaluation on test-split queries only.
 CATEGORIES=(robes jeans pulls-et-sweats t-shirts manteaux-et-vestes pantalons jupes
             costumes-et-ensembles chemises shorts doudounes cardigans blouses polos leggings)
+SHOP_ITEMS=${SHOP_ITEMS:-8}      # mean listings per category on the storefront (kept small)
+SHOP_CATEGORIES=(dresses jeans t-shirts)   # crawler/sites/storefront.yaml
 DATASET=$STORE/datasets/demo/v1
 MODEL=$STORE/models/encoder/demo
 ENCODER=$MODEL/export
 EVAL=$STORE/eval/demo
 step() { printf '\n== %s\n' "$*"; }
 
-step "demo marketplace on free loopback ports (stopped when this script exits)"
+step "demo marketplace and demo storefront on free loopback ports (stopped when this script exits)"
 SITE_DIR=$(mktemp -d)
 s2s-crawl demo-site --port 0 --image-port 0 --seed "$SEED" --items-per-category "$ITEMS" \
     --ready-file "$SITE_DIR/site.json" --request-log "$SITE_DIR/requests.jsonl" &
 SITE_PID=$!
-trap 'kill "$SITE_PID" 2>/dev/null || true; wait "$SITE_PID" 2>/dev/null || true; rm -rf "$SITE_DIR"' EXIT
-for _ in $(seq 200); do
-    [ -s "$SITE_DIR/site.json" ] && break
-    kill -0 "$SITE_PID" 2>/dev/null || { echo "demo site failed to start" >&2; exit 1; }
-    sleep 0.1
+s2s-crawl demo-site --flavour storefront --port 0 --image-port 0 --seed "$SEED" \
+    --items-per-category "$SHOP_ITEMS" --ready-file "$SITE_DIR/shop.json" &
+SHOP_PID=$!
+trap 'kill "$SITE_PID" "$SHOP_PID" 2>/dev/null || true; wait "$SITE_PID" "$SHOP_PID" 2>/dev/null || true; rm -rf "$SITE_DIR"' EXIT
+for ready in site shop; do
+    for _ in $(seq 200); do
+        [ -s "$SITE_DIR/$ready.json" ] && break
+        kill -0 "$SITE_PID" "$SHOP_PID" 2>/dev/null || { echo "demo $ready failed to start" >&2; exit 1; }
+        sleep 0.1
+    done
+    [ -s "$SITE_DIR/$ready.json" ] || { echo "demo $ready not ready after 20 s" >&2; exit 1; }
 done
-[ -s "$SITE_DIR/site.json" ] || { echo "demo site not ready after 20 s" >&2; exit 1; }
-site_url() { python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SITE_DIR/site.json" "$1"; }
-S2S_BASE_URL=$(site_url base_url)
-S2S_IMAGE_BASE_URL=$(site_url image_base_url)
+site_url() { python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SITE_DIR/$1.json" "$2"; }
+S2S_BASE_URL=$(site_url site base_url)
+S2S_IMAGE_BASE_URL=$(site_url site image_base_url)
 export S2S_BASE_URL S2S_IMAGE_BASE_URL
 
 step "crawl ${#CATEGORIES[@]} categories politely into $STORE (a rerun fetches only what is new)"
@@ -39,11 +48,18 @@ for category in "${CATEGORIES[@]}"; do category_flags+=(--category "$category");
 s2s-crawl run --site demo "${category_flags[@]}" --store "$STORE" --rate 15
 s2s-crawl stats --store "$STORE" --site demo
 
+step "crawl ${#SHOP_CATEGORIES[@]} categories of the storefront: a profile alone, one budget for its two hosts"
+shop_flags=()
+for category in "${SHOP_CATEGORIES[@]}"; do shop_flags+=(--category "$category"); done
+s2s-crawl run --site storefront "${shop_flags[@]}" --store "$STORE" --rate 15 \
+    --base-url "$(site_url shop base_url)" --image-base-url "$(site_url shop image_base_url)"
+
 step "house catalogue export (studio shots sharing designs with the marketplace)"
 s2s-dataset demo-catalogue --store "$STORE" --seed "$SEED" --items-per-category "$ITEMS"
 
-step "raw labels without a mapping (the maintainer's to-do list; empty for the demo site)"
+step "raw labels without a mapping (the maintainer's to-do list; empty for both demo shops)"
 s2s-dataset unmapped --store "$STORE" --site demo
+s2s-dataset unmapped --store "$STORE" --site storefront
 
 step "dataset build: map, merge, check, dedup, segment, split, rebalance, weights, shards, report"
 s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"

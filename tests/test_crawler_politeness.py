@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
 from crawler.demo_site.log import busiest_window
-from crawler.extract import details_table, dig, parse_price
+from crawler.extract import dig, key_value_pairs, labels_from_pairs, parse_price
 from crawler.middlewares.budget import HostBudget, retry_after_seconds
 from crawler.middlewares.optout import optout_tags
 from tests.crawler_fixtures import UA, crawl, expected_items, records_of, start_crawl
@@ -127,7 +128,8 @@ def test_header_and_label_parsing() -> None:
         '<tr><th>Marque</th><td><a href="/m/x">Zara</a></td></tr></table>'
     )
     rows = {"Couleur": "colors", "Marque": "brand"}
-    assert details_table(html, "table.details", rows, ", ") == {
+    pairs = key_value_pairs(BeautifulSoup(html, "html.parser"), "table.details tr", "th", "td")
+    assert labels_from_pairs(pairs, rows, ", ") == {
         "colors": ["Kaki", "Moutarde"],
         "brand": "Zara",
     }

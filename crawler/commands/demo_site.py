@@ -4,7 +4,8 @@ A French second-hand clothing marketplace generated from a seed: category pages,
 item pages (JSON-LD + details table), a JSON API, robots.txt, photos on a separate
 image host, a request budget (429 + Retry-After) and optional injected faults.
 
-Example (free ports, read the URLs from a file, 10% of first requests answer 503):
+Example (free ports, read the URLs from a file, 10% of first requests answer 503; add
+``--flavour storefront`` for the second shop, built like a modern storefront):
 
   s2s-crawl demo-site --port 0 --image-port 0 --ready-file /tmp/site.json \\
       --page-rate 20:10 --fault server_error=0.1 --request-log /tmp/requests.jsonl
@@ -30,6 +31,13 @@ HELP = "serve the bundled demo marketplace (pages + image host) on loopback"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--flavour",
+        choices=["marketplace", "storefront"],
+        help="marketplace (default: French, JSON API, JSON-LD) or storefront (English app "
+        "pages with embedded JSON and cursors, microdata, one budget for both hosts, 410 "
+        "for sold items; profile crawler/sites/storefront.yaml)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="pages port (0: a free one)")
     parser.add_argument(
         "--image-port", type=int, default=8001, help="image host port (0: a free one)"
@@ -80,6 +88,7 @@ def _faults(pairs: list[str]) -> dict[str, float]:
 
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     names = (
+        "flavour",
         "host",
         "base_url",
         "image_base_url",

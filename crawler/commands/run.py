@@ -6,15 +6,18 @@ Examples (the demo marketplace: `s2s-crawl demo-site` in another terminal):
   s2s-crawl run --site demo --category robes --store s3://bucket/crawl --mode html
   s2s-crawl run --site demo --categories-file cats.txt --store ./data --dry-run
 
---rate is the site's budget in requests/s per host (pages, images) for ALL pods of a
-parallel crawl together; each pod takes rate / --parallelism. In an Indexed Job the pod
+--rate is the site's budget in requests/s per host (pages, images), or for all its hosts
+together when its profile says `budget: site`, for ALL pods of a parallel crawl
+together; each pod takes rate / --parallelism. In an Indexed Job the pod
 with JOB_COMPLETION_INDEX=i crawls line i of --categories-file. Environment overrides
 (when the flag is absent): S2S_BASE_URL, S2S_IMAGE_BASE_URL, S2S_RATE, S2S_PARALLELISM.
 
 A rerun fetches listing pages again but no item page or photo it already holds (the
 ledger in raw/<site>/<category>/ledger/); SIGTERM stores what was collected. Per-run
 stats go to raw/<site>/<category>/runs/<run-id>.json and are printed at the end.
-Bad input (unknown site or category, unreachable store) fails before any request.
+Bad input (unknown site or category, unreachable store) fails before any request; a
+category whose first listing page gives no item fails (exit 1) with one line naming the
+profile key that found nothing (try the profile with `s2s-crawl probe`).
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ def _line(summary: dict[str, Any]) -> str:
     requests = summary.get("requests") or {}
     by_status = ", ".join(f"{k}: {v}" for k, v in requests.get("by_status", {}).items())
     optout = summary.get("optout") or {}
+    if summary.get("error"):
+        return f"{summary.get('category')}: {summary.get('status')}: {summary['error']}"
     return (
         f"{summary.get('category')}: {summary.get('status')}, {summary.get('items', 0)} items, "
         f"{requests.get('total', 0)} requests ({by_status or 'none'}), "

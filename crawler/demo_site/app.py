@@ -1,5 +1,9 @@
 """The demo marketplace: a pages host and an image host (like a CDN) on two ports.
 
+Two flavours: ``marketplace`` (French, JSON API, item pages with JSON-LD and a details
+table) and ``storefront`` (:mod:`crawler.demo_site.storefront`: English app pages with
+embedded JSON and cursors, microdata, one budget for both hosts, 410 for sold items).
+
 >>> site = DemoSite(DemoSiteConfig(items_per_category=5))
 >>> site.start()
 >>> site.base_url.startswith("http://127.0.0.1:")
@@ -31,6 +35,7 @@ from crawler.demo_site.faults import Faults
 from crawler.demo_site.limits import TokenBucket
 from crawler.demo_site.log import RequestLog
 from crawler.demo_site.server import Request, Response, make_server
+from crawler.demo_site.storefront import Storefront
 from dataset.synthetic.universe import DemoUniverse, Listing
 
 logger = logging.getLogger(__name__)
@@ -69,11 +74,7 @@ class DemoSite:
         self.faults = Faults(config.seed, config.faults)
         self.log = RequestLog(config.request_log)
         self.stopped = False
-        self._buckets = {
-            "pages": TokenBucket(config.page_rate),
-            "images": TokenBucket(config.image_rate),
-        }
-        self._photo = lru_cache(maxsize=config.photo_cache)(self._render_photo)
+        self.photo = lru_cache(maxsize=config.photo_cache)(self._render_photo)
         # An exact path, or a prefix ending in "/" for a family of pages.
         self._page_routes: list[tuple[str, Route]] = [
             ("/robots.txt", self._robots),
@@ -83,6 +84,15 @@ class DemoSite:
             ("/membres/", self._member),
             ("/api/v2/catalog/items", self._api),
         ]
+        self._photo_route: Route = self._marketplace_photo
+        self._buckets = {
+            "pages": TokenBucket(config.page_rate),
+            "images": TokenBucket(config.image_rate),
+        }
+        if config.flavour == "storefront":
+            shop = Storefront(self)
+            self._page_routes, self._photo_route = shop.routes(), shop.photo
+            self._buckets["images"] = self._buckets["pages"]  # one budget for both hosts
         self._servers: dict[str, ThreadingHTTPServer] = {
             host: make_server(config.host, port, host, self.handle, self.log, self._is_stopped)
             for host, port in (("pages", config.port), ("images", config.image_port))
@@ -103,6 +113,10 @@ class DemoSite:
     @property
     def image_base_url(self) -> str:
         return (self.config.image_base_url or self.bound_url("images")).rstrip("/")
+
+    def image_url_for(self, request: Request) -> str:
+        """The image host's URL to write into an answer to ``request``."""
+        return self._urls(request)[1]
 
     def _urls(self, request: Request) -> tuple[str, str]:
         """Base URLs to write into an answer: configured, else as the client named us."""
@@ -239,12 +253,12 @@ class DemoSite:
     def _render_photo(self, photo_id: str) -> bytes:
         return self.universe.render_listing_photo(photo_id, size=self.config.photo_size)
 
-    def _photo_route(self, request: Request) -> Response:
+    def _marketplace_photo(self, request: Request) -> Response:
         match = PHOTO.match(request.path)
         listing = self._live(match.group(1).rpartition("-")[0]) if match else None
         if match is None or listing is None or match.group(1) not in listing.photo_ids:
             return Response(404, b"not found", "text/plain")
-        body = self._photo(match.group(1))
+        body = self.photo(match.group(1))
         if self.faults.hits("truncated_image", request.path):
             body = body[: len(body) // 2]
         headers = {"Cache-Control": "public, max-age=86400"}

@@ -7,7 +7,7 @@ Budget(rate=10.0, burst=10)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -59,6 +59,9 @@ class DemoSiteConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    flavour: Literal["marketplace", "storefront"] = Field(
+        default="marketplace", description="which site to serve (storefront: page_rate for both)"
+    )
     seed: int = 0
     items_per_category: int = Field(default=40, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=500)

@@ -37,6 +37,7 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     by_status = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
     dropped_prefix = "items/dropped/"
     return {
+        "error": stats.get("category/failed_because"),
         "items": stats.get("item_scraped_count", 0),
         "skipped": {
             k[len(dropped_prefix) :]: v for k, v in stats.items() if k.startswith(dropped_prefix)
@@ -55,6 +56,7 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "retry_after_waits": stats.get("politeness/retry_after_waits", 0),
         "photos_stored": stats.get("file_status_count/downloaded", 0),
         "photos_broken": stats.get("photos/broken", 0),
+        "photos_offsite": stats.get("photos/offsite", 0),
         "jsonld_malformed": stats.get("items/jsonld_malformed", 0),
         "feed_batches_failed": sum(
             v for k, v in stats.items() if k.startswith("feedexport/failed_count/")

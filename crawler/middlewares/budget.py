@@ -1,8 +1,10 @@
 """Request budgets per site host: pacing, Crawl-delay, Retry-After and back-off on 429s.
 
 Each site has two budgets, ``pages`` (the site's own host) and ``images`` (any other
-host: the CDN). ``S2S_RATE`` is the site's budget per host in requests/s for all pods of
-a parallel crawl together; each pod takes ``S2S_RATE / S2S_PARALLELISM``. Requests leave
+host: the CDN), or, when its profile says ``budget: site``, one budget for both: then
+the rate covers all its hosts together and a 429 from either pauses both. ``S2S_RATE``
+is the site's budget per host (or per site) in requests/s for all pods of a parallel
+crawl together; each pod takes ``S2S_RATE / S2S_PARALLELISM``. Requests leave
 one at a time, spaced so that no sliding one-second window ever holds more than the
 share (with ``S2S_BUDGET_MARGIN`` seconds to spare for network jitter), so N pods
 together never exceed the rate a server measures.
@@ -212,11 +214,15 @@ class BudgetMiddleware:
         rate, share, parallelism = site_share(self.crawler.settings, profile.rate)
         self.pages_netloc = profile.hosts["pages"]
         for host in ("pages", "images"):
-            self.budgets[host] = shared_budget(profile.name, host, share, **self.options)
+            scope = "site" if profile.budget == "site" else host
+            self.budgets[host] = shared_budget(profile.name, scope, share, **self.options)
+        self.stats.set_value("budget/scope", profile.budget)
         self.stats.set_value("budget/site_rate", rate)
         self.stats.set_value("budget/share_per_host", share)
         self.stats.set_value("budget/parallelism", parallelism)
-        logger.info("budget: %.3g req/s per host (%.3g / %d pods)", share, rate, parallelism)
+        logger.info(
+            "budget: %.3g req/s per %s (%.3g / %d pods)", share, profile.budget, rate, parallelism
+        )
 
     def host_of(self, request: Request) -> str:
         return "pages" if urlsplit(request.url).netloc == self.pages_netloc else "images"
@@ -261,6 +267,8 @@ class BudgetMiddleware:
                 logger.warning("gave up after %d polite retries: %s", tries, request.url)
                 return response
             self.stats.inc_value("politeness/retries")
+            # Retried here, so DownloaderStats (further up) never sees it: count its status.
+            self.stats.inc_value(f"downloader/response_status_count/{response.status}")
             retry = request.copy()
             retry.meta[self.RETRY_COUNT_KEY] = tries + 1
             retry.dont_filter = True

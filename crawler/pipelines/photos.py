@@ -3,7 +3,8 @@
 Photos land at ``raw/<site>/images/full/<sha1 of URL>.jpg`` (store-relative, the
 record's ``images[].path``). Only the first ``S2S_PHOTOS_PER_ITEM`` photos of a listing
 are fetched (``image_urls`` keeps them all): one photo per labelled item is what the
-request budget buys best. A photo already in the store is not fetched again.
+request budget buys best; photos on another host than the site's are skipped without a
+request (``photos/offsite``). A photo already in the store is not fetched again.
 
 A photo is stored only once it decodes completely, so a truncated JPEG never reaches
 the store; local writes are atomic (temporary file + rename), S3 PUTs are by nature.
@@ -117,7 +118,12 @@ class PhotosPipeline(ImagesPipeline):
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
         urls = item.get("image_urls") or []
-        chosen = urls[: self.per_item] if self.per_item > 0 else urls
+        # An offsite photo is never requested (nor counted broken): the first allowed is used.
+        profile = getattr(info.spider, "profile", None)
+        allowed = [u for u in urls if profile is None or profile.allows_photo(u)]
+        if len(allowed) < len(urls):
+            self.crawler.stats.inc_value("photos/offsite", len(urls) - len(allowed))
+        chosen = allowed[: self.per_item] if self.per_item > 0 else allowed
         return [Request(url, callback=NO_CALLBACK, meta={"s2s_photo": True}) for url in chosen]
 
     def file_path(

@@ -2,8 +2,11 @@
 
 One crawl is one site and one category. In ``api`` mode each listing page of the JSON
 API yields finished records (labels included), so the only other request per item is
-its photo. In ``html`` mode listing pages link to item pages, whose labels come from the
-details table (what a visitor reads) completed by the JSON-LD.
+its photo. In ``html`` mode listing pages (links, or items as embedded JSON) lead to
+item pages, whose labels come from JSON-LD, microdata, key/value lists and selectors.
+Reading pages is :mod:`crawler.extract_pages`; a site no profile can describe overrides
+the hooks :meth:`MarketplaceSpider.read_listing` and :meth:`MarketplaceSpider.read_item`
+(README.md, "Escape hatch"). A first listing page without any item fails the category.
 
 Politeness, opt-outs, photos and storage are not here: they are middlewares, pipelines
 and feed exports switched on in :mod:`crawler.settings`. A marketplace needs a profile
@@ -14,23 +17,30 @@ and feed exports switched on in :mod:`crawler.settings`. A marketplace needs a p
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import __version__, extract
 from crawler.checks import check_settings
+from crawler.extract_pages import (
+    ListingPage,
+    api_page_url,
+    read_api_page,
+    read_html_listing,
+    read_item_page,
+)
 from crawler.ledger import Ledger
 from crawler.middlewares.optout import OptedOut
 from crawler.profiles import SiteProfile, load_profile, resolve_urls
@@ -87,6 +97,7 @@ class MarketplaceSpider(scrapy.Spider):
         self.allowed_domains = sorted({urlsplit(url).hostname or "" for url in urls})
         self.claimed = 0
         self.robots: dict[str, dict[str, Any]] = {}
+        self.failed_because: str | None = None  # why the first listing page gave no item
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MarketplaceSpider:
@@ -125,13 +136,48 @@ class MarketplaceSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         if self.mode == "api":
-            yield Request(self.api_url(1), callback=self.parse_api, cb_kwargs={"page": 1})
+            assert self.profile.api is not None
+            url = api_page_url(self.profile.api, self.profile.base_url, self.category, 1)
         else:
             assert self.profile.html is not None
             url = self.profile.html.listing_url.format(
                 base_url=self.profile.base_url, category=self.category
             )
-            yield Request(url, callback=self.parse_listing)
+        yield Request(
+            url, callback=self.parse_listing, errback=self.listing_failed, cb_kwargs={"page": 1}
+        )
+
+    # Hooks: override these two for what no profile can say (README, "Escape hatch") --
+    def read_listing(self, response: TextResponse, page: int) -> ListingPage:
+        """The items of a listing page and the next page's URL, as the profile says."""
+        if self.mode == "api":
+            assert self.profile.api is not None
+            try:
+                data = response.json()
+            except ValueError:
+                reason = f"malformed JSON on listing page {response.url}"
+                return ListingPage([], None, {"json": "malformed"}, reason)
+            return read_api_page(
+                self.profile.api,
+                data,
+                response.url,
+                base_url=self.profile.base_url,
+                category=self.category,
+                page=page,
+            )
+        assert self.profile.html is not None
+        return read_html_listing(
+            self.profile.html, response, base_url=self.profile.base_url, category=self.category
+        )
+
+    def read_item(self, response: TextResponse, listed: dict[str, Any]) -> dict[str, Any]:
+        """The labels of an item page (HTML mode) over ``listed``, those of its listing."""
+        assert self.profile.html is not None
+        page = read_item_page(self.profile.html, response, listed)
+        if page.jsonld_error:
+            self.crawler.stats.inc_value("items/jsonld_malformed")
+            self.logger.info("%s: %s; reading the page instead", response.url, page.jsonld_error)
+        return page.labels
 
     # Records ----------------------------------------------------------------------
     def build_record(
@@ -140,6 +186,10 @@ class MarketplaceSpider(scrapy.Spider):
         """One listing record (docs/architecture.md): raw labels as shown + provenance."""
         fetched_at = utc_now()
         pages_netloc = urlsplit(source_url).netloc
+        rule = self.profile.photo_urls
+        photos = [str(u) for u in labels.get("image_urls") or []]
+        if rule is not None:
+            photos = [extract.rewrite_photo_url(u, rule.drop_query, rule.set_query) for u in photos]
         record: dict[str, Any] = {
             "site": self.site,
             "item_id": item_id,
@@ -153,7 +203,7 @@ class MarketplaceSpider(scrapy.Spider):
             "size": labels.get("size"),
             "condition": labels.get("condition"),
             "price": labels.get("price"),
-            "image_urls": list(labels.get("image_urls") or []),
+            "image_urls": photos,
             "images": [],
             "fetched_at": fetched_at,
             "crawler_version": __version__,
@@ -165,94 +215,72 @@ class MarketplaceSpider(scrapy.Spider):
         }
         return record
 
-    # API mode ---------------------------------------------------------------------
-    def api_url(self, page: int) -> str:
-        api = self.profile.api
-        assert api is not None
-        return api.listing_url.format(
-            base_url=self.profile.base_url, category=self.category, page=page, per_page=api.per_page
-        )
-
-    def parse_api(self, response: Response, page: int) -> Iterator[Any]:
+    # Callbacks --------------------------------------------------------------------
+    def parse_listing(self, response: Response, page: int = 1) -> Iterator[Any]:
         assert isinstance(response, TextResponse), response.url
-        api = self.profile.api
-        assert api is not None
-        try:
-            data = response.json()
-        except ValueError:
-            self.crawler.stats.inc_value("listing/malformed")
-            self.logger.warning("malformed JSON on listing page %s", response.url)
-            return
-        items = extract.dig(data, api.items) or []
-        for raw in items:
-            labels = {field: extract.dig(raw, path) for field, path in api.fields.items()}
-            item_id = labels.get("item_id")
-            if item_id in (None, ""):
+        listing = self.read_listing(response, page)
+        if listing.empty_because and page == 1:
+            # A profile that reads nothing must not pass for an empty category.
+            self.fail_category(f"first listing page: {listing.empty_because}")
+        if listing.empty_because and (listing.items or "malformed" in listing.empty_because):
+            # A later page unreadable (an empty one is the normal end): counted and said.
+            self.crawler.stats.inc_value("listing/empty_pages")
+            self.logger.warning("listing page %d: %s", page, listing.empty_because)
+        for listed in listing.items:
+            if listed.item_id is None:
                 self.crawler.stats.inc_value("items/no_id")
                 continue
-            if self.claim(str(item_id)):
-                url = labels.get("url") or response.url
+            if not self.claim(listed.item_id):
+                continue
+            if self.mode == "api":
+                url = listed.labels.get("url") or response.url
                 yield self.build_record(
-                    labels, item_id=str(item_id), url=url, source_url=response.url
+                    listed.labels, item_id=listed.item_id, url=url, source_url=response.url
                 )
-        total = extract.dig(data, api.total_pages) if api.total_pages else None
-        more = page < int(total) if total is not None else bool(items)
-        if more and not self.limit_reached():
-            yield Request(
-                self.api_url(page + 1), callback=self.parse_api, cb_kwargs={"page": page + 1}
-            )
-
-    # HTML mode --------------------------------------------------------------------
-    def parse_listing(self, response: Response) -> Iterator[Request]:
-        assert isinstance(response, TextResponse), response.url
-        html = self.profile.html
-        assert html is not None
-        for href in response.css(html.item_links).getall():
-            url = response.urljoin(href)
-            match = re.search(html.item_id, url)
-            if match is None:
-                self.crawler.stats.inc_value("items/no_id")
-                continue
-            if self.claim(match.group(1)):
+            elif listed.url is None:
+                self.ledger.release(listed.item_id)
+                self.crawler.stats.inc_value("items/no_url")
+            else:
                 yield Request(
-                    url,
+                    listed.url,
                     callback=self.parse_item,
                     errback=self.item_failed,
-                    cb_kwargs={"item_id": match.group(1)},
+                    cb_kwargs={"item_id": listed.item_id, "listed": listed.labels},
                     priority=1,  # finish the items of a page before the next page
                 )
-        next_page = response.css(html.next_page).get() if html.next_page else None
-        if next_page and not self.limit_reached():
-            yield response.follow(next_page, callback=self.parse_listing)
-
-    def parse_item(self, response: Response, item_id: str) -> Iterator[dict[str, Any]]:
-        assert isinstance(response, TextResponse), response.url
-        html = self.profile.html
-        assert html is not None
-        labels: dict[str, Any] = {}
-        if html.jsonld:
-            try:
-                product = extract.jsonld_product(response.selector)
-            except ValueError as exc:
-                self.crawler.stats.inc_value("items/jsonld_malformed")
-                self.logger.info("%s: %s; reading the page instead", response.url, exc)
-                product = None
-            if product is not None:
-                labels.update(extract.jsonld_labels(product, html.list_separator))
-        if html.details_table:
-            # The table is what a visitor reads: it wins where both speak.
-            labels.update(
-                extract.details_table(
-                    response.text, html.details_table, html.details, html.list_separator
-                )
+        if listing.next_url and not self.limit_reached():
+            yield Request(
+                listing.next_url,
+                callback=self.parse_listing,
+                errback=self.listing_failed,
+                cb_kwargs={"page": page + 1},
             )
-        title = response.css(html.title).get()
-        if title:
-            labels["title"] = title.strip()
-        photos = [response.urljoin(url) for url in response.css(html.photos).getall()]
-        if photos:
-            labels["image_urls"] = photos
+
+    def parse_item(
+        self, response: Response, item_id: str, listed: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        assert isinstance(response, TextResponse), response.url
+        labels = self.read_item(response, listed or {})
         yield self.build_record(labels, item_id=item_id, url=response.url, source_url=response.url)
+
+    def fail_category(self, reason: str) -> NoReturn:
+        """Stop this category's crawl as failed, with one line saying why."""
+        self.failed_because = reason
+        self.logger.error("%s: %s", self.category, reason)
+        self.crawler.stats.set_value("category/failed_because", reason)
+        raise CloseSpider("empty_listing")
+
+    def listing_failed(self, failure: Failure) -> None:
+        page = failure.request.cb_kwargs.get("page", 1)  # type: ignore[attr-defined]
+        url = failure.request.url  # type: ignore[attr-defined]
+        if isinstance(failure.value, HttpError):
+            problem = f"{url} answered {failure.value.response.status}"
+        else:
+            problem = f"{url} failed: {failure.getErrorMessage()}"
+        if page == 1:
+            self.fail_category(f"first listing page: {problem}")
+        self.crawler.stats.inc_value("listing/failed")
+        self.logger.warning("listing page %d: %s", page, problem)
 
     def item_failed(self, failure: Failure) -> None:
         item_id = failure.request.cb_kwargs["item_id"]  # type: ignore[attr-defined]
