@@ -25,7 +25,9 @@ SITE_DIR=$(mktemp -d)
 s2s-crawl demo-site --port 0 --image-port 0 --seed "$SEED" --items-per-category "$ITEMS" \
     --ready-file "$SITE_DIR/site.json" --request-log "$SITE_DIR/requests.jsonl" &
 SITE_PID=$!
-s2s-crawl demo-site --flavour storefront --port 0 --image-port 0 --seed "$SEED" \
+# Another seed: the storefront sells other garments (the same seed would show the
+# marketplace's photos again, and dedup would fold them into its rows).
+s2s-crawl demo-site --flavour storefront --port 0 --image-port 0 --seed "$((SEED + 1))" \
     --items-per-category "$SHOP_ITEMS" --ready-file "$SITE_DIR/shop.json" &
 SHOP_PID=$!
 trap 'kill "$SITE_PID" "$SHOP_PID" 2>/dev/null || true; wait "$SITE_PID" "$SHOP_PID" 2>/dev/null || true; rm -rf "$SITE_DIR"' EXIT
