@@ -126,9 +126,12 @@ def test_map_command_on_s3(s3_bucket: str, capsys: pytest.CaptureFixture[str]) -
     )
     saved = open_store(f"{s3_bucket}/store").read_json("raw/demo/unmapped-summary.json")
     assert code == 0 and f"saved {saved['summary']['saved']}" in text
-    assert [(r["task"], r["value"]) for r in saved["unmapped"]] == [
-        ("colour", "pistache"),
-        ("type", "chaussure"),
+    # The least certain first: no house type is a shoe; pistache is a known colour name.
+    assert [
+        (r["task"], r["value"], r["suggestion"], r["confidence"]) for r in saved["unmapped"]
+    ] == [
+        ("type", "chaussure", "???", "none"),
+        ("colour", "pistache", "green", "high"),
     ]
 
 
@@ -172,9 +175,10 @@ def test_unmapped_edit_map_reaches_full_coverage(
     )
     assert row["example_urls"][0] == "http://127.0.0.1:8/articles/1-article"
     assert row["table"] == str(colours)
-    assert f"{colours}\n    kaki: green" in in_process(capsys, "unmapped", *common)[1]
+    text = in_process(capsys, "unmapped", *common)[1]
+    assert f"add under `values:` of {colours}\n    Kaki: green  # high, 3 listings: " in text
     csv_out = in_process(capsys, "unmapped", *common, "--format", "csv")[1]
-    assert csv_out.splitlines()[1].startswith("colour,kaki,3,0.5,Kaki,")
+    assert csv_out.splitlines()[1].startswith("colour,kaki,Kaki,3,0.5,Kaki,")
 
     out_dir = str(tmp_path / "out")
     assert in_process(capsys, "map", *common, "--out", out_dir, "--strict")[0] == 1

@@ -8,8 +8,11 @@ writes, under --out (a local folder or s3:// URI):
   map-summary.json    rows in and out, coverage per task, skipped lines, exclusions
 
 Listings whose type cannot be mapped are left out and counted, never guessed.
-Malformed lines are skipped and counted with their file:line. With --strict, any
-unmapped value fails the command (exit 1) and nothing is written.
+Malformed lines are skipped and counted with their file:line (the first few printed).
+A site entry that contradicts the shared tables (_common) is printed, one line each.
+With --strict, any unmapped value fails the command (exit 1) and nothing is written;
+a table line still reading ??? (or naming no house label) fails any run, and every such
+line of every table is listed in that one error.
 
 Example:
   s2s-dataset map --store ./data --site demo --out ./data/datasets/demo/v1 --strict
@@ -21,7 +24,12 @@ import argparse
 import sys
 
 from dataset.core import clikit
-from dataset.mapping.command_line import add_mapping_arguments, coverage_lines, map_config
+from dataset.mapping.command_line import (
+    add_mapping_arguments,
+    coverage_lines,
+    map_config,
+    report_lines,
+)
 
 NAME = "map"
 HELP = "map a site's raw labels onto the house taxonomy (labelled.parquet)"
@@ -56,14 +64,10 @@ def run(args: argparse.Namespace) -> int:
             f"map {args.site}: {summary['listings_in']} listings in, "
             f"{summary['listings_out']} listings / {summary['rows_out']} images out",
             *coverage_lines(summary),
-            f"  skipped lines: {summary['read']['skipped_malformed']} malformed, "
-            f"{summary['read']['skipped_missing_fields']} missing fields",
+            *report_lines(summary),
             f"  left out: {summary['excluded_listings']}",
         ]
     )
-    problems = summary["read"]["problems"]
-    if problems:
-        text += "\n  first skipped: " + "\n                 ".join(problems[:5])
     if args.strict and not summary["fully_mapped"]:
         clikit.emit(summary, args.format, text)
         unmapped = "; ".join(

@@ -1,12 +1,23 @@
 """Suggest a house label for a raw value no table covers (the ``unmapped`` command's hint).
 
-Two sources, both data: the words the tables already know (a fuzzy match with rapidfuzz
-catches spelling variants: ``bordeau`` -> ``bordeaux`` -> red), and, for colours, a
-colour-name table (``dataset/mapping/colour_names.csv``, French and English names with
-their sRGB value): a known colour name is mapped to the nearest house colour by CIELAB
-distance (``pistache`` #93C572 -> green). The house colours' own reference values are
-the table's rows named by their class id. A suggestion is a hint for the maintainer,
-never applied by itself.
+A suggestion is a hint for the maintainer, never applied by itself. Each carries its
+reason and a confidence: ``high`` (every word of the value is known and they agree),
+``low`` (a plausible label, check it) or ``none`` (printed as ``???``: left for a person).
+The sources, in order:
+
+1. materials only: a negating qualifier (``faux``, ``simili``, ``imitation``, ``végan``,
+   ``PU``, ``effet``... in :data:`SUGGEST_WORDS`) makes the value ``other``, never the base
+   material (``Faux cuir`` is not leather);
+2. the words already known, exact: the site's table, the shared ``_common`` tables, the
+   taxonomy's own names in English and French, and for colours the colour-name lexicon
+   (``colour_names.csv``: each name's basic colour, so ``violet`` is purple, which the
+   house taxonomy lacks: ``ignore``; ``multicolore`` and metallics likewise);
+3. the same words found inside the value (``sweats-a-capuche``, ``women knitwear``,
+   ``bleu nuit``), after dropping fillers (``et``, ``and``), modifiers (``clair``,
+   ``capuche``) and, for category slugs, gender words; words that disagree give ``???``;
+4. colours: a lexicon name without a basic colour, by CIELAB distance to the house
+   colours' names, with a margin over the runner-up (never ``high``);
+5. a spelling match (rapidfuzz) with a margin over the best match of another label.
 """
 
 from __future__ import annotations
@@ -17,25 +28,101 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
 
+from dataset.core.errors import UserError
+from dataset.core.yamlio import load_yaml_file
 from dataset.mapping.normalise import normalise
-from dataset.mapping.tables import MappingTable
+from dataset.mapping.tables import Entry, MappingTable
 from dataset.taxonomy.schema import Task
 
 COLOUR_NAMES = Path(__file__).with_name("colour_names.csv")
+SUGGEST_WORDS = Path(__file__).with_name("suggest_words.yaml")
 COLOUR_TASK = "colour"
-FUZZY_CUTOFF = 80.0  # rapidfuzz WRatio score (0-100) below which no word is suggested
+MATERIAL_TASK = "material"
+TYPE_TASK = "type"
+OTHER_MATERIAL = "other"
+FUZZY_CUTOFF = 80.0  # rapidfuzz ratio (0-100) below which a word is not a spelling variant
+FUZZY_HIGH = 92.0  # ... and above which, with the margin, it is a confident one
+FUZZY_MARGIN = 8.0  # points the best match must lead the best match of another label by
+COLOUR_MARGIN = 10.0  # CIE76 delta E the nearest house colour must lead the runner-up by
+CONFIDENCE_ORDER = {"none": 0, "low": 1, "high": 2}  # the order `unmapped` lists them in
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    labels: tuple[str, ...]  # empty: suggest 'ignore'
+    labels: tuple[str, ...] | None  # None: no trustworthy label ('???'); empty: 'ignore'
+    confidence: str  # "high", "low" or "none"
     reason: str
 
     @property
     def label_text(self) -> str:
+        if self.labels is None:
+            return "???"
         return ", ".join(self.labels) if self.labels else "ignore"
+
+
+class SuggestWords(BaseModel):
+    """``suggest_words.yaml``, validated: the words that steer suggestions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    negating: list[str]
+    negating_prefixes: list[str]
+    fillers: list[str]
+    modifiers: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class _Words:
+    negating: frozenset[str]
+    negating_prefixes: tuple[str, ...]
+    fillers: frozenset[str]
+    modifiers: dict[str, frozenset[str]]
+
+
+@lru_cache(maxsize=4)
+def suggest_words(path: Path = SUGGEST_WORDS) -> _Words:
+    data = load_yaml_file(path)
+    try:
+        words = SuggestWords.model_validate(data)
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}".replace("\n", " ")) from None
+
+    def keys(items: list[str]) -> frozenset[str]:
+        return frozenset(normalise(item) for item in items)
+
+    return _Words(
+        keys(words.negating),
+        tuple(normalise(item) for item in words.negating_prefixes),
+        keys(words.fillers),
+        {task: keys(items) for task, items in words.modifiers.items()},
+    )
+
+
+@dataclass(frozen=True)
+class ColourName:
+    written: str
+    hex: str  # "#RRGGBB" or empty
+    basic: tuple[str, ...]  # its basic colour(s), house class ids or not; empty: unknown
+
+
+@lru_cache(maxsize=4)
+def colour_names(path: Path = COLOUR_NAMES) -> dict[str, ColourName]:
+    """Normalised colour name -> :class:`ColourName`, French and English."""
+    names: dict[str, ColourName] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            basic = tuple((row.get("basic") or "").split())
+            hex_value = (row.get("hex") or "").strip()
+            if not row.get("name") or not (basic or len(hex_value) == 7):
+                raise UserError(
+                    f"{path}:{line}: a colour name needs a basic colour or a #RRGGBB hex. "
+                    f"Received: {dict(row)!r}"
+                )
+            names[normalise(row["name"])] = ColourName(row["name"], hex_value, basic)
+    return names
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -56,75 +143,185 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     )
 
 
-@lru_cache(maxsize=4)
-def colour_names(path: Path = COLOUR_NAMES) -> dict[str, tuple[str, str]]:
-    """Normalised colour name -> (name as written, hex), French and English."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {normalise(row["name"]): (row["name"], row["hex"]) for row in csv.DictReader(handle)}
-
-
 def _rgb(hex_value: str) -> list[int]:
     return [int(hex_value[i : i + 2], 16) for i in (1, 3, 5)]
 
 
-def nearest_house_colour(hex_value: str, task: Task, table: MappingTable) -> tuple[str, str, float]:
-    """The house colour nearest to ``hex_value``: ``(label, via colour name, CIE76 delta E)``.
+@dataclass(frozen=True)
+class _Known:
+    """A word whose labels are known, and where that knowledge comes from."""
 
-    Every colour name that the table maps to exactly one house colour is a reference point
-    of that colour (``teal``, ``turquoise`` and ``navy`` all stand for blue), plus the
-    rows named by the class ids themselves.
-    """
-    references: list[tuple[str, str, str]] = []
-    for key, (written, hex_ref) in colour_names().items():
-        entry = table.get(key)
-        if entry is not None and len(entry.labels) == 1:
-            references.append((entry.labels[0], written, hex_ref))
-        elif key in task:
-            references.append((key, written, hex_ref))
-    labs = srgb_to_lab(np.array([_rgb(hex_value)] + [_rgb(ref[2]) for ref in references]))
-    distances = np.linalg.norm(labs[1:] - labs[0], axis=1)
-    best = int(np.argmin(distances))
-    return references[best][0], references[best][1], float(distances[best])
+    labels: tuple[str, ...]
+    source: str
 
 
-def _colour_suggestion(value: str, task: Task, table: MappingTable) -> Suggestion | None:
-    names = colour_names()
-    match = names.get(value)
-    if match is None:
-        found = process.extractOne(value, list(names), scorer=fuzz.WRatio, score_cutoff=88)
-        if found is None:
+def _entry_source(entry: Entry) -> str:
+    where = "/".join(entry.source.split("/")[-2:])  # <site>/<task>.yaml:<line>
+    return f"{where} maps {entry.raw!r} to {entry.label_text}"
+
+
+class Suggester:
+    """Suggestions for one task of one site; build once, call :meth:`suggest` per value."""
+
+    def __init__(
+        self,
+        task_name: str,
+        task: Task,
+        table: MappingTable,
+        shared: MappingTable,
+        gender_words: frozenset[str] = frozenset(),
+        lexicon: dict[str, ColourName] | None = None,
+    ) -> None:
+        """``shared``: the ``_common`` table; ``gender_words``: dropped from category slugs."""
+        self.task_name = task_name
+        self.task = task
+        self.words = suggest_words()
+        self.gender_words = gender_words if task_name == TYPE_TASK else frozenset()
+        self.lexicon = (lexicon or colour_names()) if task_name == COLOUR_TASK else {}
+        self.skipped = self.words.fillers | self.words.modifiers.get(task_name, frozenset())
+        # Later sources win: the site's own words, then the shared ones, over general data.
+        known: dict[str, _Known] = {}
+        for key, name in self.lexicon.items():
+            if name.basic:
+                known[key] = self._lexicon_known(name)
+        for item in task.classes:
+            for word in (item.id, item.fr):
+                known[normalise(word)] = _Known((item.id,), f"the taxonomy names {item.id}")
+        for source_table in (shared, table):
+            for key, entry in source_table.entries.items():
+                known[key] = _Known(entry.labels, _entry_source(entry))
+        self.known = known
+
+    def _lexicon_known(self, name: ColourName) -> _Known:
+        in_house = tuple(label for label in name.basic if label in self.task)
+        if len(in_house) == len(name.basic):
+            return _Known(in_house, f"colour name {name.written!r} is {' and '.join(in_house)}")
+        missing = " and ".join(label for label in name.basic if label not in self.task)
+        return _Known(
+            (),
+            f"colour name {name.written!r} is {missing}, not a house colour: ignore it "
+            f"(or add {missing} to the taxonomy)",
+        )
+
+    def suggest(self, value: str) -> Suggestion:
+        """A label for the normalised ``value``, with its reason and confidence."""
+        for step in (self._negated, self._exact, self._words_inside, self._colour_distance):
+            found = step(value)
+            if found is not None:
+                return found
+        return self._spelling(value)
+
+    def _negated(self, value: str) -> Suggestion | None:
+        if self.task_name != MATERIAL_TASK:
             return None
-        match = names[found[0]]
-    label, via, distance = nearest_house_colour(match[1], task, table)
-    return Suggestion(
-        (label,),
-        f"colour {match[0]!r} {match[1]} is nearest to {via!r} = {label} (ΔE {distance:.0f})",
-    )
-
-
-def _fuzzy(value: str, task: Task, table: MappingTable, cutoff: float) -> Suggestion | None:
-    known: dict[str, tuple[str, ...]] = {key: e.labels for key, e in table.entries.items()}
-    for item in task.classes:
-        known.setdefault(normalise(item.id), (item.id,))
-        known.setdefault(normalise(item.fr), (item.id,))
-    found = process.extractOne(value, list(known), scorer=fuzz.WRatio, score_cutoff=cutoff)
-    if found is None:
+        for token in value.split():
+            base = self._negation_base(token, value)
+            if base is None:
+                continue
+            known = self.known.get(base) if base else None
+            what = f"{base!r} ({', '.join(known.labels) or 'ignored'})" if known else "the material"
+            labels = (OTHER_MATERIAL,) if OTHER_MATERIAL in self.task else None
+            return Suggestion(
+                labels,
+                "high" if labels else "none",
+                f"{token!r} negates {what}: an imitation or synthetic is {OTHER_MATERIAL}",
+            )
         return None
-    word, score, _ = found
-    return Suggestion(known[word], f"spelled like {word!r} (score {score:.0f})")
 
+    def _negation_base(self, token: str, value: str) -> str | None:
+        """The material word ``token`` negates ('' when unnamed), or None if it negates none."""
+        rest = [word for word in value.split() if word != token]
+        if token in self.words.negating:
+            return next((word for word in rest if word in self.known), "")
+        for prefix in self.words.negating_prefixes:
+            glued = token[len(prefix) :]
+            if token.startswith(prefix) and (not glued or glued in self.known):
+                return glued or next((word for word in rest if word in self.known), "")
+        return None
 
-def suggest(value: str, task_name: str, task: Task, table: MappingTable) -> Suggestion | None:
-    """A house label for the normalised ``value``, or None when nothing is close enough.
+    def _exact(self, value: str) -> Suggestion | None:
+        known = self.known.get(value)
+        if known is None:
+            return None
+        return Suggestion(known.labels, "high", known.source)
 
-    A near-certain spelling match wins (``bordeau`` -> ``bordeaux``), then, for colours,
-    the colour-name table, then a looser spelling match.
-    """
-    close = _fuzzy(value, task, table, cutoff=90)
-    if close is not None:
-        return close
-    if task_name == COLOUR_TASK:
-        hint = _colour_suggestion(value, task, table)
-        if hint is not None:
-            return hint
-    return _fuzzy(value, task, table, cutoff=FUZZY_CUTOFF)
+    def _words_inside(self, value: str) -> Suggestion | None:
+        tokens = value.split()
+        if len(tokens) < 2:
+            return None
+        found: list[tuple[str, _Known]] = []
+        unknown: list[str] = []
+        start = 0
+        while start < len(tokens):
+            for end in range(len(tokens), start, -1):  # the longest known phrase first
+                phrase = " ".join(tokens[start:end])
+                if phrase in self.known:
+                    found.append((phrase, self.known[phrase]))
+                    start = end
+                    break
+            else:
+                token = tokens[start]
+                if token not in self.skipped and token not in self.gender_words:
+                    unknown.append(token)
+                start += 1
+        if not found:
+            return None
+        words = "; ".join(f"{phrase!r}: {known.source}" for phrase, known in found)
+        label_sets = list(dict.fromkeys(known.labels for _, known in found))
+        dropped = any(not labels for labels in label_sets)
+        labels = tuple(dict.fromkeys(label for group in label_sets for label in group))
+        if len(label_sets) > 1 and (not self.task.multi_label or dropped):
+            return Suggestion(None, "none", f"its words disagree: {words}")
+        if unknown:
+            return Suggestion(labels, "low", f"{words}; unknown word(s): {', '.join(unknown)}")
+        return Suggestion(labels, "high", words)
+
+    def _colour_distance(self, value: str) -> Suggestion | None:
+        name = self.lexicon.get(value)
+        if name is None or name.basic or not name.hex:
+            return None
+        references = [
+            (label, other.written, other.hex)
+            for other in self.lexicon.values()
+            if other.hex and len(other.basic) == 1
+            for label in other.basic
+            if label in self.task
+        ]
+        labs = srgb_to_lab(np.array([_rgb(name.hex)] + [_rgb(ref[2]) for ref in references]))
+        distances = np.linalg.norm(labs[1:] - labs[0], axis=1)
+        nearest: dict[str, tuple[float, str]] = {}
+        for (label, written, _), distance in zip(references, distances, strict=True):
+            if label not in nearest or distance < nearest[label][0]:
+                nearest[label] = (float(distance), written)
+        ranked = sorted(nearest.items(), key=lambda item: item[1][0])
+        (label, (distance, via)), (second, (second_distance, second_via)) = ranked[:2]
+        reason = (
+            f"colour {name.written!r} {name.hex} is nearest to {via!r} = {label} "
+            f"(ΔE {distance:.0f}), then {second_via!r} = {second} (ΔE {second_distance:.0f})"
+        )
+        if second_distance - distance < COLOUR_MARGIN:
+            return Suggestion(None, "none", reason + ": too close to tell")
+        return Suggestion((label,), "low", reason)
+
+    def _spelling(self, value: str) -> Suggestion:
+        candidates = [key for key in self.known if len(key) >= 4]
+        matches = process.extract(
+            value, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=10
+        )
+        if not matches:
+            return Suggestion(None, "none", "no known word, colour name or close spelling")
+        word, score, _ = matches[0]
+        best = self.known[word]
+        rival = next(
+            ((w, s) for w, s, _ in matches[1:] if self.known[w].labels != best.labels), None
+        )
+        reason = f"spelled like {word!r} (score {score:.0f}; {best.source})"
+        if rival is not None and score - rival[1] < FUZZY_MARGIN:
+            rival_labels = ", ".join(self.known[rival[0]].labels) or "ignore"
+            return Suggestion(
+                None,
+                "none",
+                f"{reason} and like {rival[0]!r} -> {rival_labels} (score {rival[1]:.0f})",
+            )
+        confidence = "high" if score >= FUZZY_HIGH and len(value) >= 6 else "low"
+        return Suggestion(best.labels, confidence, reason)

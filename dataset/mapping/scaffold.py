@@ -1,0 +1,89 @@
+"""The mapping table files of a site, as ``new-site`` writes them and ``unmapped`` shows them.
+
+A new file extends the shared tables and lists the values still to map as commented
+lines, the least certain first, each with its suggestion, confidence and reason::
+
+    # Colours as shop writes them -> house colour ids (written by `s2s-dataset new-site`).
+    extends: [_common]   # the shared French and English words; `extends: []` opts out
+    values:
+      # Uncomment a line to accept it; replace ??? with a house label, a list or ignore.
+      # Rose gold: ???  # none, 3 listings: its words disagree: ...
+      # Pistache: green  # high, 12 listings: colour name 'pistache' is green
+
+A line still reading ``???`` once uncommented fails ``map`` (with every such line listed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dataset.core.store import open_store
+from dataset.mapping.tables import COMMON, IGNORE, UNRESOLVED
+
+_HEADER = (
+    "# {task} values as {site} writes them -> house {task} ids "
+    "(written by `s2s-dataset new-site`).\n"
+    f"extends: [{COMMON}]   # the shared French and English words; `extends: []` opts out\n"
+    "values:\n"
+)
+_HINT = "  # Uncomment a line to accept it; replace ??? with a house label, a list or ignore.\n"
+_COVERED = "  # Every value seen so far is covered by the shared tables.\n"
+
+
+def yaml_key(raw: str) -> str:
+    """``raw`` as a YAML mapping key that reads back as the same string."""
+    try:
+        plain = yaml.safe_load(f"{raw}: x")
+    except yaml.YAMLError:
+        plain = None
+    if isinstance(plain, dict) and list(plain) == [raw]:
+        return raw
+    return json.dumps(raw, ensure_ascii=False)
+
+
+def labels_yaml(labels: list[str] | tuple[str, ...] | None) -> str:
+    if labels is None:
+        return UNRESOLVED
+    if not labels:
+        return IGNORE
+    return labels[0] if len(labels) == 1 else f"[{', '.join(labels)}]"
+
+
+def value_line(row: dict[str, Any]) -> str:
+    """One table line for an unmapped value: ``Raw: label  # confidence, listings: reason``."""
+    return (
+        f"{yaml_key(row['write_as'])}: {labels_yaml(row['labels'])}  "
+        f"# {row['confidence']}, {row['listings']} listings: {row['reason']}"
+    )
+
+
+def table_text(site: str, task: str, rows: Iterable[dict[str, Any]]) -> str:
+    """The content of a new ``<site>/<task>.yaml``: the header and commented value lines."""
+    lines = [f"  # {value_line(row)}\n" for row in rows]
+    body = _HINT + "".join(lines) if lines else _COVERED
+    return _HEADER.format(site=site, task=task) + body
+
+
+def write_tables(
+    root: Path, site: str, tasks: Iterable[str], rows: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Write ``<root>/<site>/<task>.yaml`` for each task that has none; existing files are kept.
+
+    Returns ``{path: "written" | "kept"}``. Each write is atomic.
+    """
+    store = open_store(root)
+    done: dict[str, str] = {}
+    for task in tasks:
+        key = f"{site}/{task}.yaml"
+        path = str(root / key)
+        if store.exists(key):
+            done[path] = "kept"
+            continue
+        store.write_text(key, table_text(site, task, [row for row in rows if row["task"] == task]))
+        done[path] = "written"
+    return done
