@@ -17,7 +17,8 @@ The sources, in order:
    ``capuche``) and, for category slugs, gender words; words that disagree give ``???``;
 4. colours: a lexicon name without a basic colour, by CIELAB distance to the house
    colours' names, with a margin over the runner-up (never ``high``);
-5. a spelling match (rapidfuzz) with a margin over the best match of another label.
+5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
+   best match of another label.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from dataset.core.errors import UserError
 from dataset.core.yamlio import load_yaml_file
@@ -45,6 +47,7 @@ TYPE_TASK = "type"
 OTHER_MATERIAL = "other"
 FUZZY_CUTOFF = 80.0  # rapidfuzz ratio (0-100) below which a word is not a spelling variant
 FUZZY_HIGH = 92.0  # ... and above which, with the margin, it is a confident one
+SPELLING_LETTERS_PER_EDIT = 6  # a spelling variant is at most one edit per 6 letters away
 FUZZY_MARGIN = 8.0  # points the best match must lead the best match of another label by
 COLOUR_MARGIN = 10.0  # CIE76 delta E the nearest house colour must lead the runner-up by
 CONFIDENCE_ORDER = {"none": 0, "low": 1, "high": 2}  # the order `unmapped` lists them in
@@ -304,7 +307,14 @@ class Suggester:
         return Suggestion((label,), "low", reason)
 
     def _spelling(self, value: str) -> Suggestion:
-        candidates = [key for key in self.known if len(key) >= 4]
+        # A spelling variant is a few edits away (bordeau, maron); a word that adds a
+        # syllable is another word (suédine is not suède), so it is not a candidate.
+        edits = max(1, len(value) // SPELLING_LETTERS_PER_EDIT)
+        candidates = [
+            key
+            for key in self.known
+            if len(key) >= 4 and Levenshtein.distance(value, key, score_cutoff=edits) <= edits
+        ]
         matches = process.extract(
             value, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=10
         )
