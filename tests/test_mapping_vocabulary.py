@@ -1,10 +1,11 @@
 """A new marketplace's real-world vocabulary: right by default, suggestions to trust.
 
-Two vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
-second-hand marketplace, the suggester tuned on it) and ``heldout.yaml`` (written after
-the code was frozen, other words and another language mix, never tuned on). On both: no
-value mapped silently to a wrong label, no wrong confident suggestion, the faux family
-never suggested as the base material, and at least 90% labelled without a human.
+Three vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
+second-hand marketplace, the suggester tuned on it), ``heldout.yaml`` and ``heldout2.yaml``
+(each written after the code was frozen, with other words; their first-run figures are in
+docs/benchmarks.md). On all: no value mapped silently to a wrong label, no wrong confident
+suggestion, the faux family never suggested as the base material; at least 90% labelled
+without a human on the tuned words, and no less than first measured on the held-out ones.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from tests.vocabulary_fixtures import figures, load_vocabulary, outcomes
 
 # The issue's target (90%) on the tuned words; on held-out words, the share measured when
 # they were first run (docs/benchmarks.md), so a change that loses coverage fails.
-COVERAGE_FLOOR = {"tuned.yaml": 0.9, "heldout.yaml": 0.73}
+COVERAGE_FLOOR = {"tuned.yaml": 0.9, "heldout.yaml": 0.73, "heldout2.yaml": 0.6}
 
 
-@pytest.mark.parametrize("name", ["tuned.yaml", "heldout.yaml"])
+@pytest.mark.parametrize("name", list(COVERAGE_FLOOR))
 def test_new_site_vocabulary_meets_the_targets(tmp_path: Path, name: str) -> None:
     vocabulary = load_vocabulary(name)
     results = outcomes(tmp_path, name)

@@ -14,7 +14,8 @@ The sources, in order:
    house taxonomy lacks: ``ignore``; ``multicolore`` and metallics likewise);
 3. the same words found inside the value (``sweats-a-capuche``, ``women knitwear``,
    ``bleu nuit``), after dropping fillers (``et``, ``and``), modifiers (``clair``,
-   ``capuche``) and, for category slugs, gender words; words that disagree give ``???``;
+   ``capuche``) and, for category slugs, gender words; words that disagree give ``???``,
+   and so does an unknown word next to a material (it may negate it: ``fake leather``);
 4. colours: a lexicon name without a basic colour, by CIELAB distance to the house
    colours' names, with a margin over the runner-up (never ``high``);
 5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
@@ -275,6 +276,12 @@ class Suggester:
         labels = tuple(dict.fromkeys(label for group in label_sets for label in group))
         if len(label_sets) > 1 and (not self.task.multi_label or dropped):
             return Suggestion(None, "none", f"its words disagree: {words}")
+        if unknown and self.task_name == MATERIAL_TASK:
+            # An unknown word next to a material may negate it (fake leather, cuir façon
+            # croco): name the candidate, let a person decide.
+            return Suggestion(
+                None, "none", f"{words}; unknown word(s) that may qualify it: {', '.join(unknown)}"
+            )
         if unknown:
             return Suggestion(labels, "low", f"{words}; unknown word(s): {', '.join(unknown)}")
         return Suggestion(labels, "high", words)
