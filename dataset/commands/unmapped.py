@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_format_argument(parser, ("text", "csv", "json"))
 
 
-def _text(frame: Any, summary: dict[str, Any]) -> str:
+def _text(frame: Any, summary: dict[str, Any], new_site: str) -> str:
     from dataset.mapping.scaffold import table_text, value_line
 
     site = summary["site"]
@@ -52,8 +52,8 @@ def _text(frame: Any, summary: dict[str, Any]) -> str:
     if summary["tables_missing"]:
         lines.append(
             f"  no table yet for {', '.join(summary['tables_missing'])}: the shared tables "
-            f"(_common) stand in; `s2s-dataset new-site --site {site} --store URI` writes the "
-            "files shown below"
+            f"(_common) stand in; `{new_site}` writes them (those with values to map are "
+            "shown below)"
         )
     if not len(frame):
         lines.append("every value is mapped: coverage 100%")
@@ -104,5 +104,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(json.dumps(report, indent=2))
     else:
-        print(_text(frame, summary) + f"\nsaved {summary['saved']}")
+        tables = f" --tables {args.tables}" if args.tables else ""
+        new_site = f"s2s-dataset new-site --site {args.site} --store {args.store}{tables}"
+        print(_text(frame, summary, new_site) + f"\nsaved {summary['saved']}")
     return 0

@@ -56,9 +56,10 @@ def labels_yaml(labels: list[str] | tuple[str, ...] | None) -> str:
 
 def value_line(row: dict[str, Any]) -> str:
     """One table line for an unmapped value: ``Raw: label  # confidence, listings: reason``."""
+    listings = f"{row['listings']} listing{'s' if row['listings'] != 1 else ''}"
     return (
         f"{yaml_key(row['write_as'])}: {labels_yaml(row['labels'])}  "
-        f"# {row['confidence']}, {row['listings']} listings: {row['reason']}"
+        f"# {row['confidence']}, {listings}: {row['reason']}"
     )
 
 
