@@ -28,6 +28,7 @@ from tests.vocabulary_fixtures import (
     value_listings,
 )
 
+EMPTY: dict[str, dict[str, list[str]]] = {"material": {}, "gender": {}, "category": {}}
 VALUE_LINE = re.compile(r"^  # (?P<key>.+?): (?P<label>.+?)  # (?P<confidence>high|low|none), ")
 
 
@@ -129,3 +130,23 @@ def test_new_site_loop_reaches_full_coverage_with_every_label_right(
             wrong.append((field, raw, list(labelled.loc[record["item_id"], task])))
     assert wrong == [] and checked == sum(len(vocabulary[field]) for field in FIELDS)
     assert "every value is mapped" in command(capsys, "unmapped", *common)[1]
+
+
+def test_a_site_entry_contradicting_the_shared_tables_is_reported_once_by_both_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, tables = new_site(tmp_path, {"colour": {"Camel": [], "Noir": []}, **EMPTY})
+    (tables / SITE).mkdir()
+    (tables / SITE / "colour.yaml").write_text("values:\n  Camel: beige\n", encoding="utf-8")
+    common = ["--store", str(store), "--site", SITE, "--tables", str(tables)]
+    expected = re.compile(
+        r"^  override: colour: .*newshop/colour.yaml:2: 'Camel' -> beige overrides "
+        r".*_common/colour.yaml:\d+: 'camel' -> brown$",
+        re.M,
+    )
+    _, unmapped_text, _ = command(capsys, "unmapped", *common)
+    _, map_text, _ = command(capsys, "map", *common, "--out", str(tmp_path / "out"))
+    for text in (unmapped_text, map_text):
+        assert len(expected.findall(text)) == 1 and text.count("override:") == 1
+    saved = json.loads((tmp_path / "out" / "map-summary.json").read_text(encoding="utf-8"))
+    assert len(saved["overrides"]) == 1

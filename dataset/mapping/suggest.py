@@ -12,12 +12,12 @@ The sources, in order:
    taxonomy's own names in English and French, and for colours the colour-name lexicon
    (``colour_names.csv``: each name's basic colour, so ``violet`` is purple, which the
    house taxonomy lacks: ``ignore``; ``multicolore`` and metallics likewise);
-3. the same words found inside the value (``sweats-a-capuche``, ``women knitwear``,
+3. colours: a lexicon name without a basic colour, by CIELAB distance to the house
+   colours' names, with a margin over the runner-up (never ``high``);
+4. the same words found inside the value (``sweats-a-capuche``, ``women knitwear``,
    ``bleu nuit``), after dropping fillers (``et``, ``and``), modifiers (``clair``,
    ``capuche``) and, for category slugs, gender words; words that disagree give ``???``,
    and so does an unknown word next to a material (it may negate it: ``fake leather``);
-4. colours: a lexicon name without a basic colour, by CIELAB distance to the house
-   colours' names, with a margin over the runner-up (never ``high``);
 5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
    best match of another label.
 """
@@ -209,7 +209,7 @@ class Suggester:
 
     def suggest(self, value: str) -> Suggestion:
         """A label for the normalised ``value``, with its reason and confidence."""
-        for step in (self._negated, self._exact, self._words_inside, self._colour_distance):
+        for step in (self._negated, self._exact, self._colour_distance, self._words_inside):
             found = step(value)
             if found is not None:
                 return found
