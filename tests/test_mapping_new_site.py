@@ -150,3 +150,14 @@ def test_a_site_entry_contradicting_the_shared_tables_is_reported_once_by_both_c
         assert len(expected.findall(text)) == 1 and text.count("override:") == 1
     saved = json.loads((tmp_path / "out" / "map-summary.json").read_text(encoding="utf-8"))
     assert len(saved["overrides"]) == 1
+
+
+def test_new_site_without_listings_writes_tables_that_extend_the_shared_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tmp_path / "tables"
+    code, out, _ = command(capsys, "new-site", "--site", "shop", "--tables", str(tables))
+    assert code == 0 and out.count("written ") == 4
+    text = (tables / "shop" / "colour.yaml").read_text(encoding="utf-8")
+    assert "extends: [_common]" in text and "`s2s-dataset unmapped` lists those" in text
+    assert command(capsys, "new-site", "--site", "_common", "--tables", str(tables))[0] == 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from dataset.core import clikit
 from dataset.mapping.command_line import (
@@ -49,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_format_argument(parser)
 
 
+def _unmapped_text(task: str, cov: dict[str, Any]) -> str:
+    """``task: a, b`` and how many more values the summary does not name."""
+    more = cov["unmapped_values"] - len(cov["top_unmapped"])
+    return f"{task}: {', '.join(cov['top_unmapped'])}" + (f" (+{more} more)" if more else "")
+
+
 def run(args: argparse.Namespace) -> int:
     from dataset.core.store import open_store
     from dataset.mapping.marketplace import map_listings
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and not summary["fully_mapped"]:
         clikit.emit(summary, args.format, text)
         unmapped = "; ".join(
-            f"{task}: {', '.join(cov['top_unmapped'])}"
+            _unmapped_text(task, cov)
             for task, cov in summary["coverage"].items()
             if cov["top_unmapped"]
         )

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_site_name(args.site)
     root = Path(args.tables) if args.tables else MAPPINGS_ROOT
-    rows = []
+    rows = None
     if args.store:
         store = open_store(args.store)
         store.check()
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         frame, _ = unmapped_values(store, args.site, config)
         rows = frame.to_dict("records")
     files = write_tables(root, args.site, load_taxonomy(args.taxonomy).tasks, rows)
-    report = {"site": args.site, "files": files, "values_listed": len(rows)}
+    listed = len(rows) if rows is not None else 0
+    report = {"site": args.site, "files": files, "values_listed": listed}
     text = "\n".join(f"{state:<8} {path}" for path, state in files.items())
-    clikit.emit(report, args.format, text + f"\n{len(rows)} value(s) to map listed as comments")
+    clikit.emit(report, args.format, text + f"\n{listed} value(s) to map listed as comments")
     return 0

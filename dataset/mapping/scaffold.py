@@ -33,6 +33,7 @@ _HEADER = (
 )
 _HINT = "  # Uncomment a line to accept it; replace ??? with a house label, a list or ignore.\n"
 _COVERED = "  # Every value seen so far is covered by the shared tables.\n"
+_NOT_READ = "  # Add the site's values here; `s2s-dataset unmapped` lists those still to map.\n"
 
 
 def yaml_key(raw: str) -> str:
@@ -63,19 +64,23 @@ def value_line(row: dict[str, Any]) -> str:
     )
 
 
-def table_text(site: str, task: str, rows: Iterable[dict[str, Any]]) -> str:
-    """The content of a new ``<site>/<task>.yaml``: the header and commented value lines."""
-    lines = [f"  # {value_line(row)}\n" for row in rows]
-    body = _HINT + "".join(lines) if lines else _COVERED
+def table_text(site: str, task: str, rows: Iterable[dict[str, Any]] | None) -> str:
+    """The content of a new ``<site>/<task>.yaml``: the header and commented value lines.
+
+    ``rows``: the task's unmapped values, or None when no listing was read.
+    """
+    lines = [f"  # {value_line(row)}\n" for row in rows or []]
+    body = _HINT + "".join(lines) if lines else _COVERED if rows is not None else _NOT_READ
     return _HEADER.format(site=site, task=task) + body
 
 
 def write_tables(
-    root: Path, site: str, tasks: Iterable[str], rows: list[dict[str, Any]]
+    root: Path, site: str, tasks: Iterable[str], rows: list[dict[str, Any]] | None
 ) -> dict[str, str]:
     """Write ``<root>/<site>/<task>.yaml`` for each task that has none; existing files are kept.
 
-    Returns ``{path: "written" | "kept"}``. Each write is atomic.
+    ``rows``: the unmapped values (None: no listing was read). Returns
+    ``{path: "written" | "kept"}``. Each write is atomic.
     """
     store = open_store(root)
     done: dict[str, str] = {}
@@ -85,6 +90,7 @@ def write_tables(
         if store.exists(key):
             done[path] = "kept"
             continue
-        store.write_text(key, table_text(site, task, [row for row in rows if row["task"] == task]))
+        own = None if rows is None else [row for row in rows if row["task"] == task]
+        store.write_text(key, table_text(site, task, own))
         done[path] = "written"
     return done
