@@ -41,7 +41,7 @@ from benchkit import header, table  # noqa: E402
 
 from dataset.mapping.mapper import resolve  # noqa: E402
 from dataset.mapping.normalise import normalise  # noqa: E402
-from dataset.mapping.suggest import Suggester  # noqa: E402
+from dataset.mapping.suggest import Suggester, slug_words  # noqa: E402
 from dataset.mapping.tables import COMMON, MappingTable, load_table, load_tables  # noqa: E402
 from dataset.taxonomy.schema import Taxonomy, load_taxonomy  # noqa: E402
 
@@ -83,14 +83,14 @@ def acceptable(answers: list[Any]) -> set[frozenset[str]]:
 
 def project(taxonomy: Taxonomy) -> Callable[[str, str], Outcome]:
     tables = load_tables(NEW_SITE, taxonomy)
-    gender = frozenset(tables["gender"].entries)
+    in_slugs = slug_words(tables)
     suggesters = {
         task: Suggester(
             task,
             taxonomy.tasks[task],
             tables[task],
             load_table(COMMON, task, taxonomy),
-            gender if task == "type" else frozenset(),
+            in_slugs,
         )
         for task in taxonomy.tasks
     }

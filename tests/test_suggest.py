@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dataset.mapping.normalise import normalise
-from dataset.mapping.suggest import ColourName, Suggester, colour_names
+from dataset.mapping.suggest import ColourName, Suggester, colour_names, slug_words
 from dataset.mapping.tables import COMMON, Entry, MappingTable, load_table, load_tables
 from dataset.taxonomy.schema import load_taxonomy
 
@@ -38,13 +38,14 @@ def suggester(task: str, site_table: MappingTable | None = None, **kwargs: objec
         ("colour", "bordeau", ("red",), "high"),  # a spelling variant
         ("gender", "Bébé fille", ("girl", "baby"), "high"),
         ("type", "sweats-a-capuche", ("sweaters",), "high"),
+        ("type", "women-leather-jackets", ("jackets-coats",), "high"),
         ("type", "robes-et-jupes", None, "none"),  # two types: a person decides
-        ("type", "chaussures", None, "none"),
+        ("type", "chaussures", (), "high"),  # no house type: the shared table ignores it
     ],
 )
 def test_suggestions(task: str, raw: str, labels: tuple | None, confidence: str) -> None:
-    gender = frozenset(load_tables("demo", TAXONOMY)["gender"].entries)
-    hint = suggester(task, gender_words=gender).suggest(normalise(raw))
+    in_slugs = slug_words(load_tables("demo", TAXONOMY))
+    hint = suggester(task, slug_words=in_slugs).suggest(normalise(raw))
     assert (hint.labels if hint.labels is None else set(hint.labels)) == (
         None if labels is None else set(labels)
     ), hint

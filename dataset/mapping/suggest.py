@@ -16,7 +16,9 @@ The sources, in order:
    colours' names, with a margin over the runner-up (never ``high``);
 4. the same words found inside the value (``sweats-a-capuche``, ``women knitwear``,
    ``bleu nuit``), after dropping fillers (``et``, ``and``), modifiers (``clair``,
-   ``capuche``) and, for category slugs, gender words; words that disagree give ``???``,
+   ``capuche``) and, for category slugs, the words of the other fields' tables (gender,
+   colour, material: ``women``, ``leather`` in ``women-leather-jackets``); words that
+   disagree give ``???``,
    and so does an unknown word next to a material (it may negate it: ``fake leather``);
 5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
    best match of another label.
@@ -164,6 +166,13 @@ def _entry_source(entry: Entry) -> str:
     return f"{where} maps {entry.raw!r} to {entry.label_text}"
 
 
+def slug_words(tables: dict[str, MappingTable]) -> frozenset[str]:
+    """Words a category slug may hold besides its type: the other fields' table keys."""
+    return frozenset(
+        key for task, table in tables.items() if task != TYPE_TASK for key in table.entries
+    )
+
+
 class Suggester:
     """Suggestions for one task of one site; build once, call :meth:`suggest` per value."""
 
@@ -173,14 +182,14 @@ class Suggester:
         task: Task,
         table: MappingTable,
         shared: MappingTable,
-        gender_words: frozenset[str] = frozenset(),
+        slug_words: frozenset[str] = frozenset(),
         lexicon: dict[str, ColourName] | None = None,
     ) -> None:
-        """``shared``: the ``_common`` table; ``gender_words``: dropped from category slugs."""
+        """``shared``: the ``_common`` table; ``slug_words``: see :func:`slug_words`."""
         self.task_name = task_name
         self.task = task
         self.words = suggest_words()
-        self.gender_words = gender_words if task_name == TYPE_TASK else frozenset()
+        self.slug_words = slug_words if task_name == TYPE_TASK else frozenset()
         self.lexicon = (lexicon or colour_names()) if task_name == COLOUR_TASK else {}
         self.skipped = self.words.fillers | self.words.modifiers.get(task_name, frozenset())
         # Later sources win: the site's own words, then the shared ones, over general data.
@@ -265,7 +274,7 @@ class Suggester:
                     break
             else:
                 token = tokens[start]
-                if token not in self.skipped and token not in self.gender_words:
+                if token not in self.skipped and token not in self.slug_words:
                     unknown.append(token)
                 start += 1
         if not found:

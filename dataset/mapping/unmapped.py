@@ -33,11 +33,10 @@ from dataset.mapping.marketplace import (
     overrides,
 )
 from dataset.mapping.normalise import normalise
-from dataset.mapping.suggest import CONFIDENCE_ORDER, TYPE_TASK, Suggester
+from dataset.mapping.suggest import CONFIDENCE_ORDER, Suggester, slug_words
 from dataset.mapping.tables import COMMON, MAPPINGS_ROOT, load_table
 
 EXAMPLES = 3
-GENDER_TASK = "gender"  # its table's words are dropped from category slugs
 COLUMNS = [
     "task",
     "value",
@@ -62,15 +61,14 @@ def summary_key(site: str) -> str:
 
 def _suggesters(labelled: LabelledListings, root: Path) -> dict[str, Suggester]:
     taxonomy = labelled.taxonomy
-    gender = labelled.tables.get(GENDER_TASK)
-    gender_words = frozenset(gender.entries) if gender is not None else frozenset()
+    in_slugs = slug_words(labelled.tables)
     return {
         name: Suggester(
             name,
             taxonomy.tasks[name],
             labelled.tables[name],
             load_table(COMMON, name, taxonomy, root),
-            gender_words if name == TYPE_TASK else frozenset(),
+            in_slugs,
         )
         for name in labelled.results
     }
