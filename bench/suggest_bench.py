@@ -1,8 +1,8 @@
 """Label suggestions on a brand-new marketplace: the project vs main before issue 14.
 
 For each vocabulary in tests/vocabulary/ (``tuned.yaml``: the words the suggester was
-tuned on; ``heldout.yaml`` and ``heldout2.yaml``: written after the code was frozen,
-never tuned on), every raw value is looked up as on a new site with no table of its own
+tuned on; ``heldout*.yaml``: each written after the code was frozen, first run once
+committed), every raw value is looked up as on a new site with no table of its own
 and, when no table covers it, suggested a label. Compared side by side in one run:
 
 - project: the shared ``_common`` tables by default, then :class:`Suggester` (confidence:
@@ -46,7 +46,7 @@ from dataset.mapping.tables import COMMON, MappingTable, load_table, load_tables
 from dataset.taxonomy.schema import Taxonomy, load_taxonomy  # noqa: E402
 
 BASELINE_COMMIT = "726eb2c"  # main before issue 14
-VOCABULARIES = ("tuned.yaml", "heldout.yaml", "heldout2.yaml")
+VOCABULARIES = ("tuned.yaml", "heldout.yaml", "heldout2.yaml", "heldout3.yaml")
 TASKS = {"colour": "colour", "material": "material", "gender": "gender", "category": "type"}
 NEW_SITE = "newshop"  # a site with no folder under dataset/mapping/sites/
 

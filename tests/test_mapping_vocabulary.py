@@ -1,9 +1,9 @@
 """A new marketplace's real-world vocabulary: right by default, suggestions to trust.
 
-Three vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
-second-hand marketplace, the suggester tuned on it), ``heldout.yaml`` and ``heldout2.yaml``
-(each written after the code was frozen, with other words; their first-run figures are in
-docs/benchmarks.md). On all: no value mapped silently to a wrong label, no wrong confident
+Four vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
+second-hand marketplace, the suggester tuned on it), ``heldout.yaml``, ``heldout2.yaml`` and
+``heldout3.yaml`` (each written after the code was frozen, with other words; their
+first-run figures are in docs/benchmarks.md). On all: no value mapped silently to a wrong label, no wrong confident
 suggestion, the faux family never suggested as the base material; at least 90% labelled
 without a human on the tuned words, and no less than first measured on the held-out ones.
 """
@@ -16,9 +16,15 @@ import pytest
 
 from tests.vocabulary_fixtures import figures, load_vocabulary, outcomes
 
-# The issue's target (90%) on the tuned words; on held-out words, the share measured when
-# they were first run (docs/benchmarks.md), so a change that loses coverage fails.
-COVERAGE_FLOOR = {"tuned.yaml": 0.9, "heldout.yaml": 0.73, "heldout2.yaml": 0.6}
+# The issue's target (90%) on the tuned words; on held-out words, a floor just under the
+# share measured today (first-run figures and history: docs/benchmarks.md), so a change
+# that loses coverage fails.
+COVERAGE_FLOOR = {
+    "tuned.yaml": 0.9,
+    "heldout.yaml": 0.78,
+    "heldout2.yaml": 0.85,
+    "heldout3.yaml": 0.24,
+}
 
 
 @pytest.mark.parametrize("name", list(COVERAGE_FLOOR))

@@ -34,9 +34,10 @@ def suggester(task: str, site_table: MappingTable | None = None, **kwargs: objec
         ("colour", "Bordeaux", ("red",), "high"),
         ("colour", "Rose gold", None, "none"),  # pink and a metallic disagree
         ("colour", "Bleu nuit", ("blue",), "high"),
-        ("colour", "Gris bleu", ("grey", "blue"), "high"),
+        ("colour", "Gris bleu", ("grey", "blue"), "low"),  # one shade, or both?
+        ("material", "Silk satin", ("silk", "other"), "low"),
         ("colour", "bordeau", ("red",), "high"),  # a spelling variant
-        ("gender", "Bébé fille", ("girl", "baby"), "high"),
+        ("gender", "Bébé fille", ("girl", "baby"), "low"),
         ("type", "sweats-a-capuche", ("sweaters",), "high"),
         ("type", "women-leather-jackets", ("jackets-coats",), "high"),
         ("type", "robes-et-jupes", None, "none"),  # two types: a person decides

@@ -18,7 +18,7 @@ The sources, in order:
    ``bleu nuit``), after dropping fillers (``et``, ``and``), modifiers (``clair``,
    ``capuche``) and, for category slugs, the words of the other fields' tables (gender,
    colour, material: ``women``, ``leather`` in ``women-leather-jackets``); words that
-   disagree give ``???``,
+   disagree give ``???`` (or, in a multi-label field, all their labels at low confidence),
    and so does an unknown word next to a material (it may negate it: ``fake leather``);
 5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
    best match of another label.
@@ -285,6 +285,10 @@ class Suggester:
         labels = tuple(dict.fromkeys(label for group in label_sets for label in group))
         if len(label_sets) > 1 and (not self.task.multi_label or dropped):
             return Suggestion(None, "none", f"its words disagree: {words}")
+        if len(label_sets) > 1:
+            # Two words, two labels: one shade (rose corail), a fibre and its weave (silk
+            # satin) or really both (noir blanc); a person tells which.
+            return Suggestion(labels, "low", f"its words name several labels: {words}")
         if unknown and self.task_name == MATERIAL_TASK:
             # An unknown word next to a material may negate it (fake leather, cuir façon
             # croco): name the candidate, let a person decide.
