@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dataset.mapping.colours import ColourName, colour_names
 from dataset.mapping.normalise import normalise
-from dataset.mapping.suggest import ColourName, Suggester, colour_names, slug_words
+from dataset.mapping.suggest import Suggester, slug_words
 from dataset.mapping.tables import COMMON, Entry, MappingTable, load_table, load_tables
 from dataset.taxonomy.schema import load_taxonomy
 

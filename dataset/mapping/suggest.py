@@ -26,10 +26,10 @@ The sources, in order:
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -38,11 +38,11 @@ from rapidfuzz.distance import Levenshtein
 
 from dataset.core.errors import UserError
 from dataset.core.yamlio import load_yaml_file
+from dataset.mapping.colours import ColourName, colour_names, hex_to_rgb, srgb_to_lab
 from dataset.mapping.normalise import normalise
 from dataset.mapping.tables import Entry, MappingTable
 from dataset.taxonomy.schema import Task
 
-COLOUR_NAMES = Path(__file__).with_name("colour_names.csv")
 SUGGEST_WORDS = Path(__file__).with_name("suggest_words.yaml")
 COLOUR_TASK = "colour"
 MATERIAL_TASK = "material"
@@ -56,10 +56,13 @@ COLOUR_MARGIN = 10.0  # CIE76 delta E the nearest house colour must lead the run
 CONFIDENCE_ORDER = {"none": 0, "low": 1, "high": 2}  # the order `unmapped` lists them in
 
 
+Confidence = Literal["high", "low", "none"]
+
+
 @dataclass(frozen=True)
 class Suggestion:
     labels: tuple[str, ...] | None  # None: no trustworthy label ('???'); empty: 'ignore'
-    confidence: str  # "high", "low" or "none"
+    confidence: Confidence
     reason: str
 
     @property
@@ -105,52 +108,6 @@ def suggest_words(path: Path = SUGGEST_WORDS) -> _Words:
         keys(words.fillers),
         {task: keys(items) for task, items in words.modifiers.items()},
     )
-
-
-@dataclass(frozen=True)
-class ColourName:
-    written: str
-    hex: str  # "#RRGGBB" or empty
-    basic: tuple[str, ...]  # its basic colour(s), house class ids or not; empty: unknown
-
-
-@lru_cache(maxsize=4)
-def colour_names(path: Path = COLOUR_NAMES) -> dict[str, ColourName]:
-    """Normalised colour name -> :class:`ColourName`, French and English."""
-    names: dict[str, ColourName] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            basic = tuple((row.get("basic") or "").split())
-            hex_value = (row.get("hex") or "").strip()
-            if not row.get("name") or not (basic or len(hex_value) == 7):
-                raise UserError(
-                    f"{path}:{line}: a colour name needs a basic colour or a #RRGGBB hex. "
-                    f"Received: {dict(row)!r}"
-                )
-            names[normalise(row["name"])] = ColourName(row["name"], hex_value, basic)
-    return names
-
-
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB (D65) of sRGB colours given as 0-255 values, shape ``(n, 3)``."""
-    c = np.asarray(rgb, dtype=float) / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    matrix = np.array(
-        [
-            [0.4124564, 0.3575761, 0.1804375],
-            [0.2126729, 0.7151522, 0.0721750],
-            [0.0193339, 0.1191920, 0.9503041],
-        ]
-    )
-    xyz = linear @ matrix.T / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack(
-        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1
-    )
-
-
-def _rgb(hex_value: str) -> list[int]:
-    return [int(hex_value[i : i + 2], 16) for i in (1, 3, 5)]
 
 
 @dataclass(frozen=True)
@@ -310,7 +267,9 @@ class Suggester:
             for label in other.basic
             if label in self.task
         ]
-        labs = srgb_to_lab(np.array([_rgb(name.hex)] + [_rgb(ref[2]) for ref in references]))
+        labs = srgb_to_lab(
+            np.array([hex_to_rgb(name.hex)] + [hex_to_rgb(ref[2]) for ref in references])
+        )
         distances = np.linalg.norm(labs[1:] - labs[0], axis=1)
         nearest: dict[str, tuple[float, str]] = {}
         for (label, written, _), distance in zip(references, distances, strict=True):
@@ -353,5 +312,5 @@ class Suggester:
                 "none",
                 f"{reason} and like {rival[0]!r} -> {rival_labels} (score {rival[1]:.0f})",
             )
-        confidence = "high" if score >= FUZZY_HIGH and len(value) >= 6 else "low"
+        confidence: Confidence = "high" if score >= FUZZY_HIGH and len(value) >= 6 else "low"
         return Suggestion(best.labels, confidence, reason)
