@@ -38,6 +38,9 @@ def suggester(task: str, site_table: MappingTable | None = None, **kwargs: objec
         ("colour", "Gris bleu", ("grey", "blue"), "low"),  # one shade, or both?
         ("material", "Silk satin", ("silk", "other"), "low"),
         ("colour", "bordeau", ("red",), "high"),  # a spelling variant
+        ("colour", "Gris acier", ("grey",), "high"),  # a shade of a house colour
+        ("colour", "Turquoise lagon", ("blue",), "low"),  # a shade of a lexicon name
+        ("type", "party-dresses", ("dresses",), "high"),  # the category word heads it
         ("gender", "Bébé fille", ("girl", "baby"), "low"),
         ("type", "sweats-a-capuche", ("sweaters",), "high"),
         ("type", "women-leather-jackets", ("jackets-coats",), "high"),

@@ -20,6 +20,8 @@ The sources, in order:
    colour, material: ``women``, ``leather`` in ``women-leather-jackets``); words that
    disagree give ``???`` (or, in a multi-label field, all their labels at low confidence),
    and so does an unknown word next to a material (it may negate it: ``fake leather``);
+   other unknown words only qualify a head word (a category or gender word, a house
+   colour's own name: ``party-dresses``, ``gris acier``), else the hint is ``low``;
 5. a spelling match (rapidfuzz): at most one edit per six letters, with a margin over the
    best match of another label.
 """
@@ -47,6 +49,7 @@ SUGGEST_WORDS = Path(__file__).with_name("suggest_words.yaml")
 COLOUR_TASK = "colour"
 MATERIAL_TASK = "material"
 TYPE_TASK = "type"
+GENDER_TASK = "gender"
 OTHER_MATERIAL = "other"
 FUZZY_CUTOFF = 80.0  # rapidfuzz ratio (0-100) below which a word is not a spelling variant
 FUZZY_HIGH = 92.0  # ... and above which, with the margin, it is a confident one
@@ -154,6 +157,9 @@ class Suggester:
         for key, name in self.lexicon.items():
             if name.basic:
                 known[key] = self._lexicon_known(name)
+        self.class_names = frozenset(
+            normalise(word) for item in task.classes for word in (item.id, item.fr)
+        )
         for item in task.classes:
             for word in (item.id, item.fr):
                 known[normalise(word)] = _Known((item.id,), f"the taxonomy names {item.id}")
@@ -252,9 +258,32 @@ class Suggester:
             return Suggestion(
                 None, "none", f"{words}; unknown word(s) that may qualify it: {', '.join(unknown)}"
             )
+        if unknown and self._is_head(found):
+            return Suggestion(
+                labels, "high", f"{words}; {', '.join(unknown)} only qualifies it: {self._head}"
+            )
         if unknown:
             return Suggestion(labels, "low", f"{words}; unknown word(s): {', '.join(unknown)}")
         return Suggestion(labels, "high", words)
+
+    @property
+    def _head(self) -> str:
+        if self.task_name == COLOUR_TASK:
+            return "a shade of a house colour named by its class (bleu outremer, powder blue)"
+        return f"the {self.task_name} word heads the value (party dresses, robes de mariée)"
+
+    def _is_head(self, found: list[tuple[str, _Known]]) -> bool:
+        """Whether the one label found is the value's head, so unknown words only qualify it.
+
+        A category or gender word heads a slug (``party-dresses``); a colour value is a
+        shade of the house colour it names (``gris acier``), not of a lexicon name
+        (``violet profond``). Materials never: an unknown word may negate them.
+        """
+        if self.task_name in (TYPE_TASK, GENDER_TASK):
+            return True
+        if self.task_name == COLOUR_TASK:
+            return any(phrase in self.class_names for phrase, _ in found)
+        return False
 
     def _colour_distance(self, value: str) -> Suggestion | None:
         name = self.lexicon.get(value)
