@@ -46,7 +46,7 @@ from dataset.mapping.tables import COMMON, MappingTable, load_table, load_tables
 from dataset.taxonomy.schema import Taxonomy, load_taxonomy  # noqa: E402
 
 BASELINE_COMMIT = "726eb2c"  # main before issue 14
-VOCABULARIES = ("tuned.yaml", "heldout.yaml", "heldout2.yaml", "heldout3.yaml")
+VOCABULARIES = ("tuned.yaml", "heldout.yaml", "heldout2.yaml", "heldout3.yaml", "heldout4.yaml")
 TASKS = {"colour": "colour", "material": "material", "gender": "gender", "category": "type"}
 NEW_SITE = "newshop"  # a site with no folder under dataset/mapping/sites/
 

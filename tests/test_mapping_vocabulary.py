@@ -1,9 +1,9 @@
 """A new marketplace's real-world vocabulary: right by default, suggestions to trust.
 
-Four vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
-second-hand marketplace, the suggester tuned on it), ``heldout.yaml``, ``heldout2.yaml`` and
-``heldout3.yaml`` (each written after the code was frozen, with other words; their
-first-run figures are in docs/benchmarks.md). On all: no value mapped silently to a wrong label, no wrong confident
+Five vocabularies (tests/vocabulary/): ``tuned.yaml`` (French and English words of a large
+second-hand marketplace, the suggester tuned on it) and ``heldout.yaml`` to
+``heldout4.yaml`` (each written after the code was frozen, with other words; their
+first-run figures are in docs/benchmarks.md; the code never changed after heldout4's). On all: no value mapped silently to a wrong label, no wrong confident
 suggestion, the faux family never suggested as the base material; at least 90% labelled
 without a human on the tuned words, and no less than first measured on the held-out ones.
 """
@@ -23,7 +23,8 @@ COVERAGE_FLOOR = {
     "tuned.yaml": 0.9,
     "heldout.yaml": 0.78,
     "heldout2.yaml": 0.85,
-    "heldout3.yaml": 0.24,
+    "heldout3.yaml": 0.47,
+    "heldout4.yaml": 0.67,
 }
 
 
