@@ -45,7 +45,7 @@ TARGET_S = 20.0
 UNKNOWN = {
     "colors": ["Vert sapin", "Lilas", "Pétrole", "Taupe clair"],
     "materials": ["Alpaga", "Lyocell", "Modal"],
-    "gender": ["Mixte"],
+    "gender": ["Genre neutre"],  # not in the tables ("Mixte" joined _common in issue 14)
 }
 
 

@@ -58,7 +58,7 @@ def fill_store(uri: str) -> None:
         store,
         [
             listing("1", "robes", colors=["Bleu marine"], fetched_at="2026-11-21T08:00:00Z"),
-            listing("4", "chaussures", colors=["Noir"]),
+            listing("4", "deguisements", colors=["Noir"]),
             listing("5", "pulls-et-sweats", colors=["Multicolore"], gender=None, photos=0),
         ],
         "raw/demo/pulls-et-sweats/items/run2-00001.jsonl",
@@ -95,7 +95,7 @@ def check_table(table: pd.DataFrame, summary: dict) -> None:
     assert summary["coverage"]["colour"]["coverage"] == pytest.approx(4 / 5, abs=1e-4)
     assert summary["coverage"]["colour"]["top_unmapped"] == ["pistache"]
     assert summary["coverage"]["gender"]["listings_with_value"] == 4
-    assert summary["coverage"]["type"]["top_unmapped"] == ["chaussure"]
+    assert summary["coverage"]["type"]["top_unmapped"] == ["deguisement"]
     assert (summary["listings_in"], summary["listings_out"], summary["rows_out"]) == (5, 3, 3)
 
 
@@ -118,7 +118,7 @@ def test_map_command_on_s3(s3_bucket: str, capsys: pytest.CaptureFixture[str]) -
     args = ["--store", f"{s3_bucket}/store", "--site", "demo", "--out", f"{out}-strict"]
     code, _, err = in_process(capsys, "map", *args, "--strict")
     assert code == 1
-    assert "unmapped values (colour: pistache; type: chaussure); nothing written" in err
+    assert "unmapped values (colour: pistache; type: deguisement); nothing written" in err
     assert list(open_store(f"{out}-strict").list()) == []
 
     code, text, _ = in_process(
@@ -126,9 +126,12 @@ def test_map_command_on_s3(s3_bucket: str, capsys: pytest.CaptureFixture[str]) -
     )
     saved = open_store(f"{s3_bucket}/store").read_json("raw/demo/unmapped-summary.json")
     assert code == 0 and f"saved {saved['summary']['saved']}" in text
-    assert [(r["task"], r["value"]) for r in saved["unmapped"]] == [
-        ("colour", "pistache"),
-        ("type", "chaussure"),
+    # The least certain first: no house type for fancy dress; pistache is a colour name.
+    assert [
+        (r["task"], r["value"], r["suggestion"], r["confidence"]) for r in saved["unmapped"]
+    ] == [
+        ("type", "deguisement", "???", "none"),
+        ("colour", "pistache", "green", "high"),
     ]
 
 
@@ -172,9 +175,10 @@ def test_unmapped_edit_map_reaches_full_coverage(
     )
     assert row["example_urls"][0] == "http://127.0.0.1:8/articles/1-article"
     assert row["table"] == str(colours)
-    assert f"{colours}\n    kaki: green" in in_process(capsys, "unmapped", *common)[1]
+    text = in_process(capsys, "unmapped", *common)[1]
+    assert f"add under `values:` of {colours}\n    Kaki: green  # high, 3 listings: " in text
     csv_out = in_process(capsys, "unmapped", *common, "--format", "csv")[1]
-    assert csv_out.splitlines()[1].startswith("colour,kaki,3,0.5,Kaki,")
+    assert csv_out.splitlines()[1].startswith("colour,kaki,Kaki,3,0.5,Kaki,")
 
     out_dir = str(tmp_path / "out")
     assert in_process(capsys, "map", *common, "--out", out_dir, "--strict")[0] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -84,7 +85,37 @@ def test_site_table_extends_and_overrides_the_common_table(tmp_path: Path) -> No
     assert table.get("camel").labels == ("beige",)  # the common table says brown
     assert table.get("kaki").labels == ("green",)  # inherited
     assert table.get("arc en ciel").ignored
-    assert load_table("other", "colour", load_taxonomy(), root).entries == {}
+    (override,) = table.overrides  # allowed, but reported
+    assert re.fullmatch(
+        r".*shop/colour.yaml:3: 'Camel' -> beige overrides .*_common/colour.yaml:\d+: "
+        r"'camel' -> brown",
+        override.describe(),
+    )
+
+
+def test_a_site_without_tables_uses_the_shared_ones_unless_it_opts_out(tmp_path: Path) -> None:
+    tax = load_taxonomy()
+    root = _table(tmp_path, "values:\n  Pistache: green\n")  # no extends: _common by default
+    common = load_table("_common", "colour", tax, root).entries
+    assert len(common) > 100
+    assert load_table("newshop", "colour", tax, root).entries == common  # no folder at all
+    assert {"pistache", *common} == set(load_table("shop", "colour", tax, root).entries)
+    (root / "shop" / "colour.yaml").write_text("extends: []\nvalues:\n  Noir: black\n")
+    assert list(load_table("shop", "colour", tax, root).entries) == ["noir"]
+    assert load_tables("newshop", tax, root)["type"].get("homme") is None
+    assert load_tables("newshop", tax, root)["gender"].get("homme").labels == ("men",)
+
+
+def test_every_unresolved_line_of_every_table_is_listed_at_once(tmp_path: Path) -> None:
+    root = _table(tmp_path, "values:\n  Pistache: ???\n  Lavande: purple\n  Rose gold: ???\n")
+    (root / "shop" / "type.yaml").write_text("values:\n  sweats-a-capuche: ???\n")
+    with pytest.raises(UserError) as caught:
+        load_tables("shop", load_taxonomy(), root)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("4 mapping table lines to fix: ")
+    for where in ("colour.yaml:2: 'Pistache' still reads '???'", "colour.yaml:3: 'Lavande'",
+                  "colour.yaml:4: 'Rose gold'", "type.yaml:2: 'sweats-a-capuche'"):  # fmt: skip
+        assert where in message
 
 
 def test_vectorised_mapping_equals_a_per_row_loop() -> None:

@@ -23,6 +23,9 @@ from dataset.mapping.normalise import explode_cells, normalise, split_values
         ("Gris", "gris"),  # a final s that is not a plural
         ("Leggings", "legging"),
         ("Puppies", "puppy"),
+        ("Dresses", "dress"),
+        ("women-dresses", "women dress"),
+        ("Blouses", "blouse"),
         ("100% coton", "coton"),
         ("100 % Coton", "coton"),
         ("Laine mérinos", "laine merino"),

@@ -8,8 +8,11 @@ writes, under --out (a local folder or s3:// URI):
   map-summary.json    rows in and out, coverage per task, skipped lines, exclusions
 
 Listings whose type cannot be mapped are left out and counted, never guessed.
-Malformed lines are skipped and counted with their file:line. With --strict, any
-unmapped value fails the command (exit 1) and nothing is written.
+Malformed lines are skipped and counted with their file:line (the first few printed).
+A site entry that contradicts the shared tables (_common) is printed, one line each.
+With --strict, any unmapped value fails the command (exit 1) and nothing is written;
+a table line still reading ??? (or naming no house label) fails any run, and every such
+line of every table is listed in that one error.
 
 Example:
   s2s-dataset map --store ./data --site demo --out ./data/datasets/demo/v1 --strict
@@ -19,9 +22,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from dataset.core import clikit
-from dataset.mapping.command_line import add_mapping_arguments, coverage_lines, map_config
+from dataset.mapping.command_line import (
+    add_mapping_arguments,
+    coverage_lines,
+    map_config,
+    report_lines,
+)
 
 NAME = "map"
 HELP = "map a site's raw labels onto the house taxonomy (labelled.parquet)"
@@ -41,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_format_argument(parser)
 
 
+def _unmapped_text(task: str, cov: dict[str, Any]) -> str:
+    """``task: a, b`` and how many more values the summary does not name."""
+    more = cov["unmapped_values"] - len(cov["top_unmapped"])
+    return f"{task}: {', '.join(cov['top_unmapped'])}" + (f" (+{more} more)" if more else "")
+
+
 def run(args: argparse.Namespace) -> int:
     from dataset.core.store import open_store
     from dataset.mapping.marketplace import map_listings
@@ -56,18 +71,14 @@ def run(args: argparse.Namespace) -> int:
             f"map {args.site}: {summary['listings_in']} listings in, "
             f"{summary['listings_out']} listings / {summary['rows_out']} images out",
             *coverage_lines(summary),
-            f"  skipped lines: {summary['read']['skipped_malformed']} malformed, "
-            f"{summary['read']['skipped_missing_fields']} missing fields",
+            *report_lines(summary),
             f"  left out: {summary['excluded_listings']}",
         ]
     )
-    problems = summary["read"]["problems"]
-    if problems:
-        text += "\n  first skipped: " + "\n                 ".join(problems[:5])
     if args.strict and not summary["fully_mapped"]:
         clikit.emit(summary, args.format, text)
         unmapped = "; ".join(
-            f"{task}: {', '.join(cov['top_unmapped'])}"
+            _unmapped_text(task, cov)
             for task, cov in summary["coverage"].items()
             if cov["top_unmapped"]
         )

@@ -2,9 +2,12 @@
 
 For each task (colour, material, gender, type) it lists the normalised values without
 a table entry, how many listings each affects, raw examples, example listing URLs and a
-suggested house label: a spelling match on the words the tables already know, or for
-colours the nearest house colour (CIELAB) of a known colour name. The text output ends
-with the lines to paste into each table file; then run `s2s-dataset map`.
+suggested house label with its confidence and reason (the shared tables, the taxonomy's
+names, a colour-name lexicon, the words inside a value, a spelling match; a value no
+source settles reads ???). The least certain suggestions come first. A site without
+tables is mapped with the shared tables (_common). The text output also prints skipped
+record lines, site entries overriding the shared tables, and ends with the lines to paste
+into each table file (or the file to create); then run `s2s-dataset map --strict`.
 
 The summary (listings in, coverage per task, unmapped values) and the full list are also
 saved as JSON in the store, next to the site's records: raw/<site>/unmapped-summary.json.
@@ -22,7 +25,12 @@ import json
 from typing import Any
 
 from dataset.core import clikit
-from dataset.mapping.command_line import add_mapping_arguments, coverage_lines, map_config
+from dataset.mapping.command_line import (
+    add_mapping_arguments,
+    coverage_lines,
+    map_config,
+    report_lines,
+)
 
 NAME = "unmapped"
 HELP = "list raw values with no mapping, with suggested house labels"
@@ -34,30 +42,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_format_argument(parser, ("text", "csv", "json"))
 
 
-def _label(suggestion: object) -> str:
-    return suggestion if isinstance(suggestion, str) else "???"
+def _text(frame: Any, summary: dict[str, Any], new_site: str) -> str:
+    from dataset.mapping.scaffold import table_text, value_line
 
-
-def _text(frame: Any, summary: dict[str, Any]) -> str:
-    lines = [f"unmapped values of {summary['site']} ({summary['listings_in']} listings)"]
+    site = summary["site"]
+    lines = [f"unmapped values of {site} ({summary['listings_in']} listings)"]
     lines += coverage_lines(summary)
+    lines += report_lines(summary)
+    if summary["tables_missing"]:
+        lines.append(
+            f"  no table yet for {', '.join(summary['tables_missing'])}: the shared tables "
+            f"(_common) stand in; `{new_site}` writes them (those with values to map are "
+            "shown below)"
+        )
     if not len(frame):
         lines.append("every value is mapped: coverage 100%")
         return "\n".join(lines)
     lines.append("")
-    lines.append(f"{'task':<9} {'listings':>8}  {'value':<22} {'suggestion':<14} example")
+    lines.append(
+        f"{'task':<9} {'listings':>8}  {'value':<22} {'suggestion':<14} {'confidence':<10} "
+        "example  (reason)"
+    )
     for row in frame.itertuples():
         example = row.example_urls[0] if row.example_urls else ""
         lines.append(
-            f"{row.task:<9} {row.listings:>8}  {row.value:<22} {_label(row.suggestion):<14} "
-            f"{example}  ({row.reason})"
+            f"{row.task:<9} {row.listings:>8}  {row.value:<22} {row.suggestion:<14} "
+            f"{row.confidence:<10} {example}  ({row.reason})"
         )
     lines.append("")
-    lines.append("to fix, add under `values:` (check each suggestion; `ignore` drops a value):")
-    for table, group in frame.groupby("table", sort=True):
-        lines.append(f"  {table}")
-        for row in group.itertuples():
-            lines.append(f"    {row.value}: {_label(row.suggestion)}")
+    lines.append("to fix (check each line; ??? needs a house label, a list of them or `ignore`):")
+    for (table, exists), group in frame.groupby(["table", "table_exists"], sort=True):
+        records = group.to_dict("records")
+        if exists:
+            lines.append(f"  add under `values:` of {table}")
+            lines += [f"    {value_line(record)}" for record in records]
+        else:
+            lines.append(f"  create {table} (new-site writes it):")
+            text = table_text(site, records[0]["task"], records)
+            lines += [f"    {line}" for line in text.splitlines()]
     return "\n".join(lines)
 
 
@@ -82,5 +104,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(json.dumps(report, indent=2))
     else:
-        print(_text(frame, summary) + f"\nsaved {summary['saved']}")
+        tables = f" --tables {args.tables}" if args.tables else ""
+        new_site = f"s2s-dataset new-site --site {args.site} --store {args.store}{tables}"
+        print(_text(frame, summary, new_site) + f"\nsaved {summary['saved']}")
     return 0

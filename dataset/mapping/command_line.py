@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+SKIPPED_SHOWN = 5  # skipped record lines printed (the saved summary keeps more)
+
 if TYPE_CHECKING:
     from dataset.mapping.marketplace import MapConfig
 
@@ -36,4 +38,19 @@ def coverage_lines(summary: dict[str, Any]) -> list[str]:
             f"  {task:<9} {cov['coverage']:7.1%} of {cov['listings_with_value']} listings "
             f"with a value ({cov['distinct_raw_values']} distinct){missing}"
         )
+    return lines
+
+
+def report_lines(summary: dict[str, Any]) -> list[str]:
+    """Human lines on what was read and overridden: skipped record lines, table overrides."""
+    read = summary["read"]
+    lines = []
+    skipped = read["skipped_malformed"] + read["skipped_missing_fields"]
+    if skipped:
+        lines.append(
+            f"  skipped {skipped} record line(s) ({read['skipped_malformed']} malformed, "
+            f"{read['skipped_missing_fields']} missing fields); first:"
+        )
+        lines += [f"    {problem}" for problem in read["problems"][:SKIPPED_SHOWN]]
+    lines += [f"  override: {line}" for line in summary["overrides"]]
     return lines

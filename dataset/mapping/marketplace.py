@@ -98,6 +98,15 @@ def label_listings(store: Store, site: str, config: MapConfig) -> LabelledListin
     return labelled
 
 
+def overrides(labelled: LabelledListings) -> list[str]:
+    """One line per site entry that contradicts a shared table (allowed, never silent)."""
+    return [
+        f"{task}: {override.describe()}"
+        for task, table in labelled.tables.items()
+        for override in table.overrides
+    ]
+
+
 def coverage(labelled: LabelledListings) -> dict[str, dict[str, Any]]:
     """Per task: listings showing a value, listings fully mapped, distinct and unmapped values."""
     total = len(labelled.listings)
@@ -208,6 +217,7 @@ def summarise(labelled: LabelledListings, table: pd.DataFrame) -> dict[str, Any]
         "site": labelled.site,
         "taxonomy_version": labelled.taxonomy.version,
         "tables": {task: table_.files for task, table_ in labelled.tables.items()},
+        "overrides": overrides(labelled),
         "read": labelled.read.as_dict() if labelled.read else None,
         "listings_in": len(frame),
         "listings_out": int(table["item_id"].nunique()) if len(table) else 0,

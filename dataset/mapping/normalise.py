@@ -59,6 +59,8 @@ def singular(word: str) -> str:
         return word[:-1]
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    if word.endswith("sses"):  # dresses, glasses: the English -es after -ss
+        return word[:-2]
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
