@@ -217,8 +217,9 @@ def export_stage(context: StageContext) -> StageOutput:
 
 @stage(
     "report",
-    config=_model("dataset.report.page", "ReportConfig"),
-    needs=("check", "dedup", "segment", "split", "rebalance", "weights"),
+    config=_model("dataset.report.config", "ReportConfig"),
+    needs=("map", "check", "dedup", "segment", "split", "rebalance", "weights"),
+    version=2,
 )
 def report_stage(context: StageContext) -> StageOutput:
     """The dataset report (report.html), self-contained."""
