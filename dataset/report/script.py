@@ -78,7 +78,7 @@ SCRIPT = r"""
       button.textContent = th.textContent;
       th.textContent = "";
       th.appendChild(button);
-      var down = false;
+      var down = true;  // the first click sorts ascending
       button.addEventListener("click", function () {
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
