@@ -241,3 +241,11 @@ def _check_counts_and_filters(page: Any) -> None:
     assert table.locator("th").nth(2).get_attribute("aria-sort") == "ascending"
     reasons = table.locator("tbody tr td:nth-child(3)").all_inner_texts()
     assert reasons == sorted(reasons) and len(reasons) > 1
+
+
+def test_figures_name_a_source_by_its_last_segments_only() -> None:
+    from dataset.report.figures import short_name
+
+    assert short_name("/home/ana/data/datasets/demo/v1/") == "demo/v1"
+    assert short_name("s3://bucket/datasets/demo/v1/manifest.parquet") == "demo/v1"
+    assert short_name("C:\\data\\df2\\validation") == "df2/validation"
