@@ -66,6 +66,9 @@ s2s-train search --index "$STORE/indexes/demo" --image "$STORE/$QUERY" --pair-id
 s2s-train plot-embeddings --encoder "$ENCODER" --dataset "$DATASET" --task colour \
     --out "$EVAL/tsne-colour.png"
 
+step "dataset build again: every stage cached but the report, which now links the evaluations"
+s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
+
 step "Kubernetes: the same crawl as an Indexed Job, one index per category"
 categories_csv=$(IFS=,; echo "${CATEGORIES[*]}")
 s2s-crawl k8s render --site demo --categories "$categories_csv" \

@@ -144,6 +144,37 @@ def test_segmentation_counts_per_domain_add_up(review: tuple[Store, Path, str]) 
     assert (fallback, images) == (summary["fallback"], summary["images"])
 
 
+def test_report_links_the_evaluation_pages_of_its_version(
+    review: tuple[Store, Path, str], tmp_path: Path
+) -> None:
+    import shutil
+
+    from dataset.build.run import build
+    from dataset.core.store import open_store
+
+    store, folder, _ = review
+    shutil.copytree(folder / "store", tmp_path / "store")
+    copy = open_store(tmp_path / "store")
+    # What `s2s-train evaluate` and `eval-retrieval` leave (their records name the version).
+    version = str(tmp_path / "store" / PREFIX)
+    pages = {
+        "models/enc/r1/eval/test": ("metrics.json", {"dataset": version}),
+        "eval/demo": ("report.json", {"source": f"{version}/manifest.parquet"}),
+        "models/enc/r0/eval/test": ("metrics.json", {"dataset": "/elsewhere/datasets/demo/v0"}),
+    }
+    for where, (name, record) in pages.items():
+        copy.write_json(f"{where}/{name}", record)
+        copy.write_text(f"{where}/index.html", "<!doctype html><title>evaluation</title>")
+    summary = build(folder / "dataset.yaml", copy.uri, show_progress=False)
+    ran = {name for name, stage in summary["stages"].items() if stage["status"] == "ran"}
+    assert ran == {"report"}  # a new evaluation reruns the report only
+    soup = bs4.BeautifulSoup(copy.read_text(f"{PREFIX}/report.html"), "html.parser")
+    links = {a["href"] for a in soup.select("#overview ul a")}
+    assert links == {"../../../models/enc/r1/eval/test/index.html", "../../../eval/demo/index.html"}
+    for href in links:
+        assert (tmp_path / "store" / PREFIX / href).resolve().is_file()
+
+
 def _image(pixels: np.ndarray) -> bytes:
     import cv2
 

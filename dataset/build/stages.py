@@ -219,6 +219,9 @@ def export_stage(context: StageContext) -> StageOutput:
     "report",
     config=_model("dataset.report.config", "ReportConfig"),
     needs=("map", "check", "dedup", "segment", "split", "rebalance", "weights"),
+    external=lambda c: _entry("dataset.report.evaluations", "evaluation_records")(
+        c.store, c.prefix
+    ),
     version=2,
 )
 def report_stage(context: StageContext) -> StageOutput:

@@ -12,6 +12,7 @@ Thumbnails are read through the store, so the report is the same for a local or 
 from __future__ import annotations
 
 import logging
+import posixpath
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,7 @@ from dataset.pipeline.engine import StageContext
 from dataset.report.charts import class_count_chart, count_labels
 from dataset.report.config import ReportConfig
 from dataset.report.duplicates import clusters_gallery, near_miss_gallery
+from dataset.report.evaluations import evaluation_pages
 from dataset.report.html import cards, esc, record, section, table
 from dataset.report.inputs import bad_inputs, bad_inputs_section, outliers_section
 from dataset.report.samples import samples_section
@@ -66,7 +68,20 @@ def _overview(context: StageContext, manifest: pd.DataFrame, bad: list[dict[str,
             continue
         state = context.store.read_json(context.key(f"stages/{name}.json"))
         stages.append([name, state.get("finished_at", "")])
-    return cards(tiles) + table(["stage", "finished"], stages, "narrow")
+    return cards(tiles) + _evaluations(context) + table(["stage", "finished"], stages, "narrow")
+
+
+def _evaluations(context: StageContext) -> str:
+    """Links to the trainer's evaluation pages of this version (relative, as in the store)."""
+    pages = evaluation_pages(context.store, context.prefix)
+    if not pages:
+        return ""
+    links = "".join(
+        f'<li><a href="{esc(posixpath.relpath(p.key, context.prefix))}">{esc(p.kind)}: '
+        f"{esc(posixpath.dirname(p.key))}</a></li>"
+        for p in pages
+    )
+    return f"<h3>Evaluations of this version</h3><ul>{links}</ul>"
 
 
 def _class_counts(context: StageContext, manifest: pd.DataFrame) -> str:
