@@ -76,7 +76,9 @@ figcaption { font-size:11px; color:var(--muted); max-width:96px; }
 .labels dt { color:var(--muted); }
 .labels dd { margin:0; }
 .labels .raw { color:var(--muted); font-style:italic; }
-.figure img { max-width:100%; height:auto; }
+figure.figure { text-align:left; }
+figure.figure img { width:auto; height:auto; max-width:100%; object-fit:initial; background:none; }
+figure.figure figcaption { max-width:none; }
 .warn { color:var(--warn); }
 @media (max-width: 760px) {
   header, main { padding-left:12px; padding-right:12px; }
