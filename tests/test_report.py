@@ -227,6 +227,7 @@ def test_report_in_a_real_browser(
                 _check_counts_and_filters(page)
                 assert errors == [], errors
                 page.close()
+            _check_evaluation_page(browser, tmp_path_factory.mktemp("evaluation"))
             no_script = browser.new_page(
                 java_script_enabled=False, viewport={"width": 420, "height": 900}
             )
@@ -248,6 +249,32 @@ def _open(browser: Any, width: int, url: str) -> tuple[Any, list[str]]:
     return page, errors
 
 
+def _check_evaluation_page(browser: Any, folder: Path) -> None:
+    """An evaluation page (multi-label figures) in the report's style fits a phone too."""
+    from training.evaluation import confusion_png, evaluation_page, label_confusion_png
+
+    report = {
+        "classes": ["red", "green", "blue"],
+        "n": 4,
+        "accuracy": 0.75,
+        "confusion": {"matrix": [[2, 1, 0], [0, 1, 0], [1, 0, 2]]},
+        "label_confusion": {c: [[2, 0], [1, 1]] for c in ("red", "green", "blue")},
+    }
+    figures = {
+        "colour: label pairs": confusion_png(report, "colour", "test"),
+        "colour: per label": label_confusion_png(report, "colour", "test"),
+    }
+    result = {"model": str(folder / "models/enc/r1"), "dataset": str(folder / "datasets/x/v1")}
+    html = evaluation_page({**result, "split": "test", "tasks": {"colour": report}}, figures, None)
+    assert str(folder) not in html
+    (folder / "index.html").write_text(html, encoding="utf-8")
+    page, errors = _open(browser, 420, (folder / "index.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    widths = page.locator("figure.figure img").evaluate_all("els => els.map(e => e.clientWidth)")
+    assert len(widths) == 2 and min(widths) > 200 and errors == []
+    page.close()
+
+
 def _check_counts_and_filters(page: Any) -> None:
     for block in page.locator(".filterable").all():
         shown = int(block.locator(".count .shown").inner_text())
@@ -261,6 +288,14 @@ def _check_counts_and_filters(page: Any) -> None:
     }
     assert int(segmentation.locator(".count .shown").inner_text()) == visible.count()
     segmentation.locator('select[data-control="domain"]').select_option("")
+    classes = segmentation.locator('select[data-control="class"] option').all_inner_texts()
+    segmentation.locator('select[data-control="class"]').select_option(classes[1])
+    assert segmentation.locator(".item:visible").count() > 0
+    assert all(
+        segmentation.locator(".item:visible").nth(i).get_attribute("data-k-class") == classes[1]
+        for i in range(segmentation.locator(".item:visible").count())
+    )
+    segmentation.locator('select[data-control="class"]').select_option("")
     samples = page.locator('.filterable[data-name="samples"]')
     samples.locator('select[data-control="split"]').select_option("val")
     assert all(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from dataset.pipeline.engine import StageContext
 from dataset.report.config import ReportConfig
-from dataset.report.html import attrs, count_line, esc, filterable, gallery, record
+from dataset.report.html import attrs, count_line, esc, filterable, first_label, gallery, record
 from dataset.report.thumbs import Thumbnails
 
 PRIMARY_SCORES = ("score", "ncc", "edge_ncc")  # the first present one orders the pairs
@@ -115,7 +115,11 @@ def clusters_gallery(context: StageContext, thumbs: Thumbnails, cfg: ReportConfi
             )
             for r in ordered.head(6).to_dict("records")
         )
-        keys = {"domain": _domains(cluster), "decision": MERGED}
+        keys = {
+            "domain": _domains(cluster),
+            "class": first_label(ordered.iloc[0].get(cfg.sample_task)),
+            "decision": MERGED,
+        }
         sorts = {"weakest": round(1 - weakest, 4), "size": len(cluster)}
         head = f"<p>{len(cluster)} photos · weakest pair {weakest:.3f}</p>"
         shown.append(
@@ -135,7 +139,7 @@ def clusters_gallery(context: StageContext, thumbs: Thumbnails, cfg: ReportConfi
     )
     total = int(summary.get("clusters_with_duplicates", len(clusters)))
     body = count_line(len(shown), total, "clusters") + gallery(shown, "gallery wide")
-    return intro + filterable(body, ["domain"], ["weakest", "size"], "clusters")
+    return intro + filterable(body, ["domain", "class"], ["weakest", "size"], "clusters")
 
 
 def near_miss_gallery(context: StageContext, thumbs: Thumbnails, cfg: ReportConfig) -> str:

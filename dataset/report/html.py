@@ -29,6 +29,16 @@ def attrs(keys: Mapping[str, Any] | None = None, sorts: Mapping[str, Any] | None
     return "".join(parts)
 
 
+def first_label(cell: Any) -> str:
+    """The first label of a list cell (the class a gallery filters by), '' when none."""
+    if cell is None or isinstance(cell, float):  # absent, or NaN from parquet
+        return ""
+    if isinstance(cell, str):
+        return cell
+    values = list(cell)
+    return str(values[0]) if values else ""
+
+
 def section(title: str, body: str, anchor: str) -> str:
     return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
 

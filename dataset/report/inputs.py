@@ -8,7 +8,16 @@ import pandas as pd
 
 from dataset.pipeline.engine import StageContext
 from dataset.report.config import ReportConfig
-from dataset.report.html import attrs, count_line, esc, filterable, gallery, record, table
+from dataset.report.html import (
+    attrs,
+    count_line,
+    esc,
+    filterable,
+    first_label,
+    gallery,
+    record,
+    table,
+)
 from dataset.report.outliers import flags, measure_all, severity
 from dataset.report.thumbs import Thumbnails
 
@@ -72,6 +81,7 @@ def outliers_section(
         keys = {
             "issue": issues[0],
             "domain": row.get("domain", ""),
+            "class": first_label(row.get(cfg.sample_task)),
             "split": row.get("split", ""),
         }
         items.append(
@@ -92,5 +102,5 @@ def outliers_section(
     )
     body = count_line(len(items), len(found), "flagged images")
     return intro + filterable(
-        body + gallery(items), ["issue", "domain", "split"], ["severity"], "outliers"
+        body + gallery(items), ["issue", "domain", "class", "split"], ["severity"], "outliers"
     )

@@ -9,7 +9,15 @@ import pandas as pd
 
 from dataset.pipeline.engine import StageContext
 from dataset.report.config import ReportConfig
-from dataset.report.html import attrs, count_line, esc, filterable, gallery, labels_list
+from dataset.report.html import (
+    attrs,
+    count_line,
+    esc,
+    filterable,
+    first_label,
+    gallery,
+    labels_list,
+)
 from dataset.report.thumbs import Thumbnails
 
 
@@ -65,7 +73,7 @@ def samples_section(
     spec = context.specs.get(cfg.sample_task)
     if spec is None or cfg.sample_task not in manifest:
         return f"<p>No task {esc(cfg.sample_task)} in this dataset.</p>"
-    first = manifest[cfg.sample_task].map(lambda v: str(v[0]) if v is not None and len(v) else None)
+    first = manifest[cfg.sample_task].map(first_label)
     raw = _raw_labels(context, cfg)
     items, empty = [], []
     for cls in spec.classes:

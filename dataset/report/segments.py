@@ -12,7 +12,16 @@ import pandas as pd
 
 from dataset.pipeline.engine import StageContext
 from dataset.report.config import ReportConfig
-from dataset.report.html import attrs, count_line, esc, filterable, gallery, record, table
+from dataset.report.html import (
+    attrs,
+    count_line,
+    esc,
+    filterable,
+    first_label,
+    gallery,
+    record,
+    table,
+)
 from dataset.report.thumbs import Thumbnails
 
 
@@ -78,7 +87,11 @@ def segmentation_section(context: StageContext, thumbs: Thumbnails, cfg: ReportC
             figs = thumbs.tag(row["image_path"], "photo")
             if status == "segmented":
                 figs += thumbs.tag(row.get("segmented_path"), "cut-out")
-            keys = {"domain": row.get("domain", ""), "decision": row["_decision"]}
+            keys = {
+                "domain": row.get("domain", ""),
+                "class": first_label(row.get(cfg.sample_task)),
+                "decision": row["_decision"],
+            }
             shown.append(
                 f'<div class="item pair {esc(status)}"{attrs(keys)}><div class="row">{figs}</div>'
                 f"<p>{esc(row['_decision'])} · {esc(row.get('source', ''))}</p></div>"
@@ -87,5 +100,5 @@ def segmentation_section(context: StageContext, thumbs: Thumbnails, cfg: ReportC
     return (
         intro
         + _per_domain(frame)
-        + filterable(body + gallery(shown), ["domain", "decision"], [], "segmentation")
+        + filterable(body + gallery(shown), ["domain", "class", "decision"], [], "segmentation")
     )
