@@ -129,6 +129,8 @@ def test_galleries_show_the_decisions_with_their_reasons(review: tuple[Store, Pa
         assert path in bad
     assert "not an image" in bad and "corrupt or truncated" in bad
     assert str(folder) not in html  # no machine path on the page
+    assert '<meta name="viewport" content="width=device-width' in html
+    assert "break-all" not in html  # words are never cut in the middle
     assert len(html) < 400_000
 
 

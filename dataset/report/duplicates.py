@@ -138,7 +138,9 @@ def clusters_gallery(context: StageContext, thumbs: Thumbnails, cfg: ReportConfi
         "merge first: the outlined photo is kept, each pair shows its method and scores.</p>"
     )
     total = int(summary.get("clusters_with_duplicates", len(clusters)))
-    body = count_line(len(shown), total, "clusters") + gallery(shown, "gallery wide")
+    body = count_line(
+        len(shown), total, "clusters", "(all: stages/dedup.parquet, duplicates.parquet)"
+    ) + gallery(shown, "gallery wide")
     return intro + filterable(body, ["domain", "class"], ["weakest", "size"], "clusters")
 
 

@@ -96,7 +96,12 @@ def segmentation_section(context: StageContext, thumbs: Thumbnails, cfg: ReportC
                 f'<div class="item pair {esc(status)}"{attrs(keys)}><div class="row">{figs}</div>'
                 f"<p>{esc(row['_decision'])} · {esc(row.get('source', ''))}</p></div>"
             )
-    body = count_line(len(shown), int(summary.get("images", len(unique))), "decisions")
+    body = count_line(
+        len(shown),
+        int(summary.get("images", len(unique))),
+        "decisions",
+        f"({cfg.segmentation_examples} per decision and domain; all: stages/segment.parquet)",
+    )
     return (
         intro
         + _per_domain(frame)
