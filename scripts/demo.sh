@@ -84,6 +84,9 @@ s2s-train search --index "$STORE/indexes/demo" --image "$STORE/$QUERY" --pair-id
 s2s-train plot-embeddings --encoder "$ENCODER" --dataset "$DATASET" --task colour \
     --out "$EVAL/tsne-colour.png"
 
+step "dataset build again: every stage cached but the report, which now links the evaluations"
+s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
+
 step "Kubernetes: the same crawl as an Indexed Job, one index per category"
 categories_csv=$(IFS=,; echo "${CATEGORIES[*]}")
 s2s-crawl k8s render --site demo --categories "$categories_csv" \
@@ -92,9 +95,9 @@ s2s-crawl k8s render --site demo --categories "$categories_csv" \
 
 step "done: look at"
 look() { printf '  %-44s %s\n' "$1" "$2"; }
-look "$DATASET/report.html" "dataset report (classes, duplicates, cut-outs, bad inputs)"
-look "$MODEL/eval/test/" "test metrics and confusion matrices"
-look "$EVAL/topk.png" "top-k hit rate of shoppers' photos against the catalogue"
+look "$DATASET/report.html" "dataset report (stage figures, a gallery per decision)"
+look "$MODEL/eval/test/index.html" "test metrics and confusion matrices on one page"
+look "$EVAL/index.html" "top-k hit rate of shoppers' photos against the catalogue"
 look "$EVAL/search-grid.png" "a shopper's photo beside its top 10 catalogue products"
 look "$EVAL/tsne-colour.png" "the colour encodings, coloured by label"
 look "$STORE/k8s-crawl.yaml" "the crawl as Kubernetes objects (kubectl apply -f)"

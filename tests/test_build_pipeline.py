@@ -60,6 +60,6 @@ def test_full_pipeline_from_raw_listings_to_shards(tmp_path: Path) -> None:
     assert sum(s["records"] for s in index["splits"].values()) == len(manifest)
     assert list(index["tasks"]) == ["colour", "material", "gender", "type"]
     report = store.read_text(f"{prefix}/report.html")
-    assert "Near-duplicates" in report and "before" in report
+    assert "Near-duplicate clusters" in report and "cut-out" in report
     again = build(config, store.uri, show_progress=False)
     assert {r["status"] for r in again["stages"].values()} == {"cached"}

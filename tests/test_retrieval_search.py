@@ -141,6 +141,27 @@ def test_eval_retrieval_on_the_manifest_reports_and_compares(
     saved = json.loads((tmp_path / "eval/report.json").read_text())
     assert saved["top_k"] == report["top_k"]
     assert (tmp_path / "eval/topk.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "eval/index.html").read_text()
+    assert "data:image/png;base64," in page and "top-5" in page
+    assert world["root"] not in page and str(tmp_path) not in page  # no machine path
+    assert 'href="../store/datasets/tiny/v1/report.html"' not in page  # the dataset has none
+
+
+def test_search_grid_shows_the_true_product_outside_the_top(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = cli(
+        capsys, "search", "--index", world["index"], "--image", world["query"], "--top", "1",
+        "--pair-id", "P005", "--grid", str(tmp_path / "grid.png"), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["pair_rank"] > 1 and result["results"][0]["product_id"] != "P005"
+    true = result["true_product"]
+    assert true["product_id"] == "P005" and true["rank"] == result["pair_rank"]
+    assert true["score"] <= result["results"][0]["score"]
+    with Image.open(tmp_path / "grid.png") as grid:  # two tiles: the top one and the truth
+        assert grid.width > 2 * 180
 
 
 def write_deepfashion2(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,22 @@ def test_evaluate_writes_metrics_confusion_and_compares(
     matrix = json.loads((folder / "confusion-type.json").read_text())["matrix"]
     assert np.asarray(matrix).sum() == result["n"]
     assert (folder / "confusion-colour.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "labels-colour.png").read_bytes()[:4] == b"\x89PNG"  # per-label 2x2
+    page = (folder / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 + 1  # colour: pairs + per label; type
+    assert "colour: label pairs" in page and "type: confusion matrix" in page
+    assert trained["root"] not in page  # no machine path
+    assert "Report of the dataset version" not in page  # this dataset has no report
+    (Path(trained["dataset"]) / "report.html").write_text("<!doctype html><title>r</title>")
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    link = re.search(
+        r'<a href="([^"]+)">Report of the dataset version', (folder / "index.html").read_text()
+    )
+    assert (
+        link
+        and (folder / link.group(1)).resolve() == Path(trained["dataset"], "report.html").resolve()
+    )
     code, out, err = cli(capsys, *args, "--compare", trained["out"])
     assert code == 0, err
     assert "vs previous type: accuracy +0.000" in out

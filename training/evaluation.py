@@ -2,7 +2,9 @@
 
 Writes ``<model>/eval/<split>/``: ``metrics.json`` (per task accuracy, per-label
 precision/recall/F1/AUC, confusion matrices), ``confusion-<task>.png`` and
-``confusion-<task>.json``, and ``summary.txt`` (also printed). ``--compare`` takes a
+``confusion-<task>.json`` (for a multi-label task: label pairs, titled so, plus
+``labels-<task>.png``, one 2x2 matrix per label), ``index.html`` (every figure on one page,
+linked to the dataset version's report) and ``summary.txt`` (also printed). ``--compare`` takes a
 previous run folder (or its ``metrics.json``) and adds the differences.
 """
 
@@ -38,7 +40,19 @@ def _encoder_tasks(meta: dict[str, Any], dataset_tasks: dict[str, TaskSpec]) -> 
     return tasks
 
 
-def confusion_png(report: dict[str, Any], title: str) -> bytes:
+def _save(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=110)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def confusion_png(report: dict[str, Any], task: str, split: str) -> bytes:
+    """Rows true, columns predicted. For a multi-label task the cells count label pairs
+    (an image counts once per pair of a true and a predicted label), and say so."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,19 +67,74 @@ def confusion_png(report: dict[str, Any], title: str) -> bytes:
     image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right")
     ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
+    if "label_confusion" in report:  # set for multi-label tasks only
+        ax.set_xlabel("predicted label")
+        ax.set_ylabel("true label")
+        ax.set_title(
+            f"{task} ({split}): label pairs, not a confusion matrix\n"
+            f"{int(matrix.sum())} (true, predicted) pairs from {report['n']} images",
+            fontsize=10,
+        )
+        bar = "share of the true label's pairs"
+    else:
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{task} ({split}): confusion matrix, {report['n']} images", fontsize=10)
+        bar = "share of the true row"
     for (i, j), value in np.ndenumerate(matrix):
         if value:
             ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=7,
                     color="white" if rows[i, j] > 0.5 else "black")  # fmt: skip
-    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true row")
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=110)
-    plt.close(fig)
-    return out.getvalue()
+    fig.colorbar(image, ax=ax, fraction=0.046, label=bar)
+    return _save(fig)
+
+
+def label_confusion_png(report: dict[str, Any], task: str, split: str) -> bytes:
+    """One 2x2 confusion matrix per label of a multi-label task (absent/present)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = report["label_confusion"]
+    columns = min(6, len(labels))
+    rows = -(-len(labels) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(1.9 * columns, 2.0 * rows + 0.6), squeeze=False
+    )
+    for ax, (cls, cells) in zip(axes.flat, labels.items(), strict=False):
+        matrix = np.asarray(cells, dtype=float)
+        ax.imshow(matrix / max(matrix.sum(), 1), cmap="Blues", vmin=0, vmax=1)
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=8)
+        ax.set_xticks([0, 1], ["no", "yes"], fontsize=7)
+        ax.set_yticks([0, 1], ["no", "yes"], fontsize=7)
+        ax.set_title(cls, fontsize=9)
+    for ax in list(axes.flat)[len(labels) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"{task} ({split}): per label, true (rows) x predicted (columns), {report['n']} images",
+        fontsize=10,
+    )
+    return _save(fig)
+
+
+def evaluation_page(result: dict[str, Any], figures: dict[str, bytes], link: str | None) -> str:
+    """The figures of one evaluation on one HTML page, in the dataset report's style."""
+    from dataset.report.figures import figures_page, png_figure, short_name
+    from dataset.report.html import table
+
+    rows = [
+        [task, *(f"{report[k]:.3f}" if report.get(k) is not None else "-" for k in HEADLINE)]
+        for task, report in result["tasks"].items()
+    ]
+    sections = [("Headline metrics", table(["task", *HEADLINE], rows, "narrow"))]
+    sections += [(name, png_figure(data, name)) for name, data in figures.items()]
+    subtitle = (
+        f"{short_name(result['model'])} on {result['split']} of {short_name(result['dataset'])}"
+    )
+    return figures_page("Model evaluation", subtitle, sections, link)
 
 
 def _previous(uri: str, split: str) -> dict[str, Any]:
@@ -158,11 +227,21 @@ def evaluate(
         result["comparison"] = compare(result, _previous(previous, split))
     store = open_store(model_uri)
     prefix = f"eval/{split}/"
+    figures: dict[str, bytes] = {}
     for name, report in reports.items():
-        store.write_bytes(
-            f"{prefix}confusion-{name}.png", confusion_png(report, f"{name} ({split})")
-        )
+        multi = "label_confusion" in report
+        matrix = confusion_png(report, name, split)
+        figures[f"{name}: {'label pairs' if multi else 'confusion matrix'}"] = matrix
+        store.write_bytes(f"{prefix}confusion-{name}.png", matrix)
         store.write_json(f"{prefix}confusion-{name}.json", report["confusion"])
+        if multi:
+            per_label = label_confusion_png(report, name, split)
+            figures[f"{name}: per label"] = per_label
+            store.write_bytes(f"{prefix}labels-{name}.png", per_label)
+    from dataset.report.figures import report_link
+
+    link = report_link(dataset_uri, store, f"{prefix}index.html")
+    store.write_text(f"{prefix}index.html", evaluation_page(result, figures, link))
     store.write_json(f"{prefix}metrics.json", result)
     store.write_text(f"{prefix}summary.txt", summary_text(result) + "\n")
     return result

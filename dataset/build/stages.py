@@ -217,8 +217,12 @@ def export_stage(context: StageContext) -> StageOutput:
 
 @stage(
     "report",
-    config=_model("dataset.report.page", "ReportConfig"),
-    needs=("check", "dedup", "segment", "split", "rebalance", "weights"),
+    config=_model("dataset.report.config", "ReportConfig"),
+    needs=("map", "check", "dedup", "segment", "split", "rebalance", "weights"),
+    external=lambda c: _entry("dataset.report.evaluations", "evaluation_records")(
+        c.store, c.prefix
+    ),
+    version=2,
 )
 def report_stage(context: StageContext) -> StageOutput:
     """The dataset report (report.html), self-contained."""

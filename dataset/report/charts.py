@@ -65,5 +65,6 @@ def class_count_chart(
     ax.tick_params(axis="x", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    # Below the axes, never over a bar (a corner legend hid the smallest classes).
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncols=3)
     return _png(fig)

@@ -1,122 +1,94 @@
 """``report.html``: what a maintainer reads before trusting a dataset version.
 
-One self-contained page (charts and thumbnails embedded as base64): totals and stage
-times, class counts per task before and after rebalancing, label coverage and empty
-classes, duplicates found (example clusters side by side, cross-source ones flagged),
-segmentation before/after, a sample grid per class, and every bad input with its reason.
+One self-contained page (charts and thumbnails inline, one small inline script, no
+external request): the stages' own figures (every one traceable to ``stages/<stage>.json``
+through its ``data-record`` attribute), class counts before and after rebalancing,
+coverage, and one gallery per decision of the build (near-duplicate clusters and near
+misses, segmentation successes and fallbacks, samples with their labels, outliers, bad
+inputs), each saying 'showing N of M', filterable, readable without scripts and on a phone.
 Thumbnails are read through the store, so the report is the same for a local or S3 build.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import logging
+import posixpath
 from typing import Any
 
 import pandas as pd
-from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
 
 from dataset.pipeline.engine import StageContext
 from dataset.report.charts import class_count_chart, count_labels
-from dataset.report.style import CSS
+from dataset.report.config import ReportConfig
+from dataset.report.duplicates import clusters_gallery, near_miss_gallery
+from dataset.report.evaluations import evaluation_pages
+from dataset.report.html import cards, esc, record, section, table
+from dataset.report.inputs import bad_inputs, bad_inputs_section, outliers_section
+from dataset.report.samples import samples_section
+from dataset.report.segments import segmentation_section
+from dataset.report.style import page
+from dataset.report.thumbs import Thumbnails
 
 logger = logging.getLogger(__name__)
 
 
-class ReportConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    thumbnail_size: int = Field(112, ge=16, le=512)
-    samples_per_class: int = Field(6, ge=0)
-    sample_task: str = "type"
-    duplicate_examples: int = Field(8, ge=0)
-    segmentation_examples: int = Field(6, ge=0)
-    seed: int = 0
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-class Thumbnails:
-    """Base64 JPEG thumbnails of store images (a grey tile when one cannot be read)."""
-
-    def __init__(self, context: StageContext, size: int) -> None:
-        self.store = context.store
-        self.size = size
-
-    def tag(self, key: Any, caption: str = "") -> str:
-        uri = self._data_uri(key)
-        title = _esc(key)
-        img = (
-            f'<img src="{uri}" title="{title}" alt="{title}">' if uri else '<div class="na">?</div>'
-        )
-        cap = f"<figcaption>{_esc(caption)}</figcaption>" if caption else ""
-        return f"<figure>{img}{cap}</figure>"
-
-    def _data_uri(self, key: Any) -> str | None:
-        if not isinstance(key, str) or not key:
-            return None
-        try:
-            source = Image.open(io.BytesIO(self.store.read_bytes(key)))
-            source.draft("RGB", (self.size, self.size))
-            image = source.convert("RGB")
-            image.thumbnail((self.size, self.size))
-        except Exception as exc:  # noqa: BLE001 - a broken thumbnail must not stop the report
-            logger.debug("no thumbnail for %s: %s", key, exc)
-            return None
-        out = io.BytesIO()
-        image.save(out, format="JPEG", quality=80)
-        return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
-
-
-def _section(title: str, body: str, anchor: str) -> str:
-    return f'<section id="{anchor}"><h2>{_esc(title)}</h2>{body}</section>'
-
-
-def _table(headers: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def _overview(context: StageContext, manifest: pd.DataFrame, bad: list[dict[str, Any]]) -> str:
-    splits = manifest["split"].value_counts() if "split" in manifest else pd.Series(dtype=int)
-    dedup = context.summary("split").get("dropped_duplicates", 0)
-    cards = [
-        ("images", len(manifest)),
-        (
-            "train / val / test",
-            " / ".join(str(int(splits.get(s, 0))) for s in ("train", "val", "test")),
-        ),
-        (
-            "training draws",
-            int(manifest.loc[manifest.get("split") == "train", "repeat"].sum())
-            if "repeat" in manifest
-            else "-",
-        ),
-        ("duplicates removed", dedup),
-        ("bad inputs", len(bad)),
-    ]
-    tiles = "".join(
-        f'<div class="card"><b>{_esc(v)}</b><span>{_esc(k)}</span></div>' for k, v in cards
-    )
-    rows = []
+    split = context.summary("split")
+    rows = split.get("rows", {})
+    tiles = [("images in this version", f"<b>{len(manifest)}</b>")]
+    if split:
+        tiles.append(
+            (
+                "train / val / test",
+                " / ".join(
+                    record("split", f"rows.{s}", rows.get(s, 0)) for s in ("train", "val", "test")
+                ),
+            )
+        )
+        tiles.append(
+            (
+                "duplicates dropped",
+                record("split", "dropped_duplicates", split.get("dropped_duplicates", 0)),
+            )
+        )
+    rebalance = context.summary("rebalance")
+    if rebalance:
+        tiles.append(
+            ("training draws per epoch", record("rebalance", "draws", rebalance.get("draws", 0)))
+        )
+    segment = context.summary("segment")
+    if segment:
+        tiles.append(
+            ("segmentation fallbacks", record("segment", "fallback", segment.get("fallback", 0)))
+        )
+    tiles.append(("bad inputs (all stages)", f'<b class="bad-total">{len(bad)}</b>'))
+    stages = []
     for name in context.settings.get("stages", []):
         if name == "report" or not context.has(name):
             continue
         state = context.store.read_json(context.key(f"stages/{name}.json"))
-        rows.append([name, state.get("finished_at", "")])
-    return f'<div class="cards">{tiles}</div>' + _table(["stage", "finished"], rows, "narrow")
+        stages.append([name, state.get("finished_at", "")])
+    return cards(tiles) + _evaluations(context) + table(["stage", "finished"], stages, "narrow")
+
+
+def _evaluations(context: StageContext) -> str:
+    """Links to the trainer's evaluation pages of this version (relative, as in the store)."""
+    pages = evaluation_pages(context.store, context.prefix)
+    if not pages:
+        return ""
+    links = "".join(
+        f'<li><a href="{esc(posixpath.relpath(p.key, context.prefix))}">{esc(p.kind)}: '
+        f"{esc(posixpath.dirname(p.key))}</a></li>"
+        for p in pages
+    )
+    return f"<h3>Evaluations of this version</h3><ul>{links}</ul>"
 
 
 def _class_counts(context: StageContext, manifest: pd.DataFrame) -> str:
     train = manifest[manifest["split"] == "train"] if "split" in manifest else manifest
-    factors = context.summary("rebalance").get("factors", {})
-    driver = context.summary("rebalance").get("task", "")
+    rebalance = context.summary("rebalance")
+    factors = rebalance.get("factors", {})
+    driver = rebalance.get("task", "")
     parts = []
     for name, spec in context.specs.items():
         before = count_labels(train, name, spec.classes)
@@ -128,17 +100,20 @@ def _class_counts(context: StageContext, manifest: pd.DataFrame) -> str:
         }
         chart = class_count_chart(name, spec.classes, before, after, others)
         note = " (drives the rebalancing)" if name == driver else ""
-        parts.append(f'<div class="chart"><h3>{_esc(name)}{_esc(note)}</h3>{chart}</div>')
+        parts.append(f'<div class="chart"><h3>{esc(name)}{esc(note)}</h3>{chart}</div>')
     legend = (
-        "<p>Training split before (rows) and after rebalancing (draws per epoch, "
-        f"cap x{_esc(context.summary('rebalance').get('cap', '-'))}); validation and test are never resampled.</p>"
+        "<p>Training split before (rows) and after rebalancing (draws per epoch, cap x"
+        f"{record('rebalance', 'cap', rebalance.get('cap', '-'))}, "
+        f"{record('rebalance', 'rows', rebalance.get('rows', '-'))} rows drawn "
+        f"{record('rebalance', 'draws', rebalance.get('draws', '-'))} times); validation and "
+        "test are never resampled.</p>"
     )
     if factors:
         chips = "".join(
-            f'<span class="chip">{_esc(k)} <b>x{v:g}</b></span>'
+            f'<span class="chip">{esc(k)} x{record("rebalance", f"factors.{k}", f"{v:g}")}</span>'
             for k, v in sorted(factors.items(), key=lambda kv: -kv[1])
         )
-        legend += f'<p class="chips">Upsampling per {_esc(driver)} class: {chips}</p>'
+        legend += f'<p>Upsampling per {esc(driver)} class:</p><div class="chips">{chips}</div>'
     return legend + '<div class="charts">' + "".join(parts) + "</div>"
 
 
@@ -151,133 +126,80 @@ def _coverage(context: StageContext, manifest: pd.DataFrame) -> str:
         empty += [f"{name}/{cls}" for cls, n in zip(spec.classes, counts, strict=True) if n == 0]
         share = f"{100 * labelled / len(manifest):.1f}%" if len(manifest) else "-"
         rows.append([name, spec.kind, len(spec.classes), labelled, share])
-    body = _table(["task", "kind", "classes", "labelled images", "coverage"], rows, "narrow")
-    if "domain" in manifest:
+    body = table(["task", "kind", "classes", "labelled images", "coverage"], rows, "narrow")
+    if "domain" in manifest and "split" in manifest:
         by = manifest.groupby(["domain", "split"]).size().unstack(fill_value=0)
-        body += "<h3>Images per domain and split</h3>" + _table(
+        body += "<h3>Images per domain and split</h3>" + table(
             ["domain", *by.columns], [[i, *map(int, r)] for i, r in by.iterrows()], "narrow"
         )
     if empty:
         body += '<p class="warn">Empty classes (no image; skipped by rebalancing, weight 1.0): '
-        body += ", ".join(_esc(e) for e in empty) + "</p>"
+        body += ", ".join(esc(e) for e in empty) + "</p>"
     return body
 
 
-def _duplicates(context: StageContext, thumbs: Thumbnails, limit: int) -> str:
-    if not context.has("dedup"):
-        return "<p>The dedup stage was not part of this build.</p>"
-    frame = context.frame("dedup")
-    if "dup_cluster" not in frame:
-        return "<p>No duplicate clusters recorded.</p>"
-    sizes = frame.groupby("dup_cluster")["image_path"].transform("size")
-    multi = frame[sizes > 1]
-    clusters = list(multi.groupby("dup_cluster", sort=False))
-    cross = sum(1 for _, c in clusters if c.get("source", pd.Series()).nunique() > 1)
-    body = (
-        f"<p>{len(clusters)} clusters of near-duplicates ({len(multi)} images), "
-        f"{cross} across sources (a marketplace photo that is also a catalogue photo). "
-        "One image per cluster is kept (outlined).</p>"
-    )
-    rows = []
-    for _, cluster in clusters[:limit]:
-        figs = []
-        for _, row in cluster.head(4).iterrows():
-            kept = bool(row.get("dup_keep", False))
-            fig = thumbs.tag(
-                row["image_path"], f"{row.get('source', '')}{' · kept' if kept else ''}"
-            )
-            figs.append(fig.replace("<figure>", '<figure class="kept">') if kept else fig)
-        rows.append('<div class="pair">' + "".join(figs) + "</div>")
-    return body + '<div class="pairs">' + "".join(rows) + "</div>"
-
-
-def _segmentation(context: StageContext, thumbs: Thumbnails, limit: int) -> str:
-    if not context.has("segment"):
-        return "<p>The segment stage was not part of this build.</p>"
-    frame = context.frame("segment")
-    done = frame[frame["segmented_path"].notna()] if "segmented_path" in frame else frame.iloc[:0]
-    body = f"<p>{len(done)} of {len(frame)} images segmented; the others keep the original.</p>"
-    pairs = [
-        '<div class="pair">'
-        + thumbs.tag(row["image_path"], "before")
-        + thumbs.tag(row["segmented_path"], "after")
-        + "</div>"
-        for _, row in done.head(limit).iterrows()
-    ]
-    return body + '<div class="pairs">' + "".join(pairs) + "</div>"
-
-
-def _samples(
-    context: StageContext, manifest: pd.DataFrame, thumbs: Thumbnails, cfg: ReportConfig
-) -> str:
-    spec = context.specs.get(cfg.sample_task)
-    if spec is None or cfg.sample_task not in manifest:
-        return f"<p>No task {_esc(cfg.sample_task)!s} in this dataset.</p>"
-    blocks = []
-    first = manifest[cfg.sample_task].map(lambda v: str(v[0]) if v is not None and len(v) else None)
-    for cls in spec.classes:
-        rows = manifest[first == cls]
-        if rows.empty:
-            blocks.append(
-                f'<div class="grid"><h3>{_esc(cls)} <small>0 images</small></h3><p class="warn">empty class</p></div>'
-            )
-            continue
-        picked = rows.sample(min(cfg.samples_per_class, len(rows)), random_state=cfg.seed)
-        key = "segmented_path" if "segmented_path" in picked else "image_path"
-        figs = "".join(
-            thumbs.tag(
-                r[key] if isinstance(r.get(key), str) else r["image_path"], r.get("split", "")
-            )
-            for _, r in picked.iterrows()
-        )
-        blocks.append(
-            f'<div class="grid"><h3>{_esc(cls)} <small>{len(rows)} images</small></h3><div class="row">{figs}</div></div>'
-        )
-    return "".join(blocks)
-
-
-def _bad_inputs(bad: list[dict[str, Any]]) -> str:
-    if not bad:
-        return "<p>None: every image was readable.</p>"
-    reasons: dict[str, int] = {}
-    for entry in bad:
-        reason = str(entry["reason"]).split(" (")[0]
-        reasons[reason] = reasons.get(reason, 0) + 1
-    summary = _table(
-        ["reason", "images"],
-        [[r, n] for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])],
-        "narrow",
-    )
-    rows = [[e.get("stage", ""), e.get("image_path") or "(none)", e["reason"]] for e in bad]
-    return summary + _table(["stage", "image", "reason"], rows, "bad")
+def _absent(stage: str) -> str:
+    return f"<p>The {esc(stage)} stage was not part of this build.</p>"
 
 
 def build_report(context: StageContext) -> tuple[str, dict[str, Any]]:
     """The HTML page and a summary of what it shows."""
     cfg: ReportConfig = context.config
     manifest = context.frame()
-    thumbs = Thumbnails(context, cfg.thumbnail_size)
-    bad = [{**e, "stage": "check"} for e in context.summary("check").get("bad", [])]
-    for stage_name in ("dedup", "segment"):  # their own unreadable images, if any got there
-        summary = context.summary(stage_name)
-        bad += [{**e, "stage": stage_name} for e in summary.get("bad_images", [])]
-    bad += [{**e, "stage": "export"} for e in context.summary("export").get("bad", [])]
-    name = f"{context.settings.get('name', '')} {context.settings.get('version', '')}"
-    sections = [
-        ("Overview", _overview(context, manifest, bad), "overview"),
-        ("Class counts before and after rebalancing", _class_counts(context, manifest), "classes"),
-        ("Coverage", _coverage(context, manifest), "coverage"),
-        ("Near-duplicates", _duplicates(context, thumbs, cfg.duplicate_examples), "duplicates"),
-        ("Segmentation", _segmentation(context, thumbs, cfg.segmentation_examples), "segmentation"),
-        (f"Samples per {cfg.sample_task}", _samples(context, manifest, thumbs, cfg), "samples"),
-        ("Bad inputs", _bad_inputs(bad), "bad"),
-    ]
-    nav = "".join(f'<a href="#{a}">{_esc(t.split(" ")[0])}</a>' for t, _, a in sections)
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Dataset report: {_esc(name)}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>Dataset report <span>{_esc(name)}</span></h1><nav>{nav}</nav></header><main>"
-        + "".join(_section(t, b, a) for t, b, a in sections)
-        + "</main></body></html>"
+    thumbs = Thumbnails(
+        context.store, cfg.thumbnail_size, cfg.thumbnail_quality, cfg.thumbnail_budget_kb * 1024
     )
-    return page, {"images": len(manifest), "bad_inputs": len(bad), "bytes": len(page)}
+    bad = bad_inputs(context)
+    has_dedup, has_segment = context.has("dedup"), context.has("segment")
+    sections = [  # (title, nav label, body, anchor)
+        ("Overview", "Overview", _overview(context, manifest, bad), "overview"),
+        (
+            "Classes before and after rebalancing",
+            "Classes",
+            _class_counts(context, manifest),
+            "classes",
+        ),
+        ("Coverage", "Coverage", _coverage(context, manifest), "coverage"),
+        (
+            "Near-duplicate clusters",
+            "Duplicates",
+            clusters_gallery(context, thumbs, cfg) if has_dedup else _absent("dedup"),
+            "duplicates",
+        ),
+        (
+            "Near misses (pairs not merged)",
+            "Near misses",
+            near_miss_gallery(context, thumbs, cfg) if has_dedup else _absent("dedup"),
+            "near-misses",
+        ),
+        (
+            "Segmentation",
+            "Segmentation",
+            segmentation_section(context, thumbs, cfg) if has_segment else _absent("segment"),
+            "segmentation",
+        ),
+        (
+            f"Samples per {cfg.sample_task}",
+            "Samples",
+            samples_section(context, manifest, thumbs, cfg),
+            "samples",
+        ),
+        ("Outliers", "Outliers", outliers_section(context, manifest, thumbs, cfg), "outliers"),
+        ("Bad inputs", "Bad inputs", bad_inputs_section(bad, context, cfg), "bad"),
+    ]
+    name = f"{context.settings.get('name', '')} {context.settings.get('version', '')}"
+    html = page(
+        f"Dataset report: {name}",
+        "Dataset report",
+        name,
+        [(label, anchor) for _, label, _, anchor in sections],
+        "".join(section(title, body, anchor) for title, _, body, anchor in sections),
+    )
+    summary = {
+        "images": len(manifest),
+        "bad_inputs": len(bad),
+        "bytes": len(html),
+        **thumbs.summary(),
+    }
+    logger.info("report: %s", summary)
+    return html, summary

@@ -9,7 +9,8 @@ manifest.parquet URI) or a DeepFashion2 folder (image/*.jpg + annos/*.json; each
 is cropped by its bounding box, a pair shares pair_id and style > 0; items without a
 box are counted and skipped).
 
-Writes report.json and topk.png to --out; --compare adds the differences with an earlier
+Writes report.json, topk.png and index.html (the figure and table on one page, linked
+to the dataset version's report) to --out; --compare adds the differences with an earlier
 report.json (and its bars to the plot).
 
 Example:
@@ -45,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--top-k", default="1,5,10,20", help="k values (default 1,5,10,20)")
     parser.add_argument("--compare", metavar="PREVIOUS_JSON", help="an earlier report.json")
-    parser.add_argument("--out", metavar="DIR", help="write report.json and topk.png here")
+    parser.add_argument(
+        "--out", metavar="DIR", help="write report.json, topk.png and index.html here"
+    )
     parser.add_argument(
         "--unmatched",
         choices=["exclude", "miss"],
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from training.retrieval.embed import Combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
     from training.retrieval.metrics import best_positive_ranks, topk_accuracy
-    from training.retrieval.report import compare, plot_report, summary_text
+    from training.retrieval.report import compare, plot_report, retrieval_page, summary_text
     from training.retrieval.sources import load_pairs
     from training.retrieval.uris import read_uri
 
@@ -133,8 +136,13 @@ def run(args: argparse.Namespace) -> int:
     if previous is not None:
         report["comparison"] = compare(report, previous)
     if out is not None:
+        from dataset.report.figures import report_link
+
+        png = plot_report(report, previous)
         out.write_json("report.json", report)
-        out.write_bytes("topk.png", plot_report(report, previous))
-        report["written"] = [out.uri_for("report.json"), out.uri_for("topk.png")]
+        out.write_bytes("topk.png", png)
+        link = report_link(pairs.source, out, "index.html")
+        out.write_text("index.html", retrieval_page(report, png, link))
+        report["written"] = [out.uri_for(k) for k in ("report.json", "topk.png", "index.html")]
     clikit.emit(report, args.format, summary_text(report))
     return 0

@@ -68,10 +68,13 @@ def run(args: argparse.Namespace) -> int:
     index.check_encoder(encoder.encoder_id, encoder_uri)
     query = combine(encode_array(encoder, image), index.combination).astype("float32")[0]
     found = index.top_products(query, args.top, args.approx, args.nprobe)
-    pair_rank = None
+    pair_rank, pair_best = None, None
     if args.pair_id:
         found["hit"] = found["pair_id"] == args.pair_id
-        pair_rank = index.pair_rank(query, args.pair_id)
+        pair_best = index.pair_best(query, args.pair_id)
+        pair_rank = None if pair_best is None else int(pair_best["rank"])
+    # Outside the top: the true product is still shown (last), so a miss can be judged.
+    outside = pair_best if pair_rank is not None and pair_rank > len(found) else None
     records = [
         {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in found.to_dict(orient="records")
@@ -95,11 +98,22 @@ def run(args: argparse.Namespace) -> int:
             )
             for r in records
         ]
+        if outside is not None:
+            results.append(
+                Result(
+                    rank=int(outside["rank"]),
+                    score=float(outside["score"]),
+                    label=f"true product {outside['product_id']}",
+                    image=fetch(str(outside["image_path"])),
+                    hit=True,
+                )
+            )
         hits = sum(bool(r.get("hit")) for r in records)
         title = f"{args.image.rsplit('/', 1)[-1]}: top {len(records)} of {index.count} images"
         if args.pair_id:
             title += f" · pair {args.pair_id}: {hits} hit{'s' * (hits != 1)}"
             title += f", true product ranked #{pair_rank}" if pair_rank else ", not in the index"
+            title += " (shown last)" if outside is not None else ""
         save_png(
             render_grid(image, results, title, query_note=note), lambda b: write_uri(args.grid, b)
         )
@@ -114,5 +128,9 @@ def run(args: argparse.Namespace) -> int:
     if args.grid:
         lines.append(f"grid: {args.grid}")
     report = {"query": args.image, "results": records, "grid": args.grid, "pair_rank": pair_rank}
+    if outside is not None:
+        report["true_product"] = {
+            k: outside[k] for k in ("product_id", "image_path", "score", "rank") if k in outside
+        }
     clikit.emit(report, args.format, "\n".join(lines))
     return 0

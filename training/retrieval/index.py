@@ -166,8 +166,15 @@ class SearchIndex:
 
     def pair_rank(self, query: np.ndarray, pair_id: str) -> int | None:
         """Rank among products of the best product of ``pair_id`` (ties count against it)."""
+        best = self.pair_best(query, pair_id)
+        return None if best is None else int(best["rank"])
+
+    def pair_best(self, query: np.ndarray, pair_id: str) -> dict[str, Any] | None:
+        """The best-scoring view of ``pair_id``'s products: its item row, ``score`` and
+        ``rank`` among products (ties count against it), or None when none is indexed."""
+        scores = self.embeddings @ query
         best = (
-            pd.DataFrame({"product_id": self.items["product_id"], "score": self.embeddings @ query})
+            pd.DataFrame({"product_id": self.items["product_id"], "score": scores})
             .assign(pair=self.items["pair_id"] == pair_id)
             .groupby("product_id")
             .agg(score=("score", "max"), pair=("pair", "any"))
@@ -175,4 +182,6 @@ class SearchIndex:
         if not best["pair"].any():
             return None
         target = best.loc[best["pair"], "score"].max()
-        return int(((best["score"] >= target) & ~best["pair"]).sum()) + 1
+        rank = int(((best["score"] >= target) & ~best["pair"]).sum()) + 1
+        row = int(np.argmax(np.where(self.items["pair_id"] == pair_id, scores, -np.inf)))
+        return {**self.items.iloc[row].to_dict(), "score": float(scores[row]), "rank": rank}

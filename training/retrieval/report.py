@@ -1,4 +1,4 @@
-"""Retrieval evaluation reports: JSON, a bar plot of top-k accuracy, a comparison."""
+"""Retrieval evaluation reports: JSON, a bar plot of top-k accuracy, its HTML page, a comparison."""
 
 from __future__ import annotations
 
@@ -89,12 +89,36 @@ def plot_report(report: dict[str, Any], previous: dict[str, Any] | None = None) 
     ax2.set_ylim(0, 119)
     ax2.set_title("per category (queries)")
     ax2.legend(fontsize=8, ncols=n, loc="upper center")
-    fig.suptitle(f"street-to-shop retrieval: {report.get('source', '')}", fontsize=10)
+    from dataset.report.figures import short_name
+
+    # The source's last two segments (e.g. demo/v1): never the folders of the machine.
+    fig.suptitle(
+        f"street-to-shop retrieval: {short_name(str(report.get('source', '')))}", fontsize=10
+    )
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def retrieval_page(report: dict[str, Any], topk_png: bytes, link: str | None) -> str:
+    """The top-k figure and the per-category table on one page, in the report's style."""
+    from dataset.report.figures import figures_page, png_figure, short_name
+    from dataset.report.html import table
+
+    ks = list(report["top_k"])
+    rows = [["all", report["evaluated"], *(f"{_pct(report['top_k'][k]):.1f}" for k in ks)]]
+    rows += [
+        [cat, r["evaluated"], *(f"{_pct(r['top_k'].get(k)):.1f}" for k in ks)]
+        for cat, r in report.get("per_category", {}).items()
+    ]
+    sections = [
+        ("Top-k accuracy", png_figure(topk_png, "top-k accuracy, overall and per category")),
+        ("Per category (%)", table(["category", "queries", *(f"top-{k}" for k in ks)], rows)),
+    ]
+    subtitle = f"{short_name(str(report.get('source', '')))} · encoder {str(report.get('encoder_id', ''))[:10]}"
+    return figures_page("Street-to-shop retrieval", subtitle, sections, link)
 
 
 def summary_text(report: dict[str, Any]) -> str:
