@@ -63,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="start over when --out holds a run trained on another version of the dataset "
-        "(without it, that is an error; a run of the same dataset always resumes)",
+        help="start over when --out holds a run (without it: a run of the same dataset and "
+        "settings resumes, or is left as it is once finished; any other is an error)",
     )
     clikit.add_format_argument(parser)
 
