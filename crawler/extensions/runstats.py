@@ -66,6 +66,13 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "retry_after_waits": stats.get("politeness/retry_after_waits", 0),
         "photos_stored": stats.get("file_status_count/downloaded", 0),
         "photos_broken": stats.get("photos/broken", 0),
+        "photos_too_large": stats.get("photos/too_large", 0),
+        "store_errors": {
+            k.removeprefix("store/errors/"): v
+            for k, v in stats.items()
+            if k.startswith("store/errors/")
+        },
+        "requests_refused_after_store_failure": stats.get("store/requests_refused", 0),
         "jsonld_malformed": stats.get("items/jsonld_malformed", 0),
         "feed_batches_failed": sum(
             v for k, v in stats.items() if k.startswith("feedexport/failed_count/")
