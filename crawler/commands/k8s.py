@@ -24,6 +24,7 @@ from pathlib import Path
 
 from crawler import k8s_render
 from crawler.categories import parse_categories, read_categories
+from crawler.profiles import load_profile
 
 NAME = "k8s"
 HELP = "print Kubernetes manifests (Indexed Job per category) for kubectl apply -f -"
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         categories = read_categories(args.categories_file)
     else:
         categories = parse_categories(args.categories.replace(",", "\n"), "--categories")
+    # A typo here would surface only later, as pod after pod exiting 2: refuse it now.
+    profile = load_profile(args.site)
+    for category in categories:
+        profile.check_category(category)
     config = k8s_render.make_config(
         site=args.site,
         categories=categories,
