@@ -30,7 +30,7 @@ BASE = dict(
 PRODUCTION = dict(
     BASE,
     image="registry.example.com/street2shop/crawl:0.1.0",
-    store="s3://street2shop-raw/crawl",
+    store="s3://street2shop",
     rate=4,
     parallelism=5,
     namespace="street2shop",

@@ -7,7 +7,7 @@ objects as the kustomize base in k8s/crawl/base, for any site and category list,
 so adding a category needs no YAML editing. Pipe it to kubectl:
 
   s2s-crawl k8s render --site demo --categories robes,jeans,doudounes \\
-      --image street2shop/crawl:0.1.0 --store s3://street2shop-raw/crawl \\
+      --image street2shop/crawl:0.1.0 --store s3://street2shop \\
       --rate 4 --parallelism 3 --namespace street2shop --secret s2s-s3-credentials \\
     | kubectl apply -f -
 

@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from typing import Any
 
 from dataset.core import clikit
@@ -78,7 +80,14 @@ def run(args: argparse.Namespace) -> int:
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     config = load_config(args.config, overrides)
-    summary = fit(config, args.dataset, args.out, overwrite=args.overwrite)
+    # Keras prints its epoch lines to stdout: with --format json, stdout is the JSON alone.
+    progress = (
+        contextlib.redirect_stdout(sys.stderr)
+        if args.format == "json"
+        else contextlib.nullcontext()
+    )
+    with progress:
+        summary = fit(config, args.dataset, args.out, overwrite=args.overwrite)
     lines = [f"trained {args.out} (encoder {summary.get('encoder_id', '-')})"]
     for task, report in summary["val"].items():
         extra = f", top-1 {report['top1_accuracy']:.3f}" if "top1_accuracy" in report else ""
