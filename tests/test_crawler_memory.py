@@ -42,7 +42,9 @@ def test_a_144_megapixel_photo_is_refused_settled_and_memory_stays_low(
     assert (
         run["photos_too_large"] >= 1 and run["skipped"].get("too_large") == run["photos_too_large"]
     )
-    assert peak_mb < POD_LIMIT_MB / 4, f"peak RSS {peak_mb:.0f} MB"  # measured: 112 MB (1066 MB without the limit)
+    assert peak_mb < POD_LIMIT_MB / 4, (
+        f"peak RSS {peak_mb:.0f} MB"
+    )  # measured: 112 MB (1066 MB without the limit)
     # Settled in the ledger: a rerun fetches none of the huge photos again.
     outcomes = [
         json.loads(line)["outcome"]
