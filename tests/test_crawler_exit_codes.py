@@ -1,4 +1,5 @@
-"""A store that fails: exit codes a Job can act on, a crawl that stops at once, stats kept.
+"""Exit codes a Job can act on: a store that fails (the crawl stops at once, its stats
+kept), a store unreachable at start-up (waited for, then 75), a site that never answers.
 
 moto's S3 server is started and stopped by the test itself (the session one stays up);
 moto keeps its buckets in the process, so a restarted server still has them.
@@ -7,6 +8,8 @@ moto keeps its buckets in the process, so a restarted server still has them.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +20,15 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.conftest import free_port
-from tests.crawler_fixtures import crawl, photo_requests, records_of, start_crawl, wait_for
+from tests.crawler_fixtures import (
+    UA,
+    crawl,
+    crawl_env,
+    photo_requests,
+    records_of,
+    start_crawl,
+    wait_for,
+)
 from tests.demo_site_fixtures import RunningDemoSite, demo_site, demo_site_factory  # noqa: F401
 
 BUCKET = "s2s-outage"
@@ -101,3 +112,18 @@ def test_an_unreachable_store_is_waited_for_then_given_up_with_75(
     assert code == 0, stderr[-3000:]
     assert report["runs"][0]["status"] == "finished"
     assert len(records_of(store, "robes")) == 5
+
+
+def test_a_site_that_never_answers_is_transient_not_a_finished_crawl(
+    s3_env: str, tmp_path: Path
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "run", "--site", "demo", "--category", "robes",
+         "--store", str(tmp_path / "store"), "--base-url", closed, "--image-base-url", closed,
+         "--user-agent", UA, "--format", "json"],
+        capture_output=True, text=True, env=crawl_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 75, done.stderr[-2000:]
+    (run,) = json.loads(done.stdout)["runs"]
+    assert run["status"] == "failed" and run["failure"]["kind"] == "site_unreachable", run
