@@ -47,12 +47,26 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     site = demo_site_factory(items_per_category=3)
 
+    # The house catalogue export, uploaded by the retailer where the dataset Job reads it
+    # (meanwhile the crawl runs: the two are independent).
+    build = Pod(kustomize("k8s/dataset"), "s2s-dataset-build", tmp_path / "dataset")
+    store = build.env["S2S_STORE"]
+    assert store == f"s3://{BUCKET}"
+    upload_log = tmp_path / "upload.log"
+    with upload_log.open("w") as log:  # a file, not a pipe: nobody reads it meanwhile
+        upload = subprocess.Popen(
+            [sys.executable, "-m", "dataset", "demo-catalogue", "--store", store,
+             "--items-per-category", "3", "--size", "64"],
+            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=log, stderr=log,
+        )  # fmt: skip
+
     # 1. Every index of the production crawl Job, `parallelism` pods at a time.
     crawl = kustomize("k8s/crawl/overlays/production")
     job = next(o for o in crawl if o["kind"] == "Job")
     completions, parallelism = job["spec"]["completions"], job["spec"]["parallelism"]
     urls = {"S2S_BASE_URL": site.base_url, "S2S_IMAGE_BASE_URL": site.image_base_url}
     pods = [Pod(crawl, "s2s-crawl", tmp_path / f"crawl-{i}", i, urls) for i in range(completions)]
+    assert {pod.env["S2S_STORE"] for pod in pods} == {store}
     for wave in range(0, completions, parallelism):
         running = [pod.start() for pod in pods[wave : wave + parallelism]]
         for i, process in enumerate(running, start=wave):
@@ -62,18 +76,7 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
             assert run["status"] == "finished" and run["items"] >= 1, run
     categories = {key.split("/")[2] for key in _keys("raw/demo/") if "/items/" in key}
     assert len(categories) == completions
-
-    # The house catalogue export, uploaded by the retailer where the dataset Job reads it.
-    build = Pod(kustomize("k8s/dataset"), "s2s-dataset-build", tmp_path / "dataset")
-    store = build.env["S2S_STORE"]
-    assert store == f"s3://{BUCKET}"
-    upload = subprocess.run(
-        [sys.executable, "-m", "dataset", "demo-catalogue", "--store", store,
-         "--items-per-category", "3", "--size", "64"],
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert upload.returncode == 0, upload.stderr[-2000:]
+    assert upload.wait(timeout=120) == 0, upload_log.read_text()[-2000:]
 
     # 2. The dataset build Job: reads raw/ and catalogue/, writes datasets/<name>/<version>/.
     code, out, err = build.run(timeout=300)

@@ -31,7 +31,6 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 from scrapy.pipelines.media import FileInfoOrError, MediaPipeline
-from twisted.internet.defer import CancelledError
 
 from crawler.middlewares.optout import OptedOut
 from crawler.store_health import STORE_FAILED, store_failed
@@ -142,7 +141,9 @@ class PhotosPipeline(ImagesPipeline):
             raise failure.value
         if isinstance(failure.value, OptedOut):
             raise PhotoSkipped("noai", str(failure.value))
-        if isinstance(failure.value, DownloadCancelledError | CancelledError):
+        # Content-Length above the limit. A body cut while streaming (no Content-Length)
+        # ends as a bare CancelledError, which timeouts share: left unsettled (broken).
+        if isinstance(failure.value, DownloadCancelledError):
             self.crawler.stats.inc_value("photos/too_large")
             raise PhotoSkipped("too_large", f"{request.url}: more than {self.max_bytes} bytes")
         if isinstance(failure.value, IgnoreRequest) and self.crawler.stats.get_value(STORE_FAILED):
