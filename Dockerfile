@@ -3,18 +3,19 @@
 #   docker build --target crawl -t street2shop/crawl:0.1.0 .   # crawl + dataset, no TensorFlow
 #   docker build --target train -t street2shop/train:0.1.0 .   # TensorFlow on NVIDIA GPUs
 # Base images are pinned to exact versions; to pin by digest as well, append
-# @sha256:... as printed by `docker buildx imagetools inspect IMAGE:TAG`.
+# @sha256:... as printed by `docker buildx imagetools inspect IMAGE:TAG`. Every Python
+# package is pinned by constraints.txt, the set the test suite passes with (`make lock`).
 # No credentials enter an image: pods get them from a Secret or an IAM role.
 
 # ---- build: install the crawl/dataset distribution into a virtual environment ----
 FROM python:3.11.11-slim-bookworm AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY crawler/ crawler/
 COPY dataset/ dataset/
 COPY training/ training/
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir ".[crawl,dataset]"
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt ".[crawl,dataset]"
 
 # ---- crawl: s2s-crawl and s2s-dataset (slim, no TensorFlow) ----
 FROM python:3.11.11-slim-bookworm AS crawl
@@ -29,17 +30,17 @@ WORKDIR /tmp
 USER 10001:10001
 CMD ["s2s-crawl", "--help"]
 
-# ---- train: s2s-train on the TensorFlow GPU image (CUDA + cuDNN included) ----
-FROM tensorflow/tensorflow:2.18.0-gpu AS train
+# ---- train: s2s-train with TensorFlow for NVIDIA GPUs ----
+# The same Python as the suite; TensorFlow, Keras and the CUDA/cuDNN wheels
+# (tensorflow[and-cuda]) at the versions of constraints.txt. The node supplies the driver.
+FROM python:3.11.11-slim-bookworm AS train
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY crawler/ crawler/
 COPY dataset/ dataset/
 COPY training/ training/
-# TensorFlow comes from the base image: the `train` extra adds only the rest. "." is this
-# project, whose dependency ranges live in pyproject.toml.
 # hadolint ignore=DL3013
-RUN python3 -m pip install --no-cache-dir ".[train]" \
+RUN python -m pip install --no-cache-dir -c constraints.txt ".[train,gpu]" \
     && rm -rf /src \
     && groupadd --gid 10001 s2s \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin s2s

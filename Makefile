@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 EXTRAS := crawl,dataset,train,cpu,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash bench/run_all.sh
+
+# The images install constraints.txt: pin them to what the suite passes with (tensorflow,
+# for the GPU image, at the version of tensorflow-cpu).
+lock: $(STAMP)
+	{ head -n 3 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^street2shop=='; \
+	  $(BIN)/pip freeze | sed -n 's/^tensorflow[-_]cpu==/tensorflow==/p'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) data

@@ -4,7 +4,8 @@ Scrapy's feed exporter writes a batch to a temporary file and hands it here when
 full (``FEED_EXPORT_BATCH_ITEM_COUNT``) or when the spider closes (SIGTERM included).
 The upload is one atomic write (temporary file + rename locally, one PUT on S3, retried
 on transient errors), so a reader never sees half a batch; then the batch's item ids go
-to the ledger. A crawl killed mid-batch loses only that batch, never leaves part of it.
+to the ledger. A crawl killed mid-batch loses only that batch, never leaves part of it. A failed upload
+stops the crawl (:mod:`crawler.store_health`).
 
     FEEDS = {"store:raw/%(site)s/%(category)s/items/%(run_id)s-%(batch_id)05d.jsonl": {...}}
 """
@@ -17,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 from scrapy.extensions.feedexport import BlockingFeedStorage
 
 from crawler.ledger import item_ids
+from crawler.store_health import store_failed
 from dataset.core.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -48,7 +50,11 @@ class StoreFeedStorage(BlockingFeedStorage):
         file.seek(0)
         data = file.read()
         file.close()
-        self._store().write_bytes(self.key, data)
-        ledger = getattr(self.crawler.spider, "ledger", None)
-        if ledger is not None:
-            ledger.commit_batch(PurePosixPath(self.key).stem, item_ids(data))
+        try:
+            self._store().write_bytes(self.key, data)
+            ledger = getattr(self.crawler.spider, "ledger", None)
+            if ledger is not None:
+                ledger.commit_batch(PurePosixPath(self.key).stem, item_ids(data))
+        except Exception as exc:
+            store_failed(self.crawler, "feed", exc)  # stops the crawl; the feed counts it too
+            raise

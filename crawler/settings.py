@@ -6,6 +6,8 @@ when a crawl starts (:func:`crawler.checks.check_settings`): an unknown ``S2S_*`
 an error, not a silently ignored typo.
 """
 
+from dataset.images.safe import DEFAULT_MAX_PIXELS
+
 BOT_NAME = "street2shop"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -47,12 +49,16 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.middlewares.optout.OptOutMiddleware": 800,  # after DownloaderStats counted it
-    "crawler.middlewares.budget.BudgetMiddleware": 990,  # last: its pacing is the wire's
+    "crawler.middlewares.budget.BudgetMiddleware": 990,  # its pacing is the wire's
+    "crawler.middlewares.storeguard.StoreGuardMiddleware": 995,  # no request once the store failed
 }
 
 # Output -------------------------------------------------------------------------------
 S2S_STORE = "./data"  # local folder or s3://bucket/prefix (endpoint: AWS_ENDPOINT_URL)
 S2S_PHOTOS_PER_ITEM = 1  # photos fetched per listing (0: all); image_urls lists them all
+# Memory bound of a crawl pod (1Gi): one decoded 40 MP photo is 120 MB of RGB.
+S2S_PHOTO_MAX_PIXELS = DEFAULT_MAX_PIXELS  # the dataset build's limit; larger: too_large
+S2S_PHOTO_MAX_BYTES = 20 * 1024 * 1024  # larger downloads are cut and settled as too_large
 S2S_PROGRESS = False  # tqdm bar of stored items (s2s-crawl run turns it on for a terminal)
 ITEM_PIPELINES = {"crawler.pipelines.photos.PhotosPipeline": 300}
 IMAGES_STORE = None  # None: the store root (photo keys are raw/<site>/images/full/...)
@@ -66,7 +72,14 @@ FEEDS = {
         "encoding": "utf8",
     },
 }
+S2S_STALE_TEMPORARY_S = (
+    3600.0  # a shared photo folder's temporary file older than this was left by a killed pod
+)
+S2S_LOCAL_RUNS_DIR = (
+    None  # where run stats go when the store cannot take them (None: the temp folder)
+)
 EXTENSIONS = {
+    "crawler.extensions.leftovers.Leftovers": 490,  # before RunStats writes this run's stats
     "crawler.extensions.runstats.RunStats": 500,
     "crawler.extensions.progress.Progress": 510,
 }

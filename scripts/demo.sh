@@ -90,7 +90,7 @@ s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
 step "Kubernetes: the same crawl as an Indexed Job, one index per category"
 categories_csv=$(IFS=,; echo "${CATEGORIES[*]}")
 s2s-crawl k8s render --site demo --categories "$categories_csv" \
-    --image street2shop/crawl:0.1.0 --store s3://street2shop-raw/crawl \
+    --image street2shop/crawl:0.1.0 --store s3://street2shop \
     --rate 6 --parallelism 3 --secret s2s-s3-credentials > "$STORE/k8s-crawl.yaml"
 
 step "done: look at"

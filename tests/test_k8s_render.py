@@ -30,7 +30,7 @@ BASE = dict(
 PRODUCTION = dict(
     BASE,
     image="registry.example.com/street2shop/crawl:0.1.0",
-    store="s3://street2shop-raw/crawl",
+    store="s3://street2shop",
     rate=4,
     parallelism=5,
     namespace="street2shop",
@@ -183,3 +183,13 @@ def test_cli_prints_yaml_for_kubectl_apply_and_fails_in_one_line() -> None:
         "s2s-crawl: error: categories: Value error, listed more than once: robes."
         " Received: categories=['robes', 'robes']"
     ]
+
+
+def test_cli_refuses_an_unknown_site_or_category_before_printing_anything() -> None:
+    common = ["--image", "i:1", "--store", "s3://b/p", "--rate", "3", "--parallelism", "2"]
+    done = run_cli("--site", "nope", "--categories", "robes", *common)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "unknown site 'nope'" in done.stderr
+    done = run_cli("--site", "demo", "--categories", "robes,robbes", *common)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "unknown category 'robbes'" in done.stderr

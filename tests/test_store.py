@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from dataset.core.errors import StoreError
+from dataset.core.errors import StoreError, StoreUnreachable
 from dataset.core.store import LocalStore, S3Store, open_store
 
 
@@ -103,3 +107,39 @@ def test_local_check_refuses_unwritable_root(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StoreError, match="cannot be created"):
         open_store(blocker / "store").check()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_local_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int) -> None:
+    # A fresh process: the umask is read once per process.
+    code = "from dataset.core.store import open_store; open_store('s').write_text('a/b.txt', 'x')"
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, umask=umask, check=True)
+    assert (tmp_path / "s/a/b.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_stale_temporaries_are_removed_fresh_ones_kept_when_asked(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write_text("raw/x/items/b.jsonl", "{}\n")
+    old = tmp_path / "raw/x/items/.b.jsonl.k2j3.tmp"
+    fresh = tmp_path / "raw/x/items/.c.jsonl.a1b2.tmp"
+    for path in (old, fresh):
+        path.write_text("half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert store.remove_stale_temporaries("raw/x/", older_than_s=3600) == 1
+    assert fresh.exists() and not old.exists()
+    assert store.remove_stale_temporaries("raw/x/") == 1 and not fresh.exists()
+    assert store.read_text("raw/x/items/b.jsonl") == "{}\n"  # objects are never touched
+
+
+def test_an_unreachable_s3_endpoint_is_transient_not_bad_input(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    store = open_store("s3://s2s-nobody/p")
+    with pytest.raises(StoreUnreachable, match="store unreachable"):
+        store.check()
+    with pytest.raises(StoreUnreachable):
+        store.write_text("k", "x")
+    assert not isinstance(StoreUnreachable("x"), StoreError)  # exit 75, never 2

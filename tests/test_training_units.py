@@ -163,6 +163,32 @@ def test_unknown_backbone_and_wrong_weights_file(tmp_path: Path) -> None:
     )
 
 
+def test_a_weights_file_cannot_run_code(tmp_path: Path) -> None:
+    import keras
+
+    from training.backbone import build_backbone
+
+    marker = tmp_path / "code-ran"
+    # A crafted .keras file: a Lambda layer whose bytecode touches a file when it runs.
+    touch = eval(f"lambda x: (__import__('pathlib').Path({str(marker)!r}).touch(), x)[1]")
+    crafted = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Lambda(touch)])
+    path = tmp_path / "crafted.keras"
+    crafted.save(path)
+    marker.unlink()
+    with pytest.raises(UserError, match=r"crafted.keras does not fit backbone 'tiny'"):
+        build_backbone("tiny", 32, str(path))
+    assert not marker.exists()
+
+
+def test_no_pretrained_weights_means_no_frozen_epochs() -> None:
+    from training.trainer import _phases
+
+    config = load_config(None, {"epochs": 1, "weights": "none"})  # freeze_epochs left at 2
+    assert _phases(config) == [("finetune", 0, 1)]
+    with pytest.raises(UserError, match=r"freeze_epochs \(2\) is more than epochs \(1\)"):
+        load_config(None, {"epochs": 1, "weights": "imagenet"})
+
+
 def test_nan_guard_stops_with_the_place() -> None:
     import keras
 

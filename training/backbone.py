@@ -107,7 +107,8 @@ def load_weights_file(model: Any, path: Path, name: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             if path.suffix == ".keras":
-                source = keras.models.load_model(path, compile=False, safe_mode=False)
+                # safe_mode: a user's file must not run code (a Lambda layer's bytecode)
+                source = keras.models.load_model(path, compile=False, safe_mode=True)
                 model.set_weights(source.get_weights())
             else:
                 model.load_weights(path)

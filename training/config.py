@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dataset.core.errors import UserError
 from dataset.core.yamlio import load_yaml_file, pydantic_error
 
+# Options that only say where files go or how fast they move: a resumed run may change them.
+PLACEMENT_KEYS = frozenset({"cache_dir", "work_dir", "download_workers", "tensorboard"})
+
 
 class AugmentConfig(BaseModel):
     """Training-only augmentation; each transform has its own probability (SEED-NOTES)."""
@@ -86,7 +89,9 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
-        if self.freeze_epochs > self.epochs:
+        # Without pretrained weights there is nothing to freeze: the trainer runs no
+        # frozen phase, so the default freeze_epochs must not refuse a short run.
+        if self.weights != "none" and self.freeze_epochs > self.epochs:
             raise ValueError(
                 f"freeze_epochs ({self.freeze_epochs}) is more than epochs ({self.epochs})"
             )
@@ -101,6 +106,11 @@ class TrainConfig(BaseModel):
     def resolved(self) -> dict[str, Any]:
         """Every option with its value (written as the run's ``config.yaml``)."""
         return self.model_dump(mode="json")
+
+    def trained_with(self) -> dict[str, Any]:
+        """The options that decide what a run learns (all but where files go)."""
+        resolved = self.resolved()
+        return {key: value for key, value in resolved.items() if key not in PLACEMENT_KEYS}
 
 
 def parse_config(raw: Any, source: str) -> TrainConfig:

@@ -16,6 +16,7 @@ pipelines read each record once, in order, without augmentation.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -105,11 +106,16 @@ def _cache_folder(uri: str, cache_dir: str | None) -> Path:
 def _download_all(store: Store, keys: list[str], folder: Path, workers: int) -> None:
     def fetch(key: str) -> None:
         dest = folder / key
-        if dest.is_file() and dest.stat().st_size == store.size(key):
+        size = store.size(key)
+        if dest.is_file() and dest.stat().st_size == size:
             return  # staged by an earlier attempt of this run (a resumed pod)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".part")
         store.download(key, partial)
+        if partial.stat().st_size != size:
+            raise StoreError(
+                f"{store.uri_for(key)}: staged {partial.stat().st_size} bytes of {size}"
+            )
         os.replace(partial, dest)
 
     with (
@@ -120,24 +126,53 @@ def _download_all(store: Store, keys: list[str], folder: Path, workers: int) -> 
             bar.update(1)
 
 
+def _write_staged(folder: Path, key: str, data: bytes) -> None:
+    """Write a small file the run reads from the cache, atomically (always fresh)."""
+    dest = folder / key
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, dest)
+
+
+def _check_staged(uri: str, root: Path, keys: list[str]) -> None:
+    """Every file the run reads must be on local disk: name the first missing ones."""
+    missing = [key for key in keys if not (root / key).is_file()]
+    if missing:
+        raise UserError(
+            f"{uri}: {len(missing)} file(s) named by {INDEX_KEY} are missing, e.g. {missing[:3]}"
+        )
+
+
 def stage_dataset(uri: str, cache_dir: str | None = None, workers: int = 8) -> DatasetInfo:
-    """Make the shards of the dataset at ``uri`` readable from local disk."""
+    """Make everything a run reads of the dataset at ``uri`` readable from local disk.
+
+    That is ``shards/index.json``, ``label_weights.json`` (when the dataset has one) and
+    every shard file the index names; each staged file is checked against the store.
+    """
     store = open_store(uri)
     try:
-        index = store.read_json(INDEX_KEY)
+        index_bytes = store.read_bytes(INDEX_KEY)
+        index = json.loads(index_bytes)
     except StoreError as exc:
         raise UserError(f"{uri}: no training shards ({INDEX_KEY}): {exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{store.uri_for(INDEX_KEY)}: not JSON ({exc})") from None
     if not isinstance(index, dict) or "splits" not in index or "tasks" not in index:
         raise UserError(f"{store.uri_for(INDEX_KEY)}: expected image_size, tasks and splits")
     weights = store.read_json(WEIGHTS_KEY) if store.exists(WEIGHTS_KEY) else None
+    keys = [f"shards/{name}" for split in index["splits"].values() for name in split["files"]]
     local = store.local_path(INDEX_KEY)
     if local is not None:
         root = local.parent.parent
     else:
         root = _cache_folder(uri, cache_dir)
-        keys = [f"shards/{name}" for split in index["splits"].values() for name in split["files"]]
+        _write_staged(root, INDEX_KEY, index_bytes)
+        if weights is not None:
+            _write_staged(root, WEIGHTS_KEY, json.dumps(weights).encode())
         _download_all(store, keys, root, workers)
         logger.info("staged %d shard files of %s in %s", len(keys), uri, root)
+    _check_staged(uri, root, [INDEX_KEY, *keys])
     return DatasetInfo(
         uri=uri,
         root=root,

@@ -92,6 +92,47 @@ def dataset_identity(info: DatasetInfo) -> str:
     return digest.hexdigest()[:16]
 
 
+def epoch_history(log: Path, config: TrainConfig) -> list[dict[str, Any]]:
+    """Every epoch the run trained, from its CSV log: attempts before a resume included.
+
+    An epoch logged twice (killed after its log row, before its backup) keeps its last row.
+    """
+    if not log.is_file():
+        return []
+    import pandas as pd
+
+    rows = pd.read_csv(log).drop_duplicates("epoch", keep="last").sort_values("epoch")
+    frozen = config.freeze_epochs if config.weights != "none" else 0
+    history = []
+    for row in rows.to_dict("records"):
+        epoch = int(row.pop("epoch"))
+        phase = "frozen" if epoch < frozen else "finetune"
+        history.append({"phase": phase, "epoch": epoch, **{k: float(v) for k, v in row.items()}})
+    return history
+
+
+def earlier_run_conflict(
+    folder: Path, state: dict[str, Any], identity: str, config: TrainConfig
+) -> str | None:
+    """Why the run in ``folder`` cannot be resumed (or its record kept) by this one."""
+    if state.get("dataset", identity) != identity:
+        # Resuming would evaluate a model trained on another split: test images seen in training.
+        return "trained on another version of the dataset (state.json)"
+    recorded = folder / "config.yaml"
+    if not recorded.is_file():
+        return None
+    earlier = yaml.safe_load(recorded.read_text()) or {}
+    now = config.trained_with()
+    changed = [
+        f"{key}={earlier.get(key)!r}, received {value!r}"
+        for key, value in now.items()
+        if earlier.get(key) != value
+    ]
+    if changed:
+        return f"trained with other settings (config.yaml: {'; '.join(changed)})"
+    return None
+
+
 def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False) -> dict[str, Any]:
     runtime = setup_runtime(config)  # first: MultiWorkerMirroredStrategy needs it so
     import keras
@@ -123,16 +164,20 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     state_path = run.path / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {"done": []}
     identity = dataset_identity(info)
-    if state.get("dataset", identity) != identity:
-        # Resuming would evaluate a model trained on another split: test images seen in training.
-        if not overwrite:
-            raise UserError(
-                f"{out}: holds a run trained on another version of the dataset "
-                "(state.json); choose a new --out, or pass --overwrite to start over"
-            )
-        logger.warning("%s: another dataset version: deleting the earlier run", out)
+    conflict = earlier_run_conflict(run.path, state, identity, config)
+    finished = run.path / "summary.json"
+    if conflict and not overwrite:
+        raise UserError(
+            f"{out}: holds a run {conflict}; choose a new --out, or pass --overwrite to start over"
+        )
+    if conflict or (overwrite and finished.is_file()):
+        logger.warning("%s: %s: deleting the earlier run", out, conflict or "--overwrite")
         run.clear()
         state = {"done": []}
+    elif finished.is_file():
+        # A retried pod or a repeated command: the record stays the one of the training.
+        logger.info("%s: already finished with this dataset and config: nothing to do", out)
+        return dict(json.loads(finished.read_text()))
     state["dataset"] = identity
     tasks = info.select(config.tasks)
     image_size = config.image_size or info.image_size
@@ -167,7 +212,6 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         model = training_view(encoder, tasks)
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
     throughput = Throughput(config.batch_size)
-    history: list[dict[str, Any]] = []
     backup_root = "backup" if chief else f"backup-worker{runtime.worker_index}"
     for phase, start, end in _phases(config):
         phase_weights = folder / "checkpoints" / f"phase-{phase}.weights.h5"
@@ -203,7 +247,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             callbacks.append(PushEachEpoch(run))
         model._initial_epoch = None  # BackupAndRestore of an earlier phase set it
         logger.info("phase %s: epochs %d..%d, %d steps each", phase, start + 1, end, steps)
-        result = model.fit(
+        model.fit(
             train_data,
             validation_data=val_data,
             epochs=end,
@@ -218,10 +262,6 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
                 f"{guard.diverged}; lower --learning-rate, keep clipnorm, or check the data "
                 f"(best checkpoint so far: {best.weights_path if best.best else 'none'})"
             )
-        history += [
-            {"phase": phase, **{k: float(v[i]) for k, v in result.history.items()}}
-            for i in range(len(next(iter(result.history.values()), [])))
-        ]
         if chief:
             model.save_weights(phase_weights)
             state["done"].append(phase)
@@ -230,6 +270,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             run.push()
     if best.weights_path.is_file():
         model.load_weights(best.weights_path)
+    history = epoch_history(folder / "logs/training.csv", config) if chief else []
     reports = {
         name: task_report(tasks[name], *pair)
         for name, pair in predict_split(encoder, val_data, tasks).items()

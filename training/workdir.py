@@ -55,8 +55,13 @@ class RunFolder:
         """Mirror the working folder to the store (a no-op when they are the same)."""
         if not self.remote:
             return
-        for path in sorted(p for p in self.path.rglob("*") if p.is_file()):
-            self.store.upload(path, path.relative_to(self.path).as_posix())
+        files = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*"))
+        # Backups last: a pod killed mid-push must not leave a mirror whose backup claims
+        # an epoch that its log and checkpoints do not hold yet.
+        files.sort(key=lambda name: name.startswith("backup"))
+        for name in files:
+            if (self.path / name).is_file():
+                self.store.upload(self.path / name, name)
 
     def clear(self) -> None:
         """Delete everything of an earlier run, locally and in the mirror."""

@@ -64,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="server_error, slow, truncated_image, bad_jsonld or deleted (a share of paths, "
-        "0-1), slow_seconds or server_error_retry_after (seconds); repeatable",
+        help="server_error, slow, truncated_image, huge_image, bad_jsonld or deleted (a share "
+        "of paths, 0-1), slow_seconds or server_error_retry_after (seconds), huge_image_side "
+        "(pixels, default 12000); repeatable",
     )
     parser.add_argument("--photo-size", type=int, help="side of served photos in pixels (256)")
     parser.add_argument("--request-log", type=Path, help="append one JSON line per request")

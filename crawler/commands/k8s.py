@@ -7,7 +7,7 @@ objects as the kustomize base in k8s/crawl/base, for any site and category list,
 so adding a category needs no YAML editing. Pipe it to kubectl:
 
   s2s-crawl k8s render --site demo --categories robes,jeans,doudounes \\
-      --image street2shop/crawl:0.1.0 --store s3://street2shop-raw/crawl \\
+      --image street2shop/crawl:0.1.0 --store s3://street2shop \\
       --rate 4 --parallelism 3 --namespace street2shop --secret s2s-s3-credentials \\
     | kubectl apply -f -
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from crawler import k8s_render
 from crawler.categories import parse_categories, read_categories
+from crawler.profiles import load_profile
 
 NAME = "k8s"
 HELP = "print Kubernetes manifests (Indexed Job per category) for kubectl apply -f -"
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         categories = read_categories(args.categories_file)
     else:
         categories = parse_categories(args.categories.replace(",", "\n"), "--categories")
+    # A typo here would surface only later, as pod after pod exiting 2: refuse it now.
+    profile = load_profile(args.site)
+    for category in categories:
+        profile.check_category(category)
     config = k8s_render.make_config(
         site=args.site,
         categories=categories,

@@ -15,9 +15,13 @@ with JOB_COMPLETION_INDEX=i crawls line i of --categories-file. Environment over
 A rerun fetches listing pages again but no item page or photo it already holds (the
 ledger in raw/<site>/<category>/ledger/); SIGTERM stores what was collected. Per-run
 stats go to raw/<site>/<category>/runs/<run-id>.json and are printed at the end.
-Bad input (unknown site or category, unreachable store) fails before any request; a
-category whose first listing page gives no item fails (exit 1) with one line naming the
-profile key that found nothing (try the profile with `s2s-crawl probe`).
+Bad input (unknown site or category, missing bucket, no credentials) fails before any
+request; a category whose first listing page gives no item fails with one line naming
+the profile key that found nothing (try the profile with `s2s-crawl probe`). Exit codes
+(docs/operations.md): 0 every category finished with its records stored; 2 bad input;
+75 trouble that may pass (store or site unreachable, a store write failed mid-crawl,
+interrupted): retry; 1 any other failure. An unreachable store is retried for
+--store-wait seconds before giving up.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from crawler.categories import read_categories
 from crawler.checks import check_user_agent
 from crawler.profiles import load_profile, resolve_urls
 from crawler.runner import CrawlPlan
+from crawler.store_health import wait_for_store
 from dataset.core import clikit
-from dataset.core.errors import UserError
+from dataset.core.errors import EXIT_TEMPFAIL, UserError
 from dataset.core.store import open_store
 
+TRANSIENT_FAILURES = ("store", "site_unreachable")  # kinds of failure a retry may cure
 NAME = "run"
 HELP = "crawl categories of a marketplace into a store (polite, resumable)"
 
@@ -72,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="records per stored batch: at most this many lost to a SIGKILL (default 50)",
     )
     parser.add_argument("--user-agent", help="User-Agent with a contact (default: settings)")
+    parser.add_argument(
+        "--store-wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="retry an unreachable store with back-off this long before exit 75 (default 60)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="check the input and print the plan; no request"
     )
@@ -127,19 +140,36 @@ def _line(summary: dict[str, Any]) -> str:
     optout = summary.get("optout") or {}
     if summary.get("error"):
         return f"{summary.get('category')}: {summary.get('status')}: {summary['error']}"
+    failure = summary.get("failure")
     return (
         f"{summary.get('category')}: {summary.get('status')}, {summary.get('items', 0)} items, "
         f"{requests.get('total', 0)} requests ({by_status or 'none'}), "
         f"{summary.get('bytes', 0)} bytes, {summary.get('retries', 0)} retries, "
         f"{summary.get('throttled_429', 0)} x 429, "
         f"noai skipped {sum(optout.values())}, {summary.get('duration_s', 0)} s"
+        + (f"; {failure['kind']}: {failure['cause']}" if failure else "")
     )
+
+
+def exit_code(summaries: list[dict[str, Any]]) -> int:
+    """0 all finished; 75 if any stopped for a reason that may pass (a Job retries); else 1."""
+    if all(s.get("status") == "finished" for s in summaries):
+        return 0
+    if any(
+        s.get("status") == "interrupted"
+        or (s.get("failure") or {}).get("kind") in TRANSIENT_FAILURES
+        for s in summaries
+    ):
+        return EXIT_TEMPFAIL
+    return 1
 
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
+    if args.store_wait < 0:
+        raise UserError(f"--store-wait must be >= 0. Received: {args.store_wait}")
     store = open_store(plan.store)
-    store.check()  # unreachable store or bad credentials: fail before any request
+    wait_for_store(store, args.store_wait)  # bad credentials: exit 2 at once, before any request
     if args.dry_run:
         described = plan.describe()
         text = "\n".join(
@@ -157,4 +187,4 @@ def run(args: argparse.Namespace) -> int:
     report = {"site": plan.profile.name, "store": store.uri, "runs": summaries}
     text = "\n".join(_line(s) for s in summaries)
     clikit.emit(report, args.format, text)
-    return 0 if all(s.get("status") == "finished" for s in summaries) else 1
+    return exit_code(summaries)

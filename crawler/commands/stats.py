@@ -1,7 +1,7 @@
 """Per category of a site, from the store alone: items, photos, last run, its status, its 429s.
 
   s2s-crawl stats --store ./data --site demo
-  s2s-crawl stats --store s3://street2shop-raw/crawl --site demo --format json
+  s2s-crawl stats --store s3://street2shop --site demo --format json
 
 Items are the distinct item ids of raw/<site>/<category>/items/*.jsonl, photos the
 stored photos their records list; the last run is the newest raw/<site>/<category>/runs/

@@ -19,6 +19,7 @@ works on loopback and behind a cluster Service.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -28,6 +29,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from http.server import ThreadingHTTPServer
 from typing import Any
+
+from PIL import Image
 
 from crawler.demo_site import pages
 from crawler.demo_site.config import DemoSiteConfig
@@ -75,6 +78,8 @@ class DemoSite:
         self.log = RequestLog(config.request_log)
         self.stopped = False
         self.photo = lru_cache(maxsize=config.photo_cache)(self._render_photo)
+        self._huge: bytes | None = None
+        self._huge_lock = threading.Lock()
         # An exact path, or a prefix ending in "/" for a family of pages.
         self._page_routes: list[tuple[str, Route]] = [
             ("/robots.txt", self._robots),
@@ -253,12 +258,24 @@ class DemoSite:
     def _render_photo(self, photo_id: str) -> bytes:
         return self.universe.render_listing_photo(photo_id, size=self.config.photo_size)
 
+    def _huge_photo(self) -> bytes:
+        """One grey JPEG of ``huge_image_side`` squared pixels: small on the wire, huge decoded."""
+        with self._huge_lock:
+            if self._huge is None:
+                side = self.config.faults.huge_image_side
+                buffer = io.BytesIO()
+                Image.new("L", (side, side), 128).save(buffer, "JPEG", quality=75)
+                self._huge = buffer.getvalue()
+            return self._huge
+
     def _marketplace_photo(self, request: Request) -> Response:
         match = PHOTO.match(request.path)
         listing = self._live(match.group(1).rpartition("-")[0]) if match else None
         if match is None or listing is None or match.group(1) not in listing.photo_ids:
             return Response(404, b"not found", "text/plain")
         body = self.photo(match.group(1))
+        if self.faults.hits("huge_image", request.path):
+            body = self._huge_photo()
         if self.faults.hits("truncated_image", request.path):
             body = body[: len(body) // 2]
         headers = {"Cache-Control": "public, max-age=86400"}

@@ -50,6 +50,8 @@ class FaultRates(BaseModel):
     slow: float = Field(default=0.0, ge=0, le=1, description="answer after slow_seconds")
     slow_seconds: float = Field(default=1.0, ge=0, le=60)
     truncated_image: float = Field(default=0.0, ge=0, le=1, description="JPEG cut short")
+    huge_image: float = Field(default=0.0, ge=0, le=1, description="photo of huge_image_side^2 px")
+    huge_image_side: int = Field(default=12_000, ge=16, le=30_000)  # 144 MP: a crawl's memory test
     bad_jsonld: float = Field(default=0.0, ge=0, le=1, description="broken JSON in the JSON-LD")
     deleted: float = Field(default=0.0, ge=0, le=1, description="item gone after being listed")
 

@@ -2,21 +2,32 @@
 
 Written when the crawl starts (``status: running``, with the resolved configuration)
 and again when its engine has stopped, once the last feed batch is stored:
-``finished``, ``interrupted`` (SIGTERM/SIGINT) or ``failed``. A run still ``running``
-after its pod is gone was killed (SIGKILL, node lost). ``s2s-crawl stats`` reads them.
+``finished``, ``interrupted`` (SIGTERM/SIGINT) or ``failed`` with a ``failure``
+``{kind, cause}``: ``store`` (a write failed: the crawl stopped at once),
+``site_unreachable`` (not one response) or ``crawl``. A run killed outright (SIGKILL,
+node lost) stays ``running`` until the next run of its category marks it
+``interrupted`` (crawler/extensions/leftovers.py). ``s2s-crawl stats`` reads them.
+
+When the store is what failed, the final stats go to a local file first
+(``S2S_LOCAL_RUNS_DIR``, default the temporary folder; its path is logged), then to the
+store if it takes them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler import __version__
+from crawler.store_health import CLOSE_REASON, STORE_FAILED, one_line, store_failed
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -57,6 +68,13 @@ def summarise(stats: dict[str, Any]) -> dict[str, Any]:
         "photos_stored": stats.get("file_status_count/downloaded", 0),
         "photos_broken": stats.get("photos/broken", 0),
         "photos_offsite": stats.get("photos/offsite", 0),
+        "photos_too_large": stats.get("photos/too_large", 0),
+        "store_errors": {
+            k.removeprefix("store/errors/"): v
+            for k, v in stats.items()
+            if k.startswith("store/errors/")
+        },
+        "requests_refused_after_store_failure": stats.get("store/requests_refused", 0),
         "jsonld_malformed": stats.get("items/jsonld_malformed", 0),
         "feed_batches_failed": sum(
             v for k, v in stats.items() if k.startswith("feedexport/failed_count/")
@@ -114,9 +132,12 @@ class RunStats:
             return
         self.started = time.monotonic()
         self.started_at = _utc()
-        spider.store.write_json(  # type: ignore[attr-defined]
-            self.key(spider), {**self.header(spider), "status": "running"}
-        )
+        try:
+            spider.store.write_json(  # type: ignore[attr-defined]
+                self.key(spider), {**self.header(spider), "status": "running"}
+            )
+        except Exception as exc:
+            store_failed(self.crawler, "run stats", exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.reason = reason
@@ -125,23 +146,57 @@ class RunStats:
         spider: Any = self.crawler.spider
         if not hasattr(spider, "ledger") or not self.started_at:
             return
-        figures = summarise(self.crawler.stats.get_stats())
+        stats = self.crawler.stats.get_stats()
+        figures = summarise(stats)
         status = STATUS_BY_REASON.get(self.reason, "failed")
         if self.reason.startswith("closespider_"):
             status = "finished"
-        if figures["feed_batches_failed"]:
+        failure = failure_of(stats, self.reason, status)
+        if failure:
             status = "failed"
         summary = {
             **self.header(spider),
             "status": status,
             "finish_reason": self.reason,
+            "failure": failure,
             "finished_at": _utc(),
             "duration_s": round(time.monotonic() - self.started, 3),
             **figures,
             "robots": spider.robots,
         }
         spider.run_summary = summary
+        key = self.key(spider)
+        if stats.get(STORE_FAILED):
+            self.write_locally(key, summary)
         try:
-            spider.store.write_json(self.key(spider), summary)
-        except Exception:  # the crawl's output is stored; a lost stats file must not hide it
-            logger.exception("could not write run stats %s", self.key(spider))
+            spider.store.write_json(key, summary)
+        except Exception as exc:  # the crawl's outcome must survive a store that is down
+            logger.error("could not store run stats %s: %s", key, one_line(exc))
+            if not stats.get(STORE_FAILED):
+                self.write_locally(key, summary)
+
+    def write_locally(self, key: str, summary: dict[str, Any]) -> None:
+        folder = self.crawler.settings.get("S2S_LOCAL_RUNS_DIR") or Path(
+            tempfile.gettempdir(), "s2s-runs"
+        )
+        path = Path(folder, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        summary["local_stats"] = str(path)
+        logger.error("run stats written locally: %s", path)
+
+
+def failure_of(stats: dict[str, Any], reason: str, status: str) -> dict[str, str] | None:
+    """Why a run failed (``kind``: store, site_unreachable, crawl), or None."""
+    if stats.get(STORE_FAILED) or reason == CLOSE_REASON:
+        return {"kind": "store", "cause": str(stats.get(STORE_FAILED))}
+    if any(k.startswith("feedexport/failed_count/") for k in stats):
+        return {"kind": "store", "cause": "a feed batch could not be stored"}
+    if not stats.get("downloader/response_count") and stats.get("downloader/exception_count"):
+        errors = sorted(
+            k.rsplit("/", 1)[-1] for k in stats if k.startswith("downloader/exception_type_count/")
+        )
+        return {"kind": "site_unreachable", "cause": f"no response at all ({', '.join(errors)})"}
+    if status == "failed":
+        return {"kind": "crawl", "cause": f"finish reason {reason}"}
+    return None

@@ -8,29 +8,34 @@ request (``photos/offsite``). A photo already in the store is not fetched again.
 
 A photo is stored only once it decodes completely, so a truncated JPEG never reaches
 the store; local writes are atomic (temporary file + rename), S3 PUTs are by nature.
-An item left without any stored photo is dropped and counted by reason: ``noai`` (the
-photo opted out) and ``gone`` (404/410) are settled in the ledger; ``broken`` is not,
-so a rerun tries again.
+Memory is bounded before any decoding: a photo above ``S2S_PHOTO_MAX_BYTES`` is not
+even downloaded (the download is cut), one above ``S2S_PHOTO_MAX_PIXELS`` (read from its
+header) is not decoded. An item left without any stored photo is dropped and counted by
+reason: ``noai`` (the photo opted out), ``gone`` (404/410) and ``too_large`` are settled
+in the ledger, so no rerun fetches them again; ``broken`` and ``store`` (the store
+failed, see :mod:`crawler.store_health`) are not, so a rerun tries again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import warnings
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from PIL import Image
 from scrapy import Request
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DownloadCancelledError, DropItem, IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 from scrapy.pipelines.media import FileInfoOrError, MediaPipeline
 
 from crawler.middlewares.optout import OptedOut
+from crawler.store_health import STORE_FAILED, store_failed
+from dataset.core.store import write_file_atomically
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -77,16 +82,7 @@ class AtomicFSFilesStore(FSFilesStore):
         meta: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        target = self._get_filesystem_path(path)
-        self._mkdir(target.parent, info)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(buf.getvalue())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(self._get_filesystem_path(path), buf.getvalue())
 
 
 def images_store_uri(store_uri: str) -> str:
@@ -106,7 +102,10 @@ class PhotosPipeline(ImagesPipeline):
     def __init__(self, store_uri: str, *, crawler: Crawler) -> None:
         super().__init__(store_uri, crawler=crawler)
         self.per_item = crawler.settings.getint("S2S_PHOTOS_PER_ITEM")
-        logging.getLogger("scrapy.pipelines.media").addFilter(_QUIET_SKIPS)  # once: a set
+        self.max_pixels = crawler.settings.getint("S2S_PHOTO_MAX_PIXELS")
+        self.max_bytes = crawler.settings.getint("S2S_PHOTO_MAX_BYTES")
+        for name in ("scrapy.pipelines.media", "scrapy.pipelines.files"):
+            logging.getLogger(name).addFilter(_QUIET_SKIPS)  # once: a set
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PhotosPipeline:
@@ -124,7 +123,10 @@ class PhotosPipeline(ImagesPipeline):
         if len(allowed) < len(urls):
             self.crawler.stats.inc_value("photos/offsite", len(urls) - len(allowed))
         chosen = allowed[: self.per_item] if self.per_item > 0 else allowed
-        return [Request(url, callback=NO_CALLBACK, meta={"s2s_photo": True}) for url in chosen]
+        # download_maxsize: Scrapy cuts the download (by Content-Length, or once more
+        # bytes arrived), so an oversized photo never sits in memory whole.
+        meta = {"s2s_photo": True, "download_maxsize": self.max_bytes}
+        return [Request(url, callback=NO_CALLBACK, meta=dict(meta)) for url in chosen]
 
     def file_path(
         self,
@@ -145,7 +147,32 @@ class PhotosPipeline(ImagesPipeline):
             raise failure.value
         if isinstance(failure.value, OptedOut):
             raise PhotoSkipped("noai", str(failure.value))
+        # Content-Length above the limit. A body cut while streaming (no Content-Length)
+        # ends as a bare CancelledError, which timeouts share: left unsettled (broken).
+        if isinstance(failure.value, DownloadCancelledError):
+            self.crawler.stats.inc_value("photos/too_large")
+            raise PhotoSkipped("too_large", f"{request.url}: more than {self.max_bytes} bytes")
+        if isinstance(failure.value, IgnoreRequest) and self.crawler.stats.get_value(STORE_FAILED):
+            raise PhotoSkipped("store", f"{request.url}: not fetched, the store failed")
         return super().media_failed(failure, request, info)
+
+    def _check_pixels(self, body: bytes, url: str) -> None:
+        """Refuse a photo above the pixel limit from its header, before decoding it."""
+        with warnings.catch_warnings():
+            # Our limit replaces PIL's global one (a warning, then an error at twice it).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                with Image.open(BytesIO(body)) as image:
+                    width, height = image.size
+            except Image.DecompressionBombError:
+                width, height = self.max_pixels + 1, 1
+            except Exception:
+                return  # not an image: the full decode below names the reason
+        if width * height > self.max_pixels:
+            self.crawler.stats.inc_value("photos/too_large")
+            raise PhotoSkipped(
+                "too_large", f"{url}: {width}x{height} is more than {self.max_pixels} pixels"
+            )
 
     async def media_downloaded(
         self,
@@ -158,6 +185,7 @@ class PhotosPipeline(ImagesPipeline):
         if response.status in (404, 410):
             raise PhotoSkipped("gone", f"{response.status} {request.url}")
         if response.status == 200:
+            self._check_pixels(response.body, request.url)
             try:
                 with Image.open(BytesIO(response.body)) as image:
                     image.load()  # decodes every byte: a truncated JPEG fails here
@@ -165,6 +193,22 @@ class PhotosPipeline(ImagesPipeline):
                 self.crawler.stats.inc_value("photos/broken")
                 raise PhotoSkipped("broken", f"{request.url}: {exc}") from exc
         return await super().media_downloaded(response, request, info, item=item)
+
+    async def file_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: MediaPipeline.SpiderInfo,
+        *,
+        item: Any = None,
+    ) -> str:
+        try:
+            return str(await super().file_downloaded(response, request, info, item=item))
+        except PhotoSkipped:
+            raise
+        except Exception as exc:  # the photo decoded: what failed is storing it
+            store_failed(self.crawler, "photo", exc)
+            raise PhotoSkipped("store", f"{request.url}: {exc}") from exc
 
     def item_completed(
         self, results: list[FileInfoOrError], item: Any, info: MediaPipeline.SpiderInfo
@@ -180,13 +224,13 @@ class PhotosPipeline(ImagesPipeline):
         reasons = [
             getattr(getattr(x, "value", None), "reason", "broken") for ok, x in results if not ok
         ]
-        reason = next((r for r in ("noai", "gone") if r in reasons), "broken")
+        reason = next((r for r in ("noai", "gone", "too_large", "store") if r in reasons), "broken")
         if not results:
             reason = "no_photo"
         self.crawler.stats.inc_value(f"items/dropped/{reason}")
         ledger = getattr(info.spider, "ledger", None)
         if ledger is not None:
-            if reason in ("noai", "gone", "no_photo"):
+            if reason in ("noai", "gone", "no_photo", "too_large"):
                 ledger.skip(item["item_id"], reason)
             else:
                 ledger.release(item["item_id"])

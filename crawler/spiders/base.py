@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -44,6 +44,7 @@ from crawler.extract_pages import (
 from crawler.ledger import Ledger
 from crawler.middlewares.optout import OptedOut
 from crawler.profiles import SiteProfile, load_profile, resolve_urls
+from crawler.store_health import store_failed
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
 
@@ -119,7 +120,10 @@ class MarketplaceSpider(scrapy.Spider):
             self.robots[parts.netloc] = robotparser.provenance(url, user_agent)
 
     def _closed(self, spider: scrapy.Spider) -> None:
-        self.ledger.close(self.run_id)
+        try:
+            self.ledger.close(self.run_id)
+        except Exception as exc:  # the skips are lost: the next run fetches those items again
+            store_failed(self.crawler, "ledger", exc)
 
     def limit_reached(self) -> bool:
         return bool(self.max_items) and self.claimed >= self.max_items
@@ -290,6 +294,8 @@ class MarketplaceSpider(scrapy.Spider):
         elif isinstance(failure.value, HttpError) and failure.value.response.status in (404, 410):
             self.ledger.skip(item_id, "gone")
             self.crawler.stats.inc_value("items/dropped/gone")
+        elif failure.check(IgnoreRequest):  # the crawl is stopping: the next run fetches it
+            self.ledger.release(item_id)
         else:
             self.ledger.release(item_id)
             self.crawler.stats.inc_value("items/dropped/failed")

@@ -6,7 +6,8 @@ and ``run(args) -> int``. The package's ``cli.py`` finds them with
 :func:`build_parser`, so adding a command is adding a file.
 
 Errors the user can fix raise :class:`~dataset.core.errors.UserError`: :func:`main` prints
-``<prog>: error: <reason>`` on one line and exits 2.
+``<prog>: error: <reason>`` on one line and exits 2. Trouble that may pass (the store
+unreachable) raises :class:`~dataset.core.errors.TransientError`: one line, exit 75.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from dataset.core.errors import UserError
+from dataset.core.errors import EXIT_BAD_INPUT, EXIT_TEMPFAIL, TransientError, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ def main(prog: str, description: str, commands_package: str, argv: Sequence[str]
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except TransientError as exc:
+        print(f"{prog}: error (transient, retry later): {exc}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -13,12 +13,14 @@ is renamed into place; an S3 PUT is atomic by nature. Transient S3 errors (throt
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +33,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from dataset.core.errors import StoreError
+from dataset.core.errors import StoreError, StoreUnreachable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,6 +73,48 @@ _s3_retry = retry(
     wait=wait_exponential_jitter(initial=0.2, max=5.0),
     reraise=True,
 )
+
+
+TEMPORARY_SUFFIX = ".tmp"  # ".<name>.<random>.tmp": an atomic write in progress
+
+
+@functools.cache
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 less the umask (mkstemp's is 0600)."""
+    return 0o666 & ~_umask()
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file in its folder, then rename it into place.
+
+    The file gets the mode of any file the process creates (umask-respecting), so a pod
+    running under another uid on a shared volume can read what this one wrote.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), new_file_mode())
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check_key(key: str) -> str:
@@ -125,6 +169,10 @@ class Store(ABC):
         """The file behind ``key`` when the store is a local folder, else ``None``."""
         return None
 
+    def remove_stale_temporaries(self, prefix: str, older_than_s: float = 0.0) -> int:
+        """Delete what killed writers left under ``prefix``; how many. S3 leaves none."""
+        return 0
+
     # Typed helpers on top of bytes, so every format goes through the atomic path.
     def read_text(self, key: str) -> str:
         return self.read_bytes(key).decode("utf-8")
@@ -175,18 +223,22 @@ class LocalStore(Store):
             raise StoreError(f"{self._path(key)}: no such object in store") from None
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(self._path(key), data)
+
+    def remove_stale_temporaries(self, prefix: str, older_than_s: float = 0.0) -> int:
+        folder = self.root / prefix if prefix else self.root
+        if not folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in folder.rglob(f".*{TEMPORARY_SUFFIX}"):
+            try:
+                if path.is_file() and path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass  # its writer finished (renamed it) meanwhile
+        return removed
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -267,9 +319,11 @@ class S3Store(Store):
         _check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _translate(self, exc: Exception, key: str) -> StoreError:
+    def _translate(self, exc: Exception, key: str) -> StoreError | StoreUnreachable:
         from botocore.exceptions import ClientError, NoCredentialsError
 
+        if _is_transient(exc):  # still failing after the retries: an outage, not bad input
+            return StoreUnreachable(f"{self.uri_for(key)}: store unreachable ({exc})")
         if isinstance(exc, NoCredentialsError):
             return StoreError(f"{self.uri}: no AWS credentials found (standard AWS chain)")
         if isinstance(exc, ClientError):
@@ -284,7 +338,7 @@ class S3Store(Store):
     def _call(self, key: str, fn: Any, **kwargs: Any) -> Any:
         try:
             return _s3_retry(fn)(**kwargs)
-        except StoreError:
+        except (StoreError, StoreUnreachable):
             raise
         except Exception as exc:
             raise self._translate(exc, key) from exc

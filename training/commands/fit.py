@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from typing import Any
 
 from dataset.core import clikit
@@ -63,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="start over when --out holds a run trained on another version of the dataset "
-        "(without it, that is an error; a run of the same dataset always resumes)",
+        help="start over when --out holds a run (without it: a run of the same dataset and "
+        "settings resumes, or is left as it is once finished; any other is an error)",
     )
     clikit.add_format_argument(parser)
 
@@ -78,7 +80,14 @@ def run(args: argparse.Namespace) -> int:
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     config = load_config(args.config, overrides)
-    summary = fit(config, args.dataset, args.out, overwrite=args.overwrite)
+    # Keras prints its epoch lines to stdout: with --format json, stdout is the JSON alone.
+    progress = (
+        contextlib.redirect_stdout(sys.stderr)
+        if args.format == "json"
+        else contextlib.nullcontext()
+    )
+    with progress:
+        summary = fit(config, args.dataset, args.out, overwrite=args.overwrite)
     lines = [f"trained {args.out} (encoder {summary.get('encoder_id', '-')})"]
     for task, report in summary["val"].items():
         extra = f", top-1 {report['top1_accuracy']:.3f}" if "top1_accuracy" in report else ""
