@@ -10,4 +10,7 @@ DESCRIPTION = "Train, evaluate, export and search with the attribute encoders."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return clikit.main("s2s-train", DESCRIPTION, "training.commands", argv)
+    from training.native_logs import quiet_native_logs
+
+    with quiet_native_logs():  # before any command imports TensorFlow
+        return clikit.main("s2s-train", DESCRIPTION, "training.commands", argv)
