@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from dataset.core.errors import UserError
+from dataset.core.native_logs import copy_filtered
 from dataset.taxonomy.tasks import TaskSpec
 from training.calibration import attributes, best_f1_threshold, calibrate, decide, decision_report
 from training.evaluation import chance
-from training.native_logs import copy_filtered
 
 COLOUR = TaskSpec("colour", "multi_label", ["red", "green", "blue"])
 TYPE = TaskSpec("type", "single_label", ["dresses", "jeans"])

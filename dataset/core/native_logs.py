@@ -5,12 +5,15 @@ so ``TF_CPP_MIN_LOG_LEVEL`` does not reach every line: importing TensorFlow prin
 ``WARNING: All log messages before absl::InitializeLog() is called are written to
 STDERR`` and ``I0000 ... port.cc:153] oneDNN custom operations are on ...`` (twice:
 two libraries) whatever the level. Only a filter on the process's standard error can
-drop them, so ``s2s-train`` runs its command with file descriptor 2 piped through a
-small child process (``python -m training.native_logs``) that copies everything to the
-real standard error except absl INFO lines and a few known harmless messages.
+drop them, so ``s2s-train`` and ``s2s-dataset`` (whose shard writer imports TensorFlow)
+run their command with file descriptor 2 piped through a small child process
+(``python -m dataset.core.native_logs``) that copies everything to the real standard
+error except absl INFO lines and a few known harmless messages.
 
 A child process rather than a thread: if the command dies hard (a segfault in native
-code), the child still drains the pipe, so the last words of a crash are never lost.
+code), the child still drains the pipe, so the last words of a crash are never lost;
+it ignores SIGINT and SIGTERM (sent to the whole process group by Ctrl-C or a pod's
+stop) and ends when the command's end of the pipe closes.
 Warnings (``W``) and errors (``E``, ``F``) of TensorFlow pass, and so does everything
 Python writes. ``TF_CPP_MIN_LOG_LEVEL=0`` or ``1`` set by the user switches the filter
 off (the user asked for TensorFlow's INFO lines).
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -90,7 +94,7 @@ def quiet_native_logs() -> Iterator[None]:
         return
     read_end, write_end = os.pipe()
     child = subprocess.Popen(
-        [sys.executable, "-m", "training.native_logs"], stdin=read_end, stdout=saved
+        [sys.executable, "-m", "dataset.core.native_logs"], stdin=read_end, stdout=saved
     )
     os.close(read_end)
     sys.stderr.flush()
@@ -107,6 +111,8 @@ def quiet_native_logs() -> Iterator[None]:
 
 
 def _main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     copy_filtered(sys.stdin.fileno(), sys.stdout.fileno())
 
 
