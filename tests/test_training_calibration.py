@@ -126,3 +126,21 @@ def test_native_info_lines_are_dropped_and_everything_else_kept() -> None:
     for line in kept:
         assert line in out
     assert out.endswith(b"\nno end of line")
+
+
+def test_native_lines_after_an_unfinished_progress_bar_are_dropped_too() -> None:
+    bar = b"\r   export:   0%|          | 0/2206 [00:00<?, ?item/s]"
+    native = (
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        b"I0000 00:00:1796405992.634119   28819 port.cc:153] oneDNN custom operations are on.\n"
+        b"W0000 00:00:1796405992.7 28819 op.cc:1] a warning that matters\n"
+    )
+    source_read, source_write = os.pipe()
+    sink_read, sink_write = os.pipe()
+    os.write(source_write, bar + native + b"\r   export: 100%")
+    os.close(source_write)
+    copy_filtered(source_read, sink_write)
+    os.close(sink_write)
+    assert os.read(sink_read, 1 << 16) == (
+        bar + b"W0000 00:00:1796405992.7 28819 op.cc:1] a warning that matters\n\r   export: 100%"
+    )

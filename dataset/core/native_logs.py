@@ -29,13 +29,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-# absl's INFO prefix: I<MMDD> <hh:mm:ss.micros> <thread> <file>:<line>]
-ABSL_INFO = re.compile(rb"^I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.\-/]+:\d+\] ")
+# absl's line prefix after the severity letter (I, W, E, F):
+# <MMDD> <hh:mm:ss.micros> <thread> <file>:<line>]
+ABSL_PREFIX = rb"\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.\-/]+:\d+\] "
+ABSL_INFO = re.compile(rb"^I" + ABSL_PREFIX)
 HARMLESS = (
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     # Logged at ERROR level when a boolean op falls back to Eigen: a note, not a failure.
     b"oneDNN supports DT_BOOL only on platforms with AVX-512",
 )
+# Native lines also start in the middle of a progress bar's line (a bar ends in no
+# newline): a piece starting with one of these is treated as the start of a line.
+NATIVE_START = re.compile(rb"WARNING: All log messages before absl|[IWEF]" + ABSL_PREFIX)
+PIECES = re.compile(rb"(?<=[\n\r])|(?=" + NATIVE_START.pattern + rb")")
 LEVEL_KEY = "TF_CPP_MIN_LOG_LEVEL"
 QUIET_LEVEL = "2"  # TensorFlow's own INFO and WARNING lines off; errors stay
 
@@ -57,9 +63,12 @@ def copy_filtered(source: int, sink: int) -> None:
     passing = False  # the current line was judged not noise: copied as it comes
     while chunk := os.read(source, 65536):
         out = bytearray()
-        for piece in re.split(rb"(?<=[\n\r])", chunk):
+        for piece in PIECES.split(chunk):
             if not piece:
                 continue
+            if NATIVE_START.match(piece):
+                out += pending  # an unfinished line before it: not noise
+                pending, passing = b"", False
             ends = piece.endswith((b"\n", b"\r"))
             if passing:
                 out += piece
