@@ -222,6 +222,10 @@ def evaluate(
             report["calibrated"] = calibrated
             report["macro_f1_calibrated"] = calibrated["macro_f1"]
         report["chance"] = chance(task, truth)
+    if calibration.get("split") == split:
+        calibration["source"] += (
+            f"; {split} is the evaluated split: calibrated figures are optimistic"
+        )
     result: dict[str, Any] = {
         "model": model_uri,
         "encoder_id": encoder.encoder_id,
