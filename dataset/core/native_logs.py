@@ -15,8 +15,9 @@ code), the child still drains the pipe, so the last words of a crash are never l
 it ignores SIGINT and SIGTERM (sent to the whole process group by Ctrl-C or a pod's
 stop) and ends when the command's end of the pipe closes.
 Warnings (``W``) and errors (``E``, ``F``) of TensorFlow pass, and so does everything
-Python writes. ``TF_CPP_MIN_LOG_LEVEL=0`` or ``1`` set by the user switches the filter
-off (the user asked for TensorFlow's INFO lines).
+Python writes. ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (TensorFlow's own warnings off);
+a user's 1 brings its warnings back, and 0 (the user asked for TensorFlow's INFO lines)
+switches the filter off.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def copy_filtered(source: int, sink: int) -> None:
 def quiet_native_logs() -> Iterator[None]:
     """Run the body with TensorFlow's native INFO lines filtered out of standard error."""
     os.environ.setdefault(LEVEL_KEY, QUIET_LEVEL)
-    if os.environ[LEVEL_KEY] in ("0", "1"):
+    if os.environ[LEVEL_KEY] == "0":
         yield
         return
     try:
