@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,13 +37,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     # One catalogue image is broken: it must be counted and skipped, not fatal.
     store = open_store(str(root / "store"))
     store.write_bytes("catalogue/tiny/images/P011-1.jpg", b"\xff\xd8 not a jpeg")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # TensorFlow's log level left unset: the command itself keeps its chatter out.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(REPO)
     done = subprocess.run(
         [sys.executable, "-m", "training", "index", "--encoder", encoder,
          "--dataset", str(info["dataset"]), "--out", str(root / "index"), "--format", "json"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "absl::InitializeLog" not in done.stderr and "oneDNN custom" not in done.stderr
+    assert not re.search(r"^I\d{4} ", done.stderr, re.MULTILINE), done.stderr  # absl INFO
     summary = json.loads(done.stdout)
     return {
         "root": str(root),
@@ -225,6 +230,89 @@ def test_eval_retrieval_on_a_deepfashion2_folder(
     assert report["skipped"]["missing_box"] == 1
     assert report["top_k"]["20"] == 1.0  # k larger than the gallery
     assert report["per_category"]["short sleeve top"]["evaluated"] == 1
+
+
+def write_bad_deepfashion2(folder: Path) -> None:
+    """The folder of :func:`write_deepfashion2` plus every kind of bad annotation."""
+    write_deepfashion2(folder)
+    rng = np.random.default_rng(6)
+    (folder / "image/000003.jpg").write_bytes(jpeg(garment_image(rng, size=60)))  # 60x60
+    for name in ("000004", "000006", "000007"):
+        (folder / f"image/{name}.jpg").write_bytes(jpeg(garment_image(rng, size=30)))
+    write_json(
+        folder / "annos/000003.json",
+        {"source": "user", "pair_id": 9,
+         "item1": {"bounding_box": [-10, -5, 30, 70], "category_id": 3, "style": 2},  # clamped
+         "item2": {"bounding_box": [100, 100, 150, 150], "category_id": 3, "style": 1},
+         "item3": {"bounding_box": [20, 20, 10, 40], "category_id": 3, "style": 1},
+         "item4": {"bounding_box": [5, 5, 5, 30], "category_id": 3, "style": 1},
+         "item5": {"bounding_box": ["a", 1, 2, 3], "category_id": 3, "style": 1},
+         "item6": {"bounding_box": [1, 1, 20, 20], "category_id": 3, "style": "two"},
+         "item7": {"bounding_box": [1, 1, 20, 20], "style": 1}},
+    )  # fmt: skip
+    (folder / "annos/000004.json").write_text("{not json")
+    write_json(
+        folder / "annos/000005.json",  # no image/000005.jpg
+        {"source": "shop", "pair_id": 9, "item1": {"bounding_box": [1, 1, 9, 9],
+         "category_id": 3, "style": 2}},
+    )  # fmt: skip
+    write_json(folder / "annos/000006.json", {"source": "shop", "pair_id": "x", "item1": {}})
+    write_json(folder / "annos/000007.json", {"source": "studio", "pair_id": 9, "item1": {}})
+
+
+def test_deepfashion2_bad_annotations_are_clamped_or_counted_and_skipped(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from training.retrieval.sources import load_pairs
+
+    write_bad_deepfashion2(tmp_path / "df2")
+    pairs = load_pairs(str(tmp_path / "df2"))
+    assert pairs.skipped == {
+        "missing_box": 1, "box_outside_image": 1, "degenerate_box": 2, "bad_box": 1,
+        "bad_field": 2, "missing_field": 1, "bad_annotation": 1, "missing_image": 1,
+        "unknown_source": 1,
+    }  # fmt: skip
+    clamped = pairs.frame[pairs.frame["image_path"] == "image/000003.jpg"]
+    assert clamped["box"].tolist() == [[0, 0, 30, 60]] and clamped["match_key"].tolist() == ["9/2"]
+    code, out, err = cli(
+        capsys, "eval-retrieval", "--encoder", world["encoder"], "--pairs",
+        str(tmp_path / "df2"), "--top-k", "1,20", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["evaluated"] == 1 and report["no_gallery_match"] == 1  # pair 9 has no shop item
+    assert report["skipped"]["box_outside_image"] == 1 and "Traceback" not in err
+
+
+def test_index_a_deepfashion2_folder_and_search_a_box_of_a_photo(
+    world: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_bad_deepfashion2(tmp_path / "df2")
+    index = str(tmp_path / "index")
+    code, out, err = cli(
+        capsys, "index", "--encoder", world["encoder"], "--pairs", str(tmp_path / "df2"),
+        "--out", index, "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["images"] == 2 and summary["skipped"]["degenerate_box"] == 2
+    items = pd.read_parquet(tmp_path / "index/items.parquet")
+    assert sorted(items["pair_id"]) == ["", "7/1"]  # a hit shares pair_id and style
+    photo = str(tmp_path / "df2/image/000002.jpg")
+    code, out, err = cli(
+        capsys, "search", "--index", index, "--image", photo, "--box", "10,40,50,80",
+        "--pair-id", "7/1", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["box"] == [10, 40, 50, 80] and found["pair_rank"] == 1
+    assert found["results"][0]["product_id"] == "7/1" and found["results"][0]["hit"] is True
+    assert found["thresholds"] == "0.5"  # this encoder records none
+    assert [a["label"] for a in found["attributes"]["type"]] in (["dresses"], ["jeans"], ["shirts"])
+    for box, reason in (("200,200,300,300", "box outside image"), ("50,40,10,80", "degenerate box"),
+                        ("1,2,3", "expected four numbers")):  # fmt: skip
+        code, _, err = cli(capsys, "search", "--index", index, "--image", photo, "--box", box)
+        assert code == 2 and reason in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_index_and_search_through_s3(

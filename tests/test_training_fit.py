@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +25,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("fit")
     dataset = write_training_dataset(root / "store", per_cell=8)
     out = str(root / "models/encoder/r1")
-    code = main(["fit", "--dataset", dataset, "--out", out, "--epochs", "8", *FIT])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["fit", "--dataset", dataset, "--out", out, "--epochs", "8", *FIT])
     assert code == 0
+    # The validation pipeline declares its length: Keras never runs out of data.
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
     return {"root": str(root), "dataset": dataset, "out": out}
 
 
@@ -46,6 +52,12 @@ def test_fit_learns_colour_and_type_well_above_chance(trained: dict[str, str]) -
     assert not list((out / "backup").rglob("*.h5"))  # a finished run leaves no backup
     log = pd.read_csv(out / "logs/training.csv")
     assert log["epoch"].tolist() == list(range(8))
+    meta = json.loads((out / "model/encoder.json").read_text())
+    assert list(meta["thresholds"]) == ["colour"]  # multi-label heads only
+    assert set(meta["thresholds"]["colour"]) == {"red", "green", "blue"}
+    assert all(0 < t < 1 for t in meta["thresholds"]["colour"].values())
+    assert meta["calibration"]["split"] == "val"
+    assert meta["calibration"]["images"] == summary["dataset"]["splits"]["val"]["records"]
 
 
 def test_evaluate_writes_metrics_confusion_and_compares(
@@ -79,9 +91,38 @@ def test_evaluate_writes_metrics_confusion_and_compares(
         link
         and (folder / link.group(1)).resolve() == Path(trained["dataset"], "report.html").resolve()
     )
+    assert result["calibration"]["source"].startswith("encoder.json")
+    assert colour["macro_f1_calibrated"] == colour["calibrated"]["macro_f1"]
+    assert colour["macro_f1_calibrated"] >= 0.7  # chance (every label present): about 0.5
+    assert (
+        colour["chance"]["macro_f1"] < 0.6 and result["tasks"]["type"]["chance"]["accuracy"] < 0.6
+    )
     code, out, err = cli(capsys, *args, "--compare", trained["out"])
     assert code == 0, err
     assert "vs previous type: accuracy +0.000" in out
+    assert "macro_f1_calibrated +0.000" in out and "(chance " in out
+
+
+def test_evaluate_calibrates_on_val_an_encoder_without_thresholds(
+    trained: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    older = tmp_path / "older"
+    shutil.copytree(Path(trained["out"]) / "model", older / "model")
+    meta = json.loads((older / "model/encoder.json").read_text())
+    recorded = meta.pop("thresholds")
+    del meta["calibration"]
+    (older / "model/encoder.json").write_text(json.dumps(meta))
+    code, out, err = cli(
+        capsys, "evaluate", "--model", str(older), "--dataset", trained["dataset"],
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["calibration"]["source"].startswith("chosen by evaluate on the dataset's val")
+    chosen = {
+        c: v["threshold"] for c, v in result["tasks"]["colour"]["calibrated"]["labels"].items()
+    }
+    assert chosen == pytest.approx(recorded["colour"], abs=1e-3)  # same model, same val split
 
 
 def test_export_reloads_matches_and_serves_search(
@@ -98,6 +139,8 @@ def test_export_reloads_matches_and_serves_search(
     export = Path(trained["out"]) / "export"
     meta = json.loads((export / "encoder.json").read_text())
     assert meta["encoder_id"] == result["encoder_id"] and meta["image_size"] == 32
+    trained_meta = json.loads((Path(trained["out"]) / "model/encoder.json").read_text())
+    assert meta["thresholds"] == trained_meta["thresholds"]  # consumers of the export get them
     assert list(meta["tasks"]) == ["colour", "type"]
     encoder = load_encoder(str(export))
     images = np.random.default_rng(1).integers(0, 256, (3, 50, 40, 3)).astype(np.uint8)
@@ -121,8 +164,12 @@ def test_export_reloads_matches_and_serves_search(
     image = str(Path(trained["root"]) / "store" / query["image_path"])
     code, out, err = cli(capsys, "search", "--index", index, "--image", image, "--format", "json")
     assert code == 0, err
-    top = json.loads(out)["results"][0]["product_id"]
+    found = json.loads(out)
+    top = found["results"][0]["product_id"]
     assert top.split("-")[0] == query["type"][0]  # same garment type first
+    assert found["thresholds"] == "calibrated"
+    assert [a["label"] for a in found["attributes"]["type"]] == [query["type"][0]]
+    assert query["colour"][0] in [a["label"] for a in found["attributes"]["colour"]]
     code, out, err = cli(
         capsys, "eval-retrieval", "--encoder", str(export), "--pairs", trained["dataset"],
         "--top-k", "1,10", "--out", str(tmp_path / "eval"), "--format", "json",

@@ -372,3 +372,18 @@ def make_dataset(
     # records: the shard count need not be a multiple of the worker count.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return batched.with_options(options)
+
+
+def with_known_length(dataset: Any, scan: SplitScan, batch_size: int) -> Any:
+    """A finite pipeline that declares its batch count, so Keras knows where an epoch of
+    validation ends instead of finding out by running out of data (and warning so).
+
+    Only for a split that scanned clean: with damaged records the count read by
+    ``ignore_errors`` could differ from the scan's, and a wrong declaration is an error.
+    """
+    import tensorflow as tf
+
+    if scan.skipped:
+        return dataset
+    batches = -(-scan.records // batch_size)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))

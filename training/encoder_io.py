@@ -8,7 +8,10 @@ schedule, so ``encoder.keras`` loads with Keras' safe mode on.
 
 ``encoder.json``: ``tasks`` (``{task: {"kind", "classes"}}``, in output order),
 ``image_size``, ``backbone``, ``encoder_id`` (hash of the weights, recorded by search
-indexes to refuse a mismatch) and how it was trained.
+indexes to refuse a mismatch), how it was trained and, for multi-label heads, the
+calibrated per-label decision thresholds (``thresholds``: ``{task: {class: t}}``, a label
+is present when its probability is >= t; ``calibration`` says on which split they were
+chosen; training/calibration.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import training.optim  # noqa: F401 - registers DecaySchedule
 import training.preprocessor  # noqa: F401 - registers ImagePreprocessor
 from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
+from dataset.taxonomy.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,20 @@ class Encoder:
     backbone: str = ""
     uri: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """Calibrated thresholds of the multi-label heads (empty: none recorded)."""
+        return {task: dict(v) for task, v in self.meta.get("thresholds", {}).items()}
+
+    def task_specs(self) -> dict[str, TaskSpec]:
+        """The tasks whose ``encoder.json`` entry says their kind (older files may not)."""
+        raw = self.meta.get("tasks")
+        return {
+            name: TaskSpec(name, str(raw[name]["kind"]), classes)
+            for name, classes in self.tasks.items()
+            if isinstance(raw, dict) and isinstance(raw.get(name), dict) and "kind" in raw[name]
+        }
 
 
 def encoder_id(model: Any) -> str:
@@ -91,7 +109,29 @@ def read_encoder_meta(uri: str) -> dict[str, Any]:
     for key in ("tasks", "image_size", "encoder_id"):
         if key not in meta:
             raise UserError(f"{where}: missing key {key!r}")
+    _check_thresholds(meta.get("thresholds", {}), where)
     return meta
+
+
+def _check_thresholds(raw: Any, where: str) -> None:
+    if not isinstance(raw, dict):
+        raise UserError(
+            f"{where}: key 'thresholds' must map tasks to {{class: t}}. Received: {raw!r}"
+        )
+    for task, per_label in raw.items():
+        if not isinstance(per_label, dict):
+            raise UserError(
+                f"{where}: thresholds.{task} must map classes to t. Received: {per_label!r}"
+            )
+        for cls, value in per_label.items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise UserError(
+                    f"{where}: thresholds.{task}.{cls} must be a number in 0..1. Received: {value!r}"
+                )
 
 
 def load_encoder(uri: str) -> Encoder:

@@ -6,6 +6,11 @@ precision/recall/F1/AUC, confusion matrices), ``confusion-<task>.png`` and
 ``labels-<task>.png``, one 2x2 matrix per label), ``index.html`` (every figure on one page,
 linked to the dataset version's report) and ``summary.txt`` (also printed). ``--compare`` takes a
 previous run folder (or its ``metrics.json``) and adds the differences.
+
+Multi-label heads are also read at their calibrated thresholds (training/calibration.py):
+those of ``encoder.json`` (chosen on ``val`` after ``fit``) or, for an encoder that has
+none, chosen here on the dataset's ``val`` split (``calibration.source`` says which).
+Every headline figure comes with what chance scores on the same images (``chance``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataset.taxonomy.tasks import TaskSpec
 
 logger = logging.getLogger(__name__)
 
-HEADLINE = ("accuracy", "top1_accuracy", "macro_f1", "macro_auc")
+HEADLINE = ("accuracy", "top1_accuracy", "macro_f1", "macro_f1_calibrated", "macro_auc")
 
 
 def _encoder_tasks(meta: dict[str, Any], dataset_tasks: dict[str, TaskSpec]) -> dict[str, TaskSpec]:
@@ -167,17 +172,48 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def chance(task: TaskSpec, y_true: Any) -> dict[str, float]:
+    """What a guess that never looks at the image scores on these labels.
+
+    Single-label: always the most frequent class (``accuracy``). Multi-label: always the
+    most frequent label (``top1_accuracy``); every label always present, the best
+    constant guess for F1 (``macro_f1`` and ``macro_f1_calibrated``); AUC 0.5.
+    """
+    import numpy as np
+
+    truth = np.asarray(y_true) > 0.5
+    prevalence = truth.mean(axis=0) if len(truth) else np.zeros(truth.shape[1])
+    if task.single:
+        return {"accuracy": round(float(prevalence.max()), 4)}
+    f1 = round(float(np.mean(2 * prevalence / (1 + prevalence))), 4)
+    return {
+        "top1_accuracy": round(float(prevalence.max()), 4),
+        "macro_f1": f1,
+        "macro_f1_calibrated": f1,
+        "macro_auc": 0.5,
+    }
+
+
 def summary_text(result: dict[str, Any]) -> str:
     lines = [
         f"{result['model']} on {result['split']} of {result['dataset']} ({result['n']} images)"
     ]
+    calibration = result.get("calibration", {})
+    if calibration:
+        lines.append(f"  thresholds: {calibration['source']}")
     for task, report in result["tasks"].items():
-        parts = [f"{key} {report[key]:.3f}" for key in HEADLINE if report.get(key) is not None]
+        odds = report.get("chance", {})
+        parts = [
+            f"{key} {report[key]:.3f}" + (f" (chance {odds[key]:.3f})" if key in odds else "")
+            for key in HEADLINE
+            if report.get(key) is not None
+        ]
         lines.append(f"  {task:<10} " + ", ".join(parts))
+        labels = report.get("calibrated", report)["labels"]
         weakest = sorted(
             (v["f1"], cls)
-            for cls, v in report["labels"].items()
-            if v["support"] and v["f1"] is not None
+            for cls, v in labels.items()
+            if report["labels"][cls]["support"] and v["f1"] is not None
         )[:3]
         if weakest:
             lines.append(
@@ -192,6 +228,36 @@ def summary_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _thresholds(
+    encoder_meta: dict[str, Any], info: Any, tasks: dict[str, TaskSpec], batch_size: int,
+    image_size: int, model: Any,
+) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:  # fmt: skip
+    """The encoder's calibrated thresholds, else thresholds chosen now on ``val``."""
+    from training.calibration import calibrate
+    from training.data import make_dataset
+    from training.trainer import predict_split
+
+    if "thresholds" in encoder_meta:
+        recorded = dict(encoder_meta.get("calibration", {}))
+        split = recorded.get("split", "?")
+        return dict(encoder_meta["thresholds"]), {
+            **recorded,
+            "source": f"encoder.json (chosen on its {split} split after fit)",
+        }
+    if not any(not task.single for task in tasks.values()):
+        return {}, {}
+    if "val" not in info.splits:
+        logger.warning("encoder.json has no thresholds and the dataset no val split")
+        return {}, {"source": "none: encoder.json has no thresholds, the dataset no val split"}
+    data = make_dataset(info, "val", tasks, batch_size, image_size)
+    chosen = calibrate(tasks, predict_split(model, data, tasks), "val")
+    logger.info("encoder.json has no thresholds: chosen on the val split")
+    return chosen["thresholds"], {
+        **chosen["calibration"],
+        "source": "chosen by evaluate on the dataset's val split (encoder.json has none)",
+    }
+
+
 def evaluate(
     model_uri: str,
     dataset_uri: str,
@@ -201,6 +267,7 @@ def evaluate(
     cache_dir: str | None = None,
     max_bad_fraction: float = 0.01,
 ) -> dict[str, Any]:
+    from training.calibration import decision_report, threshold_vector
     from training.data import check_split, make_dataset, scan_split, stage_dataset
     from training.encoder_io import load_encoder
     from training.metrics import task_report
@@ -214,6 +281,20 @@ def evaluate(
     data = make_dataset(info, split, tasks, batch_size, encoder.image_size)
     predictions = predict_split(encoder.model, data, tasks)
     reports = {name: task_report(tasks[name], *pair) for name, pair in predictions.items()}
+    thresholds, calibration = _thresholds(
+        encoder.meta, info, tasks, batch_size, encoder.image_size, encoder.model
+    )
+    for name, (truth, probs) in predictions.items():
+        task, report = tasks[name], reports[name]
+        if not task.single and name in thresholds:
+            calibrated = decision_report(task, truth, probs, threshold_vector(thresholds, task))
+            report["calibrated"] = calibrated
+            report["macro_f1_calibrated"] = calibrated["macro_f1"]
+        report["chance"] = chance(task, truth)
+    if calibration.get("split") == split:
+        calibration["source"] += (
+            f"; {split} is the evaluated split: calibrated figures are optimistic"
+        )
     result: dict[str, Any] = {
         "model": model_uri,
         "encoder_id": encoder.encoder_id,
@@ -221,6 +302,7 @@ def evaluate(
         "split": split,
         "n": scan.records,
         "scan": scan.to_json(),
+        "calibration": calibration,
         "tasks": reports,
     }
     if previous:

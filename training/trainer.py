@@ -139,6 +139,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
 
     from training.augment import Augmenter
     from training.backbone import check_backbone
+    from training.calibration import calibrate
     from training.callbacks import BestCheckpoint, NanGuard, Throughput, tensorboard_callback
     from training.data import (
         check_classes,
@@ -147,6 +148,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         make_dataset,
         scan_split,
         stage_dataset,
+        with_known_length,
     )
     from training.encoder_io import save_encoder
     from training.losses import build_losses
@@ -204,6 +206,8 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         augment=augmenter, seed=config.seed, shuffle_buffer=config.shuffle_buffer,
     )  # fmt: skip
     val_data = make_dataset(info, "val", tasks, config.batch_size, image_size)
+    if runtime.workers == 1:  # each worker of a multi-worker run sees only its share
+        val_data = with_known_length(val_data, scans["val"], config.batch_size)
     with runtime.strategy.scope():
         encoder = build_encoder(
             tasks, config.backbone, image_size, config.weights, config.separate,
@@ -271,10 +275,8 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     if best.weights_path.is_file():
         model.load_weights(best.weights_path)
     history = epoch_history(folder / "logs/training.csv", config) if chief else []
-    reports = {
-        name: task_report(tasks[name], *pair)
-        for name, pair in predict_split(encoder, val_data, tasks).items()
-    }
+    val_predictions = predict_split(encoder, val_data, tasks)
+    reports = {name: task_report(tasks[name], *pair) for name, pair in val_predictions.items()}
     meta = {
         "tasks": {name: task.to_json() for name, task in tasks.items()},
         "image_size": image_size,
@@ -283,6 +285,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         "embedding_dim": config.embedding_dim,
         "dataset": dataset_uri,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **calibrate(tasks, val_predictions, "val"),  # per-label thresholds of multi-label heads
     }
     summary: dict[str, Any] = {
         "out": out,

@@ -4,13 +4,19 @@ Encodes the photo with the index's encoder (the one recorded in index.json, or
 --encoder, which must be the same encoder: a mismatch is refused), combines the task
 encodings the way the index did, and prints the top products with their cosine scores.
 --grid writes the query beside its results; --pair-id marks the results of that pair
-(the true product of a known user photo) as hits. --segment cuts the garment out of a
-cluttered photo with GrabCut first.
+(the true product of a known user photo) as hits. --box x1,y1,x2,y2 searches only that
+part of the photo (pixels; clamped to the photo, refused when it has no area or lies
+outside). --segment cuts the garment out of a cluttered photo with GrabCut first.
+
+It also prints the attributes the encoder sees in the photo: the most probable class
+of single-label tasks and, for multi-label ones, every label at or above its calibrated
+threshold (encoder.json; 0.5 for an encoder without thresholds).
 
 Example:
   s2s-train search --index data/indexes/demo --image my-photo.jpg --top 10 \\
       --grid my-photo-results.png
   s2s-train search --index s3://data/indexes/demo --image photo.jpg --format json
+  s2s-train search --index data/indexes/df2 --image street.jpg --box 120,40,380,460
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True, metavar="PHOTO", help="query photo (path or URI)")
     parser.add_argument("--top", type=int, default=10, help="products to return (default 10)")
     parser.add_argument("--grid", metavar="PNG", help="write the query and its results here")
+    parser.add_argument(
+        "--box", metavar="X1,Y1,X2,Y2", help="search this part of the photo (pixels)"
+    )
     parser.add_argument("--segment", action="store_true", help="GrabCut the garment first")
     parser.add_argument(
         "--encoder", metavar="MODEL", help="encoder URI (default: the one recorded in the index)"
@@ -44,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataset.core.errors import StoreError, UserError
     from dataset.core.store import open_store
+    from training.calibration import attributes
+    from training.retrieval.boxes import crop_to_box, parse_box
     from training.retrieval.embed import combine, encode_array, load_image
     from training.retrieval.encoder_loading import load_encoder, read_encoder_meta
     from training.retrieval.grid import Result, render_grid, save_png
@@ -54,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--top must be >= 1. Received: {args.top}")
     # Cheap checks first: a bad photo or a mismatched encoder fails before TensorFlow loads.
     image = load_image(read_uri(args.image), args.image)
+    if args.box:
+        image = crop_to_box(image, parse_box(args.box), args.image)
     index = SearchIndex.load(args.index)
     encoder_uri = args.encoder or index.encoder_uri
     meta = read_encoder_meta(encoder_uri)
@@ -66,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         note = f"segmented, {100 * kept:.0f}% kept" if kept < 1.0 else "segmentation rejected"
     encoder = load_encoder(encoder_uri)
     index.check_encoder(encoder.encoder_id, encoder_uri)
-    query = combine(encode_array(encoder, image), index.combination).astype("float32")[0]
+    encodings, probs = encode_array(encoder, image)
+    query = combine(encodings, index.combination).astype("float32")[0]
+    seen = attributes(encoder.task_specs(), probs, encoder.thresholds)
     found = index.top_products(query, args.top, args.approx, args.nprobe)
     pair_rank, pair_best = None, None
     if args.pair_id:
@@ -117,7 +132,15 @@ def run(args: argparse.Namespace) -> int:
         save_png(
             render_grid(image, results, title, query_note=note), lambda b: write_uri(args.grid, b)
         )
-    lines = [f"{'rank':>4}  {'score':>6}  product"]
+    decided = "calibrated thresholds" if encoder.thresholds else "threshold 0.5"
+    lines = [
+        f"query ({decided}): "
+        + "; ".join(
+            f"{task} " + (", ".join(f"{a['label']} {a['prob']:.2f}" for a in found) or "none")
+            for task, found in seen.items()
+        ),
+        f"{'rank':>4}  {'score':>6}  product",
+    ]
     lines += [
         f"{r['rank']:>4}  {r['score']:6.3f}  {r['product_id']}  {r.get('category', '')}"
         + ("  <- hit" if r.get("hit") else "")
@@ -127,7 +150,15 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"pair {args.pair_id}: true product ranked #{pair_rank}")
     if args.grid:
         lines.append(f"grid: {args.grid}")
-    report = {"query": args.image, "results": records, "grid": args.grid, "pair_rank": pair_rank}
+    report = {
+        "query": args.image,
+        "box": parse_box(args.box) if args.box else None,
+        "attributes": seen,
+        "thresholds": "calibrated" if encoder.thresholds else "0.5",
+        "results": records,
+        "grid": args.grid,
+        "pair_rank": pair_rank,
+    }
     if outside is not None:
         report["true_product"] = {
             k: outside[k] for k in ("product_id", "image_path", "score", "rank") if k in outside

@@ -203,9 +203,21 @@ def load_image(data: bytes, name: str) -> np.ndarray:
         raise UserError(f"{name}: not a readable image ({exc})") from None
 
 
-def encode_array(encoder: Encoder, image: np.ndarray) -> dict[str, np.ndarray]:
-    """Task encodings of one decoded RGB image (same resize as the gallery pipeline)."""
+def encode_array(
+    encoder: Encoder, image: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Task encodings and class probabilities of one decoded RGB image (same resize as
+    the gallery pipeline)."""
     import tensorflow as tf
 
     prepared = prepare_image(tf.constant(image), tf.constant(NO_BOX, tf.int32), encoder.image_size)
-    return _task_outputs(encoder, prepared[tf.newaxis])
+    outputs = encoder.model(prepared[tf.newaxis], training=False)
+    encodings = {
+        task: np.asarray(outputs[f"{task}_embedding"], dtype=np.float32) for task in encoder.tasks
+    }
+    probs = {
+        task: np.asarray(outputs[f"{task}_probs"], dtype=np.float32)[0]
+        for task in encoder.tasks
+        if f"{task}_probs" in outputs
+    }
+    return encodings, probs

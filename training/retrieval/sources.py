@@ -10,10 +10,14 @@ DeepFashion2 (https://github.com/switchablenorms/DeepFashion2): ``image/<n>.jpg`
 ``annos/<n>.json`` with ``source`` (user/shop), ``pair_id`` and ``item1..N`` each holding
 ``bounding_box``, ``category_id`` and ``style``. A positive pair shares ``pair_id`` and
 the same ``style`` > 0 (style 0 items are not paired: shop ones stay as distractors).
+Boxes are checked against the image (training/retrieval/boxes.py): clamped when partly
+outside, skipped when outside or without area; an annotation or item with a missing or
+non-numeric field, or whose image is missing, is skipped; every skip is counted by reason.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections import Counter
@@ -22,8 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from dataset.core.errors import UserError
+from dataset.core.errors import StoreError, UserError
 from dataset.core.store import Store, open_store
+from training.retrieval.boxes import as_numbers, fit_box
 
 logger = logging.getLogger(__name__)
 
@@ -177,19 +182,57 @@ def from_manifest(
     return ImageSet(store, out[COLUMNS], where)
 
 
-def _df2_box(item: dict[str, Any]) -> list[int] | None:
-    box = item.get("bounding_box")
-    if not isinstance(box, list) or len(box) != 4:
+def _integer(value: Any) -> int | None:
+    """An integer from a JSON number or numeric text (DeepFashion2 uses numbers), else None."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _image_size(store: Store, key: str) -> tuple[int, int] | None:
+    """(width, height) from the image header, or None when it is missing or unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-    except (TypeError, ValueError):
+        local = store.local_path(key)
+        source: Any = local if local is not None else io.BytesIO(store.read_bytes(key))
+        with Image.open(source) as image:
+            return image.size
+    except (OSError, StoreError, UnidentifiedImageError):
         return None
-    return [x1, y1, x2, y2] if x2 > x1 and y2 > y1 else None
+
+
+def _df2_item(
+    item: Any, size: tuple[int, int]
+) -> tuple[tuple[list[int], int, int] | None, str | None]:
+    """``((box, style, category_id), None)`` for a usable garment, else ``(None, reason)``."""
+    if not isinstance(item, dict):
+        return None, "bad_annotation"
+    if "bounding_box" not in item:
+        return None, "missing_box"
+    numbers = as_numbers(item["bounding_box"])
+    if numbers is None:
+        return None, "bad_box"
+    if "style" not in item or "category_id" not in item:
+        return None, "missing_field"
+    style, category_id = _integer(item["style"]), _integer(item["category_id"])
+    if style is None or category_id is None or style < 0:
+        return None, "bad_field"
+    box, reason = fit_box(numbers, *size)
+    if box is None:
+        return None, reason
+    return (box, style, category_id), None
 
 
 def from_deepfashion2(uri: str) -> ImageSet:
-    """Every garment of a DeepFashion2 folder as a crop (bad annotations counted, skipped)."""
+    """Every garment of a DeepFashion2 folder as a crop; what cannot be used is counted
+    by reason in ``skipped`` and left out (never guessed, never a traceback)."""
     store = open_store(uri)
     anno_keys = [k for k in store.list("annos/") if k.endswith(".json")]
     if not anno_keys:
@@ -199,42 +242,59 @@ def from_deepfashion2(uri: str) -> ImageSet:
     for key in anno_keys:
         try:
             anno = json.loads(store.read_bytes(key))
-            source, pair_id = str(anno["source"]), str(anno["pair_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s: skipped, bad annotation (%s)", store.uri_for(key), exc)
+        except ValueError as exc:
+            logger.debug("%s: skipped, not JSON (%s)", store.uri_for(key), exc)
             skipped["bad_annotation"] += 1
             continue
+        if not isinstance(anno, dict) or "source" not in anno or "pair_id" not in anno:
+            skipped["missing_field"] += 1
+            continue
+        source, pair = anno["source"], _integer(anno["pair_id"])
         if source not in ("user", "shop"):
             skipped["unknown_source"] += 1
             continue
+        if pair is None:
+            skipped["bad_field"] += 1
+            continue
+        pair_id = str(pair)
         image_key = "image/" + key.rsplit("/", 1)[-1][: -len(".json")] + ".jpg"
-        items = sorted((k for k in anno if k.startswith("item")), key=lambda k: int(k[4:] or 0))
-        for name in items:
-            item = anno[name]
-            box = _df2_box(item) if isinstance(item, dict) else None
-            if box is None:
-                logger.warning("%s %s: skipped, missing or empty bounding_box", key, name)
-                skipped["missing_box"] += 1
+        names = sorted(
+            (k for k in anno if k.startswith("item") and k[4:].isdigit()), key=lambda k: int(k[4:])
+        )
+        size = _image_size(store, image_key) if names else None
+        if size is None:
+            skipped["missing_image"] += len(names)
+            continue
+        for name in names:
+            usable, reason = _df2_item(anno[name], size)
+            if usable is None:
+                logger.debug("%s %s: skipped (%s)", key, name, reason)
+                skipped[str(reason)] += 1
                 continue
-            style = int(item.get("style") or 0)
+            box, style, category_id = usable
             match = f"{pair_id}/{style}" if style > 0 else ""
             if source == "user" and not match:
                 skipped["user_item_without_style"] += 1
                 continue
-            category_id = int(item.get("category_id") or 0)
             rows.append(
                 {
                     "role": "query" if source == "user" else "gallery",
                     "image_path": image_key,
                     "box": box,
                     "match_key": match,
-                    "category": item.get("category_name")
-                    or DF2_CATEGORIES.get(category_id, str(category_id)),
-                    "product_id": f"{pair_id}/{style}" if match else f"{image_key}#{name}",
+                    "category": str(
+                        anno[name].get("category_name")
+                        or DF2_CATEGORIES.get(category_id, category_id)
+                    ),
+                    "product_id": match or f"{image_key}#{name}",
                     "pair_id": pair_id,
                     "view": 0,
                 }
             )
+    if skipped:
+        logger.warning(
+            "%s: garments skipped by reason: %s", store.uri, dict(sorted(skipped.items()))
+        )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return ImageSet(store, frame, store.uri, skipped)
 
