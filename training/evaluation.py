@@ -132,17 +132,19 @@ def evaluate(
     cache_dir: str | None = None,
     max_bad_fraction: float = 0.01,
 ) -> dict[str, Any]:
-    from training.data import check_split, make_dataset, scan_split, stage_dataset
+    from training.data import check_split, stage_dataset
     from training.encoder_io import load_encoder
+    from training.inputs import batches, choose_pipeline, scan_records
     from training.metrics import task_report
     from training.trainer import predict_split
 
     encoder = load_encoder(model_uri)
     info = stage_dataset(dataset_uri, cache_dir)
     tasks = _encoder_tasks(encoder.meta, info.tasks)
-    scan = scan_split(info, split, tasks)
+    pipeline = choose_pipeline()
+    scan = scan_records(info, split, tasks, pipeline)
     check_split(info, split, scan, max_bad_fraction)
-    data = make_dataset(info, split, tasks, batch_size, encoder.image_size)
+    data = batches(info, split, tasks, scan, batch_size, encoder.image_size, pipeline)
     predictions = predict_split(encoder.model, data, tasks)
     reports = {name: task_report(tasks[name], *pair) for name, pair in predictions.items()}
     result: dict[str, Any] = {
