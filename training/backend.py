@@ -2,7 +2,9 @@
 
 Keras reads its backend once, when it is first imported, from ``KERAS_BACKEND``.
 ``s2s-train --backend jax COMMAND ...`` sets that variable before any command imports
-Keras; without the flag ``KERAS_BACKEND`` decides, and without either TensorFlow runs.
+Keras; without the flag ``KERAS_BACKEND`` decides, and without either TensorFlow runs
+(``~/.keras/keras.json`` is not consulted: a run does not depend on a home folder).
+Where TensorFlow is not installed the TensorFlow backend is a one-line error.
 Keras files (``encoder.keras``, ``*.weights.h5``) do not depend on the backend, so an
 encoder trained on one loads on the other.
 
@@ -17,6 +19,7 @@ What differs by backend (everything else is ``keras.ops`` and runs on both):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -48,7 +51,21 @@ def select_backend(name: str | None) -> str:
                 f"select the backend before importing Keras. Received: --backend {name}"
             )
         os.environ["KERAS_BACKEND"] = name
-    return requested_backend()
+    chosen = requested_backend()
+    os.environ["KERAS_BACKEND"] = chosen
+    if chosen == "tensorflow" and not _installed("tensorflow"):
+        raise UserError(
+            "TensorFlow is not installed here: choose the JAX backend "
+            "(s2s-train --backend jax ... or KERAS_BACKEND=jax)"
+        )
+    return chosen
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
 
 
 def current_backend() -> str:
