@@ -197,3 +197,24 @@ def _setup_tensorflow(config: TrainConfig) -> Runtime:
     runtime = Runtime(strategy, kind, workers, index, replicas, gpus, precision, xla)
     logger.info("runtime: %s", runtime.to_json())
     return runtime
+
+
+def peak_gpu_memory_gib(runtime: Runtime) -> float | None:
+    """The most memory any GPU of this process has held so far; ``None`` without a GPU."""
+    if not runtime.gpus:
+        return None
+    if runtime.backend == "jax":
+        import jax
+
+        peaks = [
+            (device.memory_stats() or {}).get("peak_bytes_in_use", 0)
+            for device in jax.local_devices()
+            if device.platform == "gpu"
+        ]
+    else:
+        import tensorflow as tf
+
+        peaks = [
+            tf.config.experimental.get_memory_info(f"GPU:{i}")["peak"] for i in range(runtime.gpus)
+        ]
+    return round(max(peaks) / 2**30, 2) if peaks else None

@@ -30,7 +30,7 @@ from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.taxonomy.tasks import TaskSpec
 from training.config import TrainConfig
-from training.runtime import setup_runtime
+from training.runtime import peak_gpu_memory_gib, setup_runtime
 
 if TYPE_CHECKING:
     from training.data import DatasetInfo
@@ -252,6 +252,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         "steps_per_epoch": steps,
         "best": {"monitor": config.monitor, "value": best.best, "epoch": best.best_epoch},
         "images_per_s": throughput.per_epoch,
+        "peak_gpu_memory_gib": peak_gpu_memory_gib(runtime),
         "history": history,
         "val": reports,
         "seconds": round(time.perf_counter() - started, 1),
