@@ -4,7 +4,8 @@ pipeline without TensorFlow (training/pydata.py).
 Same transforms, probabilities and ranges (:class:`~training.config.AugmentConfig`):
 rotation in +-``rotation_degrees`` and a horizontal translation (one affine warp, edge
 pixels repeated like Keras' ``fill_mode="nearest"``), a horizontal flip and a JPEG
-re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` RGB; each call
+re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` images in
+OpenCV's BGR order (as decoded: no conversion before the JPEG re-encoding); each call
 takes its own random generator, so batches decoded by several threads stay reproducible.
 
 >>> import numpy as np
@@ -24,7 +25,7 @@ from training.config import AugmentConfig
 
 
 class NumpyAugmenter:
-    """Callable on one ``(H, W, 3)`` uint8 RGB image with a ``numpy`` random generator."""
+    """Callable on one ``(H, W, 3)`` uint8 BGR image with a ``numpy`` random generator."""
 
     def __init__(self, config: AugmentConfig) -> None:
         self.config = config
@@ -45,13 +46,12 @@ class NumpyAugmenter:
             image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         if cfg.flip_probability > 0 and rng.random() < cfg.flip_probability:
-            image = image[:, ::-1]
+            image = cv2.flip(image, 1)  # a contiguous copy: cheaper to convert than a view
         if cfg.jpeg_probability > 0 and rng.random() < cfg.jpeg_probability:
             low, high = cfg.jpeg_quality
             quality = int(rng.integers(low, high))
-            bgr = np.ascontiguousarray(image[:, :, ::-1])
-            ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
             decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR) if ok else None
             if decoded is not None:  # encoding a valid uint8 image does not fail
-                image = decoded[:, :, ::-1]
-        return np.ascontiguousarray(image)
+                image = decoded
+        return image

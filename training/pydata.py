@@ -63,12 +63,12 @@ def parse_record(
     return images[0], labels, max(1, int(repeat[0]))
 
 
-def decode_rgb(data: bytes) -> np.ndarray | None:
-    """An ``(H, W, 3)`` uint8 RGB array, or ``None`` when the bytes are not an image."""
+def decode_bgr(data: bytes) -> np.ndarray | None:
+    """An ``(H, W, 3)`` uint8 array in OpenCV's BGR order, or ``None`` when the bytes are
+    not an image. Kept BGR through augmentation (JPEG re-encoding takes BGR)."""
     import cv2
 
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return None if image is None else image[:, :, ::-1]
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
 def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec]) -> PythonSplitScan:
@@ -86,7 +86,7 @@ def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec])
                 except ValueError:
                     scan.corrupt += 1
                     continue
-                if decode_rgb(image) is None:
+                if decode_bgr(image) is None:
                     scan.undecodable += 1
                     continue
                 scan.records += 1
@@ -175,7 +175,7 @@ class ShardBatches:
         if data is None:
             raise CorruptFrame(source, self.scan.offsets[record], "record gone since the scan")
         encoded, labels, _ = parse_record(data, self.tasks)
-        image = decode_rgb(encoded)
+        image = decode_bgr(encoded)
         if image is None:
             raise ValueError(f"{source}: image at byte {self.scan.offsets[record]} undecodable")
         if image.shape[:2] != (self.image_size, self.image_size):
@@ -183,7 +183,7 @@ class ShardBatches:
                                interpolation=cv2.INTER_LINEAR)  # fmt: skip
         if self.augment is not None and rng is not None:
             image = self.augment(image, rng)
-        return image, labels
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), labels
 
     def batch(self, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if not 0 <= index < self.steps:

@@ -172,12 +172,12 @@ def _tf_batches(
 def _python_batches(
     records: Iterator[tuple[bytes, tuple[int, ...], int]], size: int, batch_size: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    from training.pydata import decode_rgb
+    from training.pydata import decode_bgr
 
     def decode(record: tuple[bytes, tuple[int, ...], int]) -> tuple[np.ndarray | None, int]:
         data, box, i = record
-        image = decode_rgb(data) if data else None
-        return (None if image is None else prepare_array(image, box, size)), i
+        image = decode_bgr(data) if data else None
+        return (None if image is None else prepare_array(image[:, :, ::-1], box, size)), i
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
         while chunk := [record for _, record in zip(range(batch_size), records, strict=False)]:
