@@ -60,9 +60,11 @@ def batches(
     seed: int = 0,
     shuffle_buffer: int = 2048,
     steps: int | None = None,
+    multiple_of: int = 1,
 ) -> Any:
     """Batches of ``split``: training ones shuffled, repeated and augmented, endless
-    (``steps`` per epoch); else every record once, in order."""
+    (``steps`` per epoch); else every record once, in order (the python pipeline cuts
+    the last batch to a ``multiple_of`` the device count of a data-parallel run)."""
     if pipeline == "python":
         from training.augment_numpy import NumpyAugmenter
         from training.pydata import PythonSplitScan, shard_batches
@@ -71,7 +73,8 @@ def batches(
             raise TypeError("the python pipeline reads the records its own scan located")
         augmenter = NumpyAugmenter(augment) if training and augment is not None else None
         return shard_batches(scan, tasks, batch_size, image_size, training=training,
-                             augment=augmenter, seed=seed, steps=steps)  # fmt: skip
+                             augment=augmenter, seed=seed, steps=steps,
+                             multiple_of=multiple_of)  # fmt: skip
     from training.augment import Augmenter
     from training.data import make_dataset
 

@@ -121,6 +121,7 @@ class ShardBatches:
         augment: NumpyAugmenter | None,
         seed: int,
         steps: int | None,
+        multiple_of: int = 1,
     ) -> None:
         self.scan = scan
         self.tasks = tasks
@@ -131,7 +132,10 @@ class ShardBatches:
         self.seed = seed
         self.epoch = 0
         count = len(scan.offsets)
-        self.draws = np.repeat(np.arange(count), scan.repeats) if training else np.arange(count)
+        if training:
+            self.draws = np.repeat(np.arange(count), scan.repeats)
+        else:  # JAX's DataParallel splits a batch evenly: the last one too
+            self.draws = np.arange(count - count % batch_size % multiple_of)
         self.steps = steps if training and steps else -(-len(self.draws) // batch_size)
         self._fds: dict[int, int] = {}
         self._passes: dict[int, np.ndarray] = {}
@@ -220,19 +224,22 @@ def shard_batches(
     augment: NumpyAugmenter | None = None,
     seed: int = 0,
     steps: int | None = None,
-    workers: int | None = None,
+    multiple_of: int = 1,
 ) -> Any:
-    """A ``keras.utils.PyDataset`` over :class:`ShardBatches`; ``workers`` threads
-    (default: every core) decode batches ahead of training."""
+    """A ``keras.utils.PyDataset`` over :class:`ShardBatches`: one thread per core this
+    process may use decodes batches ahead of training. ``multiple_of`` (evaluation): the
+    last partial batch is cut to a multiple of it (the device count of a data-parallel
+    run; at most ``multiple_of - 1`` records left out)."""
     import keras
 
-    batches = ShardBatches(scan, tasks, batch_size, image_size, training, augment, seed, steps)
-    threads = workers or os.cpu_count() or 1
+    batches = ShardBatches(scan, tasks, batch_size, image_size, training, augment, seed, steps,
+                           multiple_of)  # fmt: skip
+    threads = len(os.sched_getaffinity(0))
 
     class Batches(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__(workers=threads, use_multiprocessing=False,
-                             max_queue_size=2 * threads)  # fmt: skip
+                             max_queue_size=threads)  # fmt: skip
             self.source = batches
 
         def __len__(self) -> int:

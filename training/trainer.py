@@ -152,7 +152,10 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         training=True, augment=config.augment, seed=config.seed,
         shuffle_buffer=config.shuffle_buffer, steps=steps,
     )  # fmt: skip
-    val_data = batches(info, "val", tasks, scans["val"], config.batch_size, image_size, pipeline)
+    val_data = batches(
+        info, "val", tasks, scans["val"], config.batch_size, image_size, pipeline,
+        multiple_of=runtime.replicas if runtime.kind == "data_parallel" else 1,
+    )  # fmt: skip
     with runtime.strategy.scope():
         encoder = build_encoder(
             tasks, config.backbone, image_size, config.weights, config.separate,
