@@ -105,7 +105,8 @@ def main() -> None:
                                          image_size=size, shard_size=200)  # fmt: skip
         inputs = run([sys.executable, "bench/input_bench.py", "--dataset", dataset,
                       "--cores", f"1,{cores}", "--batch", str(batch),
-                      "--batches", str(setting("INPUT_BATCHES", 40))], "input pipeline")  # fmt: skip
+                      "--batches", str(setting("INPUT_BATCHES", 40)), "--repeats", "1"],
+                     "input pipeline")  # fmt: skip
         shared = fit(dataset, Path(tmp) / "shared", batch, separate=False)
         separate = fit(dataset, Path(tmp) / "separate", setting("SEPARATE_BATCH", 128), True)
         reference = json.loads(run([sys.executable, "bench/gpu_reference.py", "--batch",

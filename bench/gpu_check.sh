@@ -4,6 +4,7 @@
 # bench/gpu_check.py generates 224 px shards, measures the input pipeline on all cores,
 # runs the real `s2s-train fit` on JAX (shared backbone and --separate) and the bare
 # keras.applications.ResNet50 reference, and prints the section for docs/benchmarks.md.
+# .whl/ is git-ignored: a job that ships the working tree must carry it explicitly.
 # Sizes can be shrunk for a dry run on a CPU (see bench/gpu_check.py), e.g.
 #   GPU_CHECK_WHEELS=0 PYTHON=.venv/bin/python GPU_CHECK_SIZE=32 GPU_CHECK_BATCH=8 \
 #   GPU_CHECK_SEPARATE_BATCH=8 GPU_CHECK_STEPS=2 GPU_CHECK_EPOCHS=2 GPU_CHECK_PER_CELL=4 \

@@ -230,8 +230,10 @@ def shard_batches(
     process may use decodes batches ahead of training. ``multiple_of`` (evaluation): the
     last partial batch is cut to a multiple of it (the device count of a data-parallel
     run; at most ``multiple_of - 1`` records left out)."""
+    import cv2
     import keras
 
+    cv2.setNumThreads(1)  # the decoding threads are the parallelism: no threads inside them
     batches = ShardBatches(scan, tasks, batch_size, image_size, training, augment, seed, steps,
                            multiple_of)  # fmt: skip
     threads = len(os.sched_getaffinity(0))
