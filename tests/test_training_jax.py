@@ -202,7 +202,14 @@ def test_python_pipeline_counts_and_batches_like_tf_data(tmp_path: Path) -> None
 
 def test_reader_refuses_damaged_frames(tmp_path: Path) -> None:
     from dataset.shards.reader import CorruptFrame, decode_example, read_frames
-    from dataset.shards.tfrecord import encode_example, frame
+    from dataset.shards.tfrecord import TensorFlowRecordWriter, encode_example, frame
+
+    written = tmp_path / "tf.tfrecord"  # TensorFlow's own writer, read back without it
+    with TensorFlowRecordWriter(written) as writer:
+        writer.write({"image": [b"jpeg"], "label/colour": [0.5, 1.0], "repeat": [-3]})
+    [(_, data)] = list(read_frames(written))
+    assert decode_example(data) == {"image": [b"jpeg"], "label/colour": [0.5, 1.0],
+                                    "repeat": [-3]}  # fmt: skip
 
     records = [encode_example({"image": [b"jpeg"], "repeat": [i]}) for i in (1, 2, 3)]
     path = tmp_path / "a.tfrecord"
