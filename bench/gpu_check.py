@@ -75,7 +75,8 @@ def versions() -> str:
         except importlib.metadata.PackageNotFoundError:
             return "absent"
 
-    names = ("jax", "jaxlib", "keras", "numpy", "opencv-python-headless", "tensorflow")
+    names = ("jax", "jaxlib", "keras", "numpy", "opencv-python-headless", "tensorflow",
+             "tensorflow-cpu")  # fmt: skip
     return ", ".join(f"{n} {version(n)}" for n in names) + f", Python {platform.python_version()}"
 
 
