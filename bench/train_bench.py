@@ -5,8 +5,9 @@ pipeline alone (read, parse, repeat, shuffle, decode, augment, batch). Training:
 images/s of ``fit`` steps after a warm-up epoch, for one shared backbone with four
 heads and for ``--separate`` (four backbones). On a CPU the figures are what they are;
 the issue's target (>= 2,000 images/s) is for one H100-class GPU with mixed precision + XLA.
+Runs on the Keras backend of ``KERAS_BACKEND`` (input: ``tf.data`` on both).
 
-  python bench/train_bench.py [--quick]
+  [KERAS_BACKEND=jax] python bench/train_bench.py [--quick]
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ def main() -> None:
     gpus = len(tf.config.list_physical_devices("GPU"))
     device = f"{gpus} GPU" if gpus else f"CPU only ({os.cpu_count()} cores), no GPU in this session"
     mode = "--quick" if args.quick else "full"
-    print("### Encoder training throughput (ResNet50, 224x224)\n")
+    import keras
+
     print(
-        f"- machine: {platform.processor() or platform.machine()}, {device}; TensorFlow {tf.__version__}"
+        f"### Encoder training throughput (ResNet50, 224x224), Keras on {keras.backend.backend()}\n"
+    )
+    print(
+        f"- machine: {platform.processor() or platform.machine()}, {device}; TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__} (backend: `KERAS_BACKEND={keras.backend.backend()}`)"
     )
     print(f"- command: `python bench/train_bench.py {'--quick' if args.quick else ''}`".rstrip())
     print(f"- date: {date.today().isoformat()}; {mode}: batch {batch}, {steps} timed steps; "

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset.shards.tfrecord import PythonRecordWriter
-from tests.training_fixtures import cli, write_training_dataset
+from tests.training_fixtures import add_bad_shard, cli, write_training_dataset
 from training.cli import main
 
 FIT = ["--backbone", "tiny", "--weights", "none", "--batch-size", "16",
@@ -177,32 +176,12 @@ def test_export_reloads_matches_and_serves_search(
     assert code == 0, err
 
 
-def _add_bad_shard(dataset: Path) -> None:
-    """One undecodable image and a damaged frame appended to a train shard."""
-    good = (
-        dataset
-        / "shards"
-        / json.loads((dataset / "shards/index.json").read_text())["splits"]["train"]["files"][0]
-    )
-    bad = dataset / "shards/train-bad.tfrecord"
-    with PythonRecordWriter(bad) as writer:
-        writer.write({"image": [b"\xff\xd8 not a jpeg"], "image_path": [b"x.jpg"], "repeat": [1],
-                      "label/colour": [1.0, 0.0, 0.0], "label/type": [1.0, 0.0, 0.0],
-                      "pair_id": [b""], "domain": [b"user"]})  # fmt: skip
-    with good.open("ab") as handle:
-        handle.write(b"\x10\x00\x00\x00\x00\x00\x00\x00garbage!")
-    index = json.loads((dataset / "shards/index.json").read_text())
-    index["splits"]["train"]["files"].append(bad.name)
-    index["splits"]["train"]["records"] += 2
-    (dataset / "shards/index.json").write_text(json.dumps(index))
-
-
 def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from training.config import load_config
     from training.data import check_classes, check_split, scan_split, stage_dataset
 
     dataset = Path(write_training_dataset(tmp_path / "store", per_cell=2))
-    _add_bad_shard(dataset)
+    add_bad_shard(dataset)
     info = stage_dataset(str(dataset))
     scan = scan_split(info, "train", info.tasks)
     assert (scan.corrupt, scan.undecodable) == (1, 1)

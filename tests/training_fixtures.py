@@ -10,6 +10,7 @@ the dataset part's own exporter (dataset/shards/export.py), so the tests read ex
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from dataset.core.store import open_store
 from dataset.shards.export import ExportConfig, export_shards
+from dataset.shards.tfrecord import PythonRecordWriter
 from dataset.split.weights import label_weights
 from dataset.taxonomy.tasks import TaskSpec
 from training.cli import main
@@ -106,6 +108,26 @@ def write_training_dataset(
     store.write_json(f"{prefix}/label_weights.json", document)
     store.write_parquet(f"{prefix}/manifest.parquet", exported)
     return f"{str(root).rstrip('/')}/{prefix}"
+
+
+def add_bad_shard(dataset: Path) -> None:
+    """One undecodable image and a damaged frame appended to a train shard."""
+    good = (
+        dataset
+        / "shards"
+        / json.loads((dataset / "shards/index.json").read_text())["splits"]["train"]["files"][0]
+    )
+    bad = dataset / "shards/train-bad.tfrecord"
+    with PythonRecordWriter(bad) as writer:
+        writer.write({"image": [b"\xff\xd8 not a jpeg"], "image_path": [b"x.jpg"], "repeat": [1],
+                      "label/colour": [1.0, 0.0, 0.0], "label/type": [1.0, 0.0, 0.0],
+                      "pair_id": [b""], "domain": [b"user"]})  # fmt: skip
+    with good.open("ab") as handle:
+        handle.write(b"\x10\x00\x00\x00\x00\x00\x00\x00garbage!")
+    index = json.loads((dataset / "shards/index.json").read_text())
+    index["splits"]["train"]["files"].append(bad.name)
+    index["splits"]["train"]["records"] += 2
+    (dataset / "shards/index.json").write_text(json.dumps(index))
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

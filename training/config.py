@@ -78,10 +78,13 @@ class TrainConfig(BaseModel):
     max_bad_fraction: float = Field(0.01, ge=0, le=1)  # corrupt records/images tolerated
     allow_missing_classes: bool = False  # a class with no training image is an error
     download_workers: int = Field(8, ge=1)
+    # auto: tf.data where TensorFlow is importable (either backend), else pure Python
+    input_pipeline: Literal["auto", "tf_data", "python"] = "auto"
     augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
     # Runtime
     strategy: Literal["auto", "default", "mirrored", "multi_worker"] = "auto"
-    mixed_precision: Literal["auto", "on", "off"] = "auto"  # auto: on when a GPU is visible
+    # auto: on with a GPU, bfloat16 at compute capability >= 8.0, else float16
+    mixed_precision: Literal["auto", "on", "off"] = "auto"
     xla: Literal["auto", "on", "off"] = "auto"  # auto: on GPU, single worker
     cache_dir: str | None = None  # staged shards (default: a temporary folder)
     work_dir: str | None = None  # local run folder before upload (default: --out if local)

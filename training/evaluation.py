@@ -230,11 +230,11 @@ def summary_text(result: dict[str, Any]) -> str:
 
 def _thresholds(
     encoder_meta: dict[str, Any], info: Any, tasks: dict[str, TaskSpec], batch_size: int,
-    image_size: int, model: Any,
+    image_size: int, model: Any, pipeline: str,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:  # fmt: skip
     """The encoder's calibrated thresholds, else thresholds chosen now on ``val``."""
     from training.calibration import calibrate
-    from training.data import make_dataset
+    from training.inputs import batches, scan_records
     from training.trainer import predict_split
 
     if "thresholds" in encoder_meta:
@@ -249,7 +249,8 @@ def _thresholds(
     if "val" not in info.splits:
         logger.warning("encoder.json has no thresholds and the dataset no val split")
         return {}, {"source": "none: encoder.json has no thresholds, the dataset no val split"}
-    data = make_dataset(info, "val", tasks, batch_size, image_size)
+    scan = scan_records(info, "val", tasks, pipeline)
+    data = batches(info, "val", tasks, scan, batch_size, image_size, pipeline)
     chosen = calibrate(tasks, predict_split(model, data, tasks), "val")
     logger.info("encoder.json has no thresholds: chosen on the val split")
     return chosen["thresholds"], {
@@ -268,21 +269,23 @@ def evaluate(
     max_bad_fraction: float = 0.01,
 ) -> dict[str, Any]:
     from training.calibration import decision_report, threshold_vector
-    from training.data import check_split, make_dataset, scan_split, stage_dataset
+    from training.data import check_split, stage_dataset
     from training.encoder_io import load_encoder
+    from training.inputs import batches, choose_pipeline, scan_records
     from training.metrics import task_report
     from training.trainer import predict_split
 
     encoder = load_encoder(model_uri)
     info = stage_dataset(dataset_uri, cache_dir)
     tasks = _encoder_tasks(encoder.meta, info.tasks)
-    scan = scan_split(info, split, tasks)
+    pipeline = choose_pipeline()
+    scan = scan_records(info, split, tasks, pipeline)
     check_split(info, split, scan, max_bad_fraction)
-    data = make_dataset(info, split, tasks, batch_size, encoder.image_size)
+    data = batches(info, split, tasks, scan, batch_size, encoder.image_size, pipeline)
     predictions = predict_split(encoder.model, data, tasks)
     reports = {name: task_report(tasks[name], *pair) for name, pair in predictions.items()}
     thresholds, calibration = _thresholds(
-        encoder.meta, info, tasks, batch_size, encoder.image_size, encoder.model
+        encoder.meta, info, tasks, batch_size, encoder.image_size, encoder.model, pipeline
     )
     for name, (truth, probs) in predictions.items():
         task, report = tasks[name], reports[name]

@@ -5,7 +5,8 @@ with the ``encoder_id`` recomputed) and ``export/saved_model/`` (``model.export`
 TensorFlow SavedModel whose ``serve`` signature takes float32 ``(batch, H, W, 3)`` RGB
 in 0..255 and returns the same dict). A smoke check reloads both files and compares
 their outputs with the in-memory model on a few images; a mismatch is an error and
-nothing is published.
+nothing is published. It runs on the TensorFlow backend; the encoder may have been
+trained on either (training/backend.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def _max_difference(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 
 def export(model_uri: str) -> dict[str, Any]:
+    from training.backend import current_backend
+
+    if current_backend() != "tensorflow":
+        # encoder.keras does not depend on the backend: a JAX-trained encoder exports here.
+        raise UserError(
+            "export writes a TensorFlow SavedModel: run it on the TensorFlow backend "
+            f"(s2s-train --backend tensorflow export ...). Received: backend={current_backend()}"
+        )
     import keras
     import tensorflow as tf
 

@@ -77,7 +77,19 @@ def _local_batch(strategy: Any, batch: Any) -> Any:
 
 
 def training_view(encoder: Any, tasks: dict[str, TaskSpec]) -> Any:
-    """The same layers with only the ``<task>_probs`` outputs (the ones with a loss)."""
+    """The same layers with only the ``<task>_probs`` outputs (the ones with a loss).
+
+    On TensorFlow it is a :class:`TrainingModel` (workarounds for MultiWorkerMirroredStrategy);
+    on JAX a plain ``keras.Model``: JAX's trainer calls ``train_step(state, data)``."""
+    import keras
+
+    outputs = {f"{name}_probs": encoder.output[f"{name}_probs"] for name in tasks}
+    if keras.backend.backend() != "tensorflow":
+        return keras.Model(encoder.input, outputs, name="trainer")
+    return _tensorflow_training_model()(encoder.input, outputs, name="trainer")
+
+
+def _tensorflow_training_model() -> Any:
     import keras
 
     class TrainingModel(keras.Model):
@@ -109,8 +121,7 @@ def training_view(encoder: Any, tasks: dict[str, TaskSpec]) -> Any:
                 return logs
             return {key: tf.reshape(value, [1]) for key, value in logs.items()}
 
-    outputs = {f"{name}_probs": encoder.output[f"{name}_probs"] for name in tasks}
-    return TrainingModel(encoder.input, outputs, name="trainer")
+    return TrainingModel
 
 
 def set_backbone_trainable(encoder: Any, trainable: bool) -> None:

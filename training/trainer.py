@@ -30,7 +30,7 @@ from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.taxonomy.tasks import TaskSpec
 from training.config import TrainConfig
-from training.runtime import setup_runtime
+from training.runtime import peak_gpu_memory_gib, setup_runtime
 
 if TYPE_CHECKING:
     from training.data import DatasetInfo
@@ -137,7 +137,6 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     runtime = setup_runtime(config)  # first: MultiWorkerMirroredStrategy needs it so
     import keras
 
-    from training.augment import Augmenter
     from training.backbone import check_backbone
     from training.calibration import calibrate
     from training.callbacks import BestCheckpoint, NanGuard, Throughput, tensorboard_callback
@@ -145,12 +144,11 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         check_classes,
         check_split,
         loss_weights_for,
-        make_dataset,
-        scan_split,
         stage_dataset,
         with_known_length,
     )
     from training.encoder_io import save_encoder
+    from training.inputs import batches, choose_pipeline, scan_records
     from training.losses import build_losses
     from training.metrics import keras_metrics, task_report
     from training.model import build_encoder, set_backbone_trainable, training_view
@@ -183,7 +181,8 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     state["dataset"] = identity
     tasks = info.select(config.tasks)
     image_size = config.image_size or info.image_size
-    scans = {split: scan_split(info, split, tasks) for split in ("train", "val")}
+    pipeline = choose_pipeline(config.input_pipeline)
+    scans = {split: scan_records(info, split, tasks, pipeline) for split in ("train", "val")}
     for split, scan in scans.items():
         check_split(info, split, scan, config.max_bad_fraction)
     check_classes(tasks, scans["train"], config.allow_missing_classes)
@@ -200,13 +199,18 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         (folder / "config.yaml").write_text(
             yaml.safe_dump({**config.resolved(), "dataset": dataset_uri}, sort_keys=False)
         )
-    augmenter = Augmenter(config.augment, seed=config.seed)
-    train_data = make_dataset(
-        info, "train", tasks, config.batch_size, image_size, training=True,
-        augment=augmenter, seed=config.seed, shuffle_buffer=config.shuffle_buffer,
+    train_data = batches(
+        info, "train", tasks, scans["train"], config.batch_size, image_size, pipeline,
+        training=True, augment=config.augment, seed=config.seed,
+        shuffle_buffer=config.shuffle_buffer, steps=steps,
     )  # fmt: skip
-    val_data = make_dataset(info, "val", tasks, config.batch_size, image_size)
-    if runtime.workers == 1:  # each worker of a multi-worker run sees only its share
+    val_data = batches(
+        info, "val", tasks, scans["val"], config.batch_size, image_size, pipeline,
+        multiple_of=runtime.replicas if runtime.kind == "data_parallel" else 1,
+    )  # fmt: skip
+    if pipeline == "tf_data" and runtime.workers == 1 and runtime.kind != "data_parallel":
+        # each worker of a multi-worker run sees only its share; the python pipeline
+        # (a PyDataset) knows its length already
         val_data = with_known_length(val_data, scans["val"], config.batch_size)
     with runtime.strategy.scope():
         encoder = build_encoder(
@@ -257,7 +261,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             epochs=end,
             initial_epoch=start,
             steps_per_epoch=steps,
-            shuffle=False,  # the tf.data pipeline shuffles; Keras would only warn
+            shuffle=False,  # the input pipeline shuffles; Keras would only warn
             callbacks=callbacks,
             verbose=2 if chief else 0,
         )
@@ -284,6 +288,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         "separate": config.separate,
         "embedding_dim": config.embedding_dim,
         "dataset": dataset_uri,
+        "backend": runtime.backend,  # informative: encoder.keras loads on either backend
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **calibrate(tasks, val_predictions, "val"),  # per-label thresholds of multi-label heads
     }
@@ -297,10 +302,11 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         },
         "git_commit": git_commit(),
         "config": config.resolved(),
-        "runtime": runtime.to_json(),
+        "runtime": {**runtime.to_json(), "input_pipeline": pipeline},
         "steps_per_epoch": steps,
         "best": {"monitor": config.monitor, "value": best.best, "epoch": best.best_epoch},
         "images_per_s": throughput.per_epoch,
+        "peak_gpu_memory_gib": peak_gpu_memory_gib(runtime),
         "history": history,
         "val": reports,
         "seconds": round(time.perf_counter() - started, 1),

@@ -11,6 +11,8 @@ from typing import Any
 
 import keras
 
+from dataset.shards.tfrecord import tensorflow_available
+
 logger = logging.getLogger(__name__)
 
 
@@ -65,8 +67,9 @@ class Throughput(keras.callbacks.Callback):
 
 
 def tensorboard_callback(log_dir: Path) -> Any | None:
-    """A TensorBoard callback, or ``None`` (with a log line) when tensorboard is missing."""
-    if importlib.util.find_spec("tensorboard") is None:
-        logger.info("tensorboard is not installed: no TensorBoard logs (CSV log kept)")
+    """A TensorBoard callback, or ``None`` (with a log line) when tensorboard or TensorFlow
+    (Keras writes the logs with ``tf.summary``) is missing."""
+    if importlib.util.find_spec("tensorboard") is None or not tensorflow_available():
+        logger.info("tensorboard or TensorFlow is not installed: no TensorBoard logs (CSV kept)")
         return None
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch")

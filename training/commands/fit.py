@@ -41,7 +41,11 @@ OVERRIDES: dict[str, tuple[Any, str]] = {
     "clipnorm": (float, "gradient clipping norm (default 1.0)"),
     "monitor": (str, "metric of the best checkpoint (default val_loss)"),
     "strategy": (str, "auto (default), default, mirrored or multi_worker"),
-    "mixed_precision": (str, "auto (default: on with a GPU), on or off"),
+    "mixed_precision": (str, "auto (default: on with a GPU; bfloat16 from compute 8.0), on or off"),
+    "input_pipeline": (
+        str,
+        "auto (default: tf_data when TensorFlow is importable), tf_data or python",
+    ),
     "xla": (str, "auto (default: on with a GPU, one worker), on or off"),
     "cache_dir": (str, "where remote shards are staged"),
     "work_dir": (str, "local run folder when --out is remote"),

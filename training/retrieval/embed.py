@@ -1,7 +1,8 @@
 """Encode images in batches and combine the task encodings into one search vector.
 
 Images are read from a store (in parallel threads), decoded, cropped to an optional box
-and resized by a ``tf.data`` pipeline, then encoded batch by batch. An image that
+and resized by a ``tf.data`` pipeline (by OpenCV in threads where TensorFlow is not
+importable), then encoded batch by batch. An image that
 cannot be read or decoded is dropped and counted; callers get back the positions kept.
 
 The combination (which task encodings, with which weights) is data recorded in every
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from dataset.core.errors import StoreError, UserError
 from dataset.core.store import Store
+from dataset.shards.tfrecord import tensorflow_available
 
 if TYPE_CHECKING:
     from training.retrieval.encoder_loading import Encoder
@@ -124,6 +126,67 @@ def _task_outputs(encoder: Encoder, batch: Any) -> dict[str, np.ndarray]:
     }
 
 
+def prepare_array(image: np.ndarray, box: Sequence[int], size: int) -> np.ndarray:
+    """:func:`prepare_image` on a NumPy ``uint8`` RGB array (no TensorFlow): same clipping
+    of the box, bilinear resize (OpenCV), float32."""
+    import cv2
+
+    height, width = image.shape[:2]
+    if box[2] > box[0]:
+        x1 = min(max(int(box[0]), 0), width - 1)
+        y1 = min(max(int(box[1]), 0), height - 1)
+        x2 = min(max(int(box[2]), x1 + 1), width)
+        y2 = min(max(int(box[3]), y1 + 1), height)
+        image = image[y1:y2, x1:x2]
+    resized = cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_LINEAR)
+    return resized.astype(np.float32)
+
+
+def _tf_batches(
+    records: Iterator[tuple[bytes, tuple[int, ...], int]], size: int, batch_size: int
+) -> Iterator[tuple[Any, np.ndarray]]:
+    import tensorflow as tf
+
+    def decode(data: Any, box: Any, i: Any) -> tuple[Any, Any]:
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        return prepare_image(image, box, size), i
+
+    dataset = (
+        tf.data.Dataset.from_generator(
+            lambda: records,
+            output_signature=(
+                tf.TensorSpec((), tf.string),
+                tf.TensorSpec((4,), tf.int32),
+                tf.TensorSpec((), tf.int64),
+            ),
+        )
+        .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        .ignore_errors()  # undecodable bytes: dropped here, counted by the caller
+        .batch(batch_size)
+        .prefetch(2)
+    )
+    for images, idx in dataset:
+        yield images, idx.numpy()
+
+
+def _python_batches(
+    records: Iterator[tuple[bytes, tuple[int, ...], int]], size: int, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    from training.pydata import decode_bgr
+
+    def decode(record: tuple[bytes, tuple[int, ...], int]) -> tuple[np.ndarray | None, int]:
+        data, box, i = record
+        image = decode_bgr(data) if data else None
+        return (None if image is None else prepare_array(image[:, :, ::-1], box, size)), i
+
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        while chunk := [record for _, record in zip(range(batch_size), records, strict=False)]:
+            decoded = [(image, i) for image, i in pool.map(decode, chunk) if image is not None]
+            if decoded:  # undecodable bytes: dropped here, counted by the caller
+                yield (np.stack([image for image, _ in decoded]),
+                       np.asarray([i for _, i in decoded], np.int64))  # fmt: skip
+
+
 def encode_images(
     encoder: Encoder,
     store: Store,
@@ -132,9 +195,10 @@ def encode_images(
     batch_size: int = 32,
     desc: str = "encoding",
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Task encodings of the images at ``keys`` and the positions that could be decoded."""
-    import tensorflow as tf
+    """Task encodings of the images at ``keys`` and the positions that could be decoded.
 
+    Decoding runs in ``tf.data`` where TensorFlow is importable, else in threads (OpenCV).
+    """
     size = encoder.image_size
     box_list = [tuple(int(v) for v in b) for b in boxes] if boxes is not None else None
 
@@ -154,31 +218,14 @@ def encode_images(
                     i = start + offset
                     yield data, (box_list[i] if box_list else NO_BOX), i
 
-    def decode(data: Any, box: Any, i: Any) -> tuple[Any, Any]:
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return prepare_image(image, box, size), i
-
-    dataset = (
-        tf.data.Dataset.from_generator(
-            generate,
-            output_signature=(
-                tf.TensorSpec((), tf.string),
-                tf.TensorSpec((4,), tf.int32),
-                tf.TensorSpec((), tf.int64),
-            ),
-        )
-        .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        .ignore_errors()  # undecodable bytes: dropped here, counted by the caller
-        .batch(batch_size)
-        .prefetch(2)
-    )
+    decoded = _tf_batches if tensorflow_available() else _python_batches
     parts: dict[str, list[np.ndarray]] = {task: [] for task in encoder.tasks}
     kept: list[np.ndarray] = []
     with tqdm(total=len(keys), desc=desc, unit="img", leave=False) as bar:
-        for images, idx in dataset:
+        for images, idx in decoded(generate(), size, batch_size):
             for task, values in _task_outputs(encoder, images).items():
                 parts[task].append(values)
-            kept.append(idx.numpy())
+            kept.append(idx)
             bar.update(int(idx.shape[0]))
     positions = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
     encodings = {
@@ -208,10 +255,14 @@ def encode_array(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Task encodings and class probabilities of one decoded RGB image (same resize as
     the gallery pipeline)."""
-    import tensorflow as tf
+    if tensorflow_available():
+        import tensorflow as tf
 
-    prepared = prepare_image(tf.constant(image), tf.constant(NO_BOX, tf.int32), encoder.image_size)
-    outputs = encoder.model(prepared[tf.newaxis], training=False)
+        box = tf.constant(NO_BOX, tf.int32)
+        batch = prepare_image(tf.constant(image), box, encoder.image_size)[tf.newaxis]
+    else:
+        batch = prepare_array(image, NO_BOX, encoder.image_size)[None]
+    outputs = encoder.model(batch, training=False)
     encodings = {
         task: np.asarray(outputs[f"{task}_embedding"], dtype=np.float32) for task in encoder.tasks
     }
