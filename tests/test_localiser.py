@@ -54,8 +54,8 @@ def test_composites_are_deterministic_and_masks_follow_the_garment() -> None:
     photos, masks = first
     assert photos.shape == (6, 64, 64, 3) and masks.shape == (6, 16, 16, 1)
     assert masks.min() >= 0.0 and masks.max() <= 1.0
-    # Every photo shows its garment (scaled to 35-100% of the side, a hand hides part).
-    assert (masks.reshape(6, -1).mean(axis=1) > 0.03).all()
+    # Every photo shows its garment (35-100% of the side, a hand may hide part of it).
+    assert (masks.reshape(6, -1).mean(axis=1) > 0.01).all()
 
 
 def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:

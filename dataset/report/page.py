@@ -195,12 +195,18 @@ def _segmentation(context: StageContext, thumbs: Thumbnails, limit: int) -> str:
     if not context.has("segment"):
         return "<p>The segment stage was not part of this build.</p>"
     frame = context.frame("segment")
-    done = frame[frame["segmented_path"].notna()] if "segmented_path" in frame else frame.iloc[:0]
+    done = (
+        frame[frame["segmentation"] == "segmented"] if "segmentation" in frame else frame.iloc[:0]
+    )
     body = f"<p>{len(done)} of {len(frame)} images segmented; the others keep the original.</p>"
+    if "domain" in done:
+        # Shoppers' photos first: the hard case (no studio backdrop), then studio shots.
+        user = done[done["domain"] == "user"]
+        done = pd.concat([user.head(limit - limit // 3), done[done["domain"] != "user"]])
     pairs = [
         '<div class="pair">'
-        + thumbs.tag(row["image_path"], "before")
-        + thumbs.tag(row["segmented_path"], "after")
+        + thumbs.tag(row["image_path"], f"before · {row.get('domain') or 'photo'}")
+        + thumbs.tag(row["segmented_path"], f"after · box: {row.get('box_source') or '?'}")
         + "</div>"
         for _, row in done.head(limit).iterrows()
     ]

@@ -32,6 +32,10 @@ class SegmentConfig(BaseModel):
     backdrop_agreement: float = Field(0.5, ge=0.0, le=1.0)
     # Localiser cells at least this likely to be garment start GrabCut as probable garment.
     prior_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    # A cut in the localiser's box must overlap its mask this much (IoU) and cover this
+    # share of the image (instead of min_box_fill: a thin garment fills little of a box).
+    min_localiser_agreement: float = Field(0.3, ge=0.0, le=1.0)
+    min_object_fill: float = Field(0.01, ge=0.0, le=1.0)
     margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
     default_box: float = Field(0.8, gt=0.1, le=1.0)  # centred box side (fraction) otherwise
     work_size: int = Field(160, ge=48, le=1024)  # GrabCut runs on this longest side

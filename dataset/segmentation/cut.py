@@ -111,11 +111,33 @@ def grabcut(
     return np.asarray(full >= 0.5)
 
 
-def check_mask(mask: np.ndarray, box: Box, config: SegmentConfig) -> str | None:
-    """Why the cut is not trusted (``None``: it is)."""
+def guide_mask(prior: np.ndarray, width: int, height: int, config: SegmentConfig) -> np.ndarray:
+    """The localiser's coarse garment probabilities as a full-size boolean mask."""
+    import cv2
+
+    full = cv2.resize(prior.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(full >= config.prior_threshold)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def check_mask(
+    mask: np.ndarray, box: Box, config: SegmentConfig, guide: np.ndarray | None = None
+) -> str | None:
+    """Why the cut is not trusted (``None``: it is).
+
+    ``guide``: the localiser's mask. A cut in its box must agree with it instead of
+    filling a share of the box: a thin or diagonal garment fills little of its box."""
     x0, y0, x1, y1 = box
     area = float(mask.sum())
-    if area < config.min_box_fill * (x1 - x0) * (y1 - y0):
+    if guide is not None:
+        if area < config.min_object_fill * mask.size:
+            return "mask too small"
+        if _iou(mask, guide) < config.min_localiser_agreement:
+            return "mask disagrees with the localiser"
+    elif area < config.min_box_fill * (x1 - x0) * (y1 - y0):
         return "mask too small"
     if area > config.max_image_fill * mask.size:
         return "mask fills the image"
@@ -140,15 +162,23 @@ def segment_array(
     garment probabilities (used inside the localiser's box). The first box whose cut
     passes the check wins; when none does, the first box's cut and its problem."""
     height, width = rgb.shape[:2]
+    guide = guide_mask(prior, width, height, config) if prior is not None else None
     first: tuple[np.ndarray, Box, str, str | None] | None = None
     for start, source in candidate_boxes(rgb, annotation, localised, config):
         box = enlarge(start, config.margin, width, height)
-        mask = grabcut(rgb, box, config, prior if source == "localiser" else None)
-        problem = check_mask(mask, box, config)
+        from_localiser = source == "localiser"
+        mask = grabcut(rgb, box, config, prior if from_localiser else None)
+        problem = check_mask(mask, box, config, guide if from_localiser else None)
         if problem is None:
             return mask, box, source, None
         first = first or (mask, box, source, problem)
     assert first is not None  # candidate_boxes always gives at least one box
+    if localised is not None and guide is not None:
+        # GrabCut found no garment the checks trust (a garment the colour of its
+        # background, a dark room): the localiser's own coarse mask beats the whole image.
+        box = enlarge(localised, config.margin, width, height)
+        if check_mask(guide, box, config, guide) is None:
+            return guide, box, "localiser mask", None
     return first
 
 

@@ -73,7 +73,13 @@ class Localiser:
 
 
 def load_model(path: Path, name: str) -> Any:
-    import keras
+    try:
+        import keras
+    except ImportError:
+        raise UserError(
+            f"segment.localiser: {name} needs Keras and a backend (the train and cpu extras); "
+            "this installation has none"
+        ) from None
 
     try:
         return keras.saving.load_model(path, compile=False)

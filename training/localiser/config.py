@@ -15,11 +15,11 @@ class LocaliserConfig(BaseModel):
 
     image_size: int = Field(96, ge=32, le=512, multiple_of=16)  # network input side
     width: int = Field(16, ge=4, le=128)  # filters of the first layer
-    max_cutouts: int = Field(240, ge=1)  # studio shots cut on their backdrop
+    max_cutouts: int = Field(160, ge=1)  # studio shots cut on their backdrop
     max_scenes: int = Field(200, ge=0)  # marketplace photos whose borders become scenes
-    composites: int = Field(2400, ge=8)  # training photos generated per run
+    composites: int = Field(3000, ge=8)  # training photos generated per run
     val_composites: int = Field(200, ge=4)
-    epochs: int = Field(6, ge=1)
+    epochs: int = Field(8, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
     seed: int = 0

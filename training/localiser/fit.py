@@ -62,6 +62,19 @@ def _box_iou(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> float:
     return w * h / max(union, 1)
 
 
+def mask_loss(truth: Any, predicted: Any) -> Any:
+    """Binary cross-entropy plus soft Dice: the Dice term keeps small garments from being
+    drowned by the background cells."""
+    import keras
+    from keras import ops
+
+    bce = keras.losses.binary_crossentropy(truth, predicted)
+    overlap = ops.sum(truth * predicted, axis=(1, 2, 3))
+    total = ops.sum(truth, axis=(1, 2, 3)) + ops.sum(predicted, axis=(1, 2, 3))
+    dice = 1.0 - (2.0 * overlap + 1.0) / (total + 1.0)
+    return ops.mean(bce, axis=(1, 2)) + dice
+
+
 def validation_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Mean mask IoU and mean box IoU of coarse masks (probabilities vs garment shares)."""
     mask_iou, box_iou = [], []
@@ -117,7 +130,7 @@ def fit_localiser(
     model = build_localiser(config.image_size, config.width)
     steps = config.epochs * -(-config.composites // config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=mask_loss)
     fit_started = time.perf_counter()
     history = model.fit(
         train_x, train_y, batch_size=config.batch_size, epochs=config.epochs,
