@@ -87,9 +87,10 @@ def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--image-size" in bad.stderr and "40" in bad.stderr
 
 
-def _everything_localiser(store: Store, key: str, bias: float) -> None:
-    """A localiser that calls every cell garment (its box: the whole photo), saved as a
-    real model file: the stage's use of a box is then known without training to a level."""
+def _constant_localiser(store: Store, key: str, bias: float) -> None:
+    """A localiser that calls every cell garment (``bias`` > 0: its box is the whole photo)
+    or none (< 0), saved as a real model file: what the stage does with its answer is then
+    known without training a model to some level."""
     from training.localiser.model import build_localiser
 
     model = build_localiser(32, width=4)
@@ -102,24 +103,36 @@ def _everything_localiser(store: Store, key: str, bias: float) -> None:
 
 def test_segment_stage_uses_the_localiser_and_writes_masks(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    rooms = _photos(store, "raw", "cluttered", 3)
-    studio = _photos(store, "cat", "studio", 2)
-    _everything_localiser(store, "models/loc.keras", bias=8.0)
+    rooms = _photos(store, "raw", "cluttered", 15)  # 17 photos: more than one chunk, so
+    studio = _photos(store, "cat", "studio", 2)  # two worker processes (spawned) cut them
+    _constant_localiser(store, "models/loc.keras", bias=8.0)
     manifest = pd.DataFrame({"image_path": rooms + studio})
     config = SegmentConfig(workers=2, localiser="models/loc.keras")
     frame, summary = segment_images(store, manifest, config, out="ds/v1")
 
     model_id = hashlib.sha1(store.read_bytes("models/loc.keras")).hexdigest()[:12]
     assert summary["localiser"] == {"model": "models/loc.keras", "model_id": model_id}
-    # No plain backdrop in a room: the localiser's box (the whole photo, margin clipped).
-    assert frame["box_source"].iloc[:3].tolist() == ["localiser"] * 3
-    assert frame["box"].iloc[:3].map(list).tolist() == [[0, 0, 96, 96]] * 3
-    # A studio shot: the backdrop's box, or the localiser's when its cut passes first.
-    assert summary["box_sources"]["localiser"] + summary["box_sources"].get("backdrop", 0) == 5
-    assert sum(summary["box_sources"].values()) == summary["segmented"] + summary["fallback"]
+    # Few rooms have a plain border: mostly the localiser's box (the whole photo, clipped).
+    rooms_frame = frame.iloc[:15]
+    localised = rooms_frame[rooms_frame["box_source"] == "localiser"]
+    assert len(localised) >= 10 and set(rooms_frame["box_source"]) <= {"localiser", "backdrop"}
+    assert localised["box"].map(list).tolist() == [[0, 0, 96, 96]] * len(localised)
+    assert sum(summary["box_sources"].values()) == summary["segmented"] + summary["fallback"] == 17
+    assert summary["masks"] == summary["segmented"]
+    assert sum(summary["fallback_box_sources"].values()) == summary["fallback"]
+
+    again, summary = segment_images(store, manifest, config, out="ds/v1")
+    assert summary["from_cache"] == 17
+    assert again["mask_path"].equals(frame["mask_path"])
+    _constant_localiser(store, "models/loc.keras", bias=-8.0)  # retrained: finds nothing
+    frame, summary = segment_images(store, manifest, config, out="ds/v1")
+    assert summary["from_cache"] == 0
+    # Nothing found: studio shots keep their backdrop box, most rooms the centred default.
+    assert frame["box_source"].tolist()[15:] == ["backdrop"] * 2
+    assert (frame["box_source"].iloc[:15] == "default").sum() >= 10
     assert summary["masks"] == summary["segmented"] >= 2
     for row in frame.itertuples():
-        assert row.box_source in ("localiser", "backdrop") and len(row.box) == 4
+        assert len(row.box) == 4
         if row.segmentation != "segmented":
             assert pd.isna(row.mask_path)
             continue
@@ -129,13 +142,6 @@ def test_segment_stage_uses_the_localiser_and_writes_masks(tmp_path: Path) -> No
         mask = np.asarray(mask_image)
         # Outside the mask the cut-out is white; the mask is the cut's garment.
         assert np.abs(cut[~mask] - 255).mean() < 8 and 0.02 < mask.mean() < 0.95
-
-    again, summary = segment_images(store, manifest, config, out="ds/v1")
-    assert summary["from_cache"] == 5
-    assert again["mask_path"].equals(frame["mask_path"])
-    _everything_localiser(store, "models/loc.keras", bias=7.0)  # retrained: new cuts
-    _frame, summary = segment_images(store, manifest, config, out="ds/v1")
-    assert summary["from_cache"] == 0
 
 
 def test_missing_localiser_is_a_clear_error(tmp_path: Path) -> None:

@@ -29,11 +29,12 @@ class SegmentConfig(BaseModel):
     # its box is the one tried first on photos without a plain backdrop. None: no localiser.
     localiser: str | None = None
     # A localiser box and a backdrop box this close (IoU) mark a studio shot: backdrop first.
-    backdrop_agreement: float = Field(0.5, ge=0.0, le=1.0)
+    backdrop_agreement: float = Field(0.3, ge=0.0, le=1.0)
     # Localiser cells at least this likely to be garment start GrabCut as probable garment.
     prior_threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    # A cut in the localiser's box must overlap its mask this much (IoU) and cover this
-    # share of the image (instead of min_box_fill: a thin garment fills little of a box).
+    # Every cut must overlap the localiser's mask this much (IoU); a cut in the localiser's
+    # box must cover this share of the image (instead of min_box_fill: a thin or diagonal
+    # garment fills little of its box). Tuned on the demo generator's photos.
     min_localiser_agreement: float = Field(0.3, ge=0.0, le=1.0)
     min_object_fill: float = Field(0.01, ge=0.0, le=1.0)
     margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size

@@ -4,11 +4,13 @@ The box comes from the best source available: an annotation's bounding box; the
 garment localiser's box (:mod:`dataset.segmentation.localiser`, given by the caller);
 on a plain studio backdrop, the region that differs from the border colour; else a
 centred default. Where the localiser and the backdrop agree (a studio shot), the
-backdrop's box is tried first: it follows the garment to the pixel. It is enlarged by
+backdrop's box is tried first: it follows the garment to the pixel. With a localiser,
+every cut must also overlap the localiser's coarse mask. It is enlarged by
 a safety margin (a tight box cuts sleeves off) and GrabCut runs inside it on a
 downscaled copy (a few iterations at ~160 px take milliseconds, the mask is scaled
 back). A cut that covers too little of the box or sits off-centre is rejected and the
-next box is tried; when none passes, the caller keeps the unsegmented image instead.
+next box is tried; when none passes, the localiser's own mask is the cut if it passes the
+check, else the caller keeps the unsegmented image.
 
 >>> import numpy as np
 >>> photo = np.full((80, 60, 3), 240, np.uint8); photo[20:60, 15:45] = (150, 20, 30)
@@ -162,13 +164,21 @@ def segment_array(
     garment probabilities (used inside the localiser's box). The first box whose cut
     passes the check wins; when none does, the first box's cut and its problem."""
     height, width = rgb.shape[:2]
-    guide = guide_mask(prior, width, height, config) if prior is not None else None
+    # A localiser that found nothing (no box) referees nothing.
+    guide = None
+    if prior is not None and localised is not None:
+        guide = guide_mask(prior, width, height, config)
     first: tuple[np.ndarray, Box, str, str | None] | None = None
     for start, source in candidate_boxes(rgb, annotation, localised, config):
         box = enlarge(start, config.margin, width, height)
         from_localiser = source == "localiser"
         mask = grabcut(rgb, box, config, prior if from_localiser else None)
         problem = check_mask(mask, box, config, guide if from_localiser else None)
+        # The localiser referees the other boxes too: a plain wall behind a shopper's
+        # garment gives a backdrop box around the wrong thing.
+        refereed = problem is None and not from_localiser
+        if refereed and guide is not None and _iou(mask, guide) < config.min_localiser_agreement:
+            problem = "mask disagrees with the localiser"
         if problem is None:
             return mask, box, source, None
         first = first or (mask, box, source, problem)

@@ -65,6 +65,7 @@ def _init_worker(
     if pooled:  # one process per core already: one TensorFlow thread each (read at import)
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    _WORKER.clear()  # a run in this process before may have loaded another localiser
     _WORKER.update(
         store=open_store(store_uri),
         config=SegmentConfig.model_validate_json(config_json),
