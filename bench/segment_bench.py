@@ -1,17 +1,25 @@
-"""Garment segmentation: mask IoU against the generator's true masks, and images/s per core.
+"""Garment segmentation on two sets of photos with true masks, and images/s per core.
 
-Photos come from the demo garment generator (:mod:`dataset.synthetic.garments`, the one
-behind the demo marketplace and catalogue), which also gives each garment's true mask
-(:func:`garment_mask`). Three kinds of photo: catalogue studio shots (front view, plain
-backdrop), shoppers' photos on a plain wall or sheet, shoppers' photos in a cluttered room
-(off-centre, tilted, colour cast, sometimes on a hanger). Each is cut with the project's
-:func:`dataset.segmentation.cut.segment_array` (box from the backdrop or a centred default,
-margin, GrabCut, quality check); a rejected cut falls back to the whole image, as the
-stage does. Also with the true bounding box given as an annotation (what DeepFashion2-
-like data provides). Baselines: the whole image as the mask, and the centred default box.
+Two evaluation sets, made differently:
 
-Throughput: :func:`dataset.segmentation.segment_images` end to end (read, decode, cut,
-write the cut-out JPEG) with one process (per core) and two.
+- **demo generator** (tuned on): :mod:`dataset.synthetic.garments`, the generator behind
+  the demo marketplace and catalogue: studio shots (catalogue front view), shoppers'
+  photos on a plain wall or sheet, shoppers' photos in a cluttered room.
+- **independent generator** (held out, never tuned on): ``bench/held_out_photos.py``,
+  which shares no code with ``dataset/synthetic/``: other garment shapes and fabrics,
+  garments hung on doors and wardrobes, held up by hands, laid flat on beds and floors,
+  in front of shelves, tiles and wallpaper, camera tilt and light falloff.
+
+The garment localiser is trained first with the demo's settings (``s2s-train
+fit-localiser`` defaults) on the studio shots of a demo catalogue of another seed, with
+that universe's marketplace photos as scene borders; ``--localiser DIR`` keeps it in DIR
+and reuses it on the next run. Each photo is cut three ways: the **backdrop baseline**
+(the stage without a localiser: backdrop box, else a centred default), the **project**
+(the stage with the localiser) and the **true-box ceiling** (GrabCut in the true box,
+given as an annotation). A rejected cut counts as the whole image, as the stage keeps
+it. Throughput: :func:`dataset.segmentation.segment_images` end to end (read, decode,
+localise, cut, write the cut-out and its mask), one process and two, with and without
+the localiser.
 
     PYTHONPATH=. python bench/segment_bench.py --quick   # 40 photos per kind
     PYTHONPATH=. python bench/segment_bench.py           # 200 photos per kind
@@ -23,8 +31,10 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import header, table  # noqa: E402
+from held_out_photos import POSES, held_out_photo  # noqa: E402
 
-from dataset.core.store import open_store  # noqa: E402
+from dataset.core.store import Store, open_store  # noqa: E402
 from dataset.segmentation import SegmentConfig, segment_images  # noqa: E402
 from dataset.segmentation.cut import segment_array  # noqa: E402
+from dataset.segmentation.localiser import Localiser  # noqa: E402
 from dataset.synthetic import DemoUniverse  # noqa: E402
 from dataset.synthetic.garments import (  # noqa: E402
     garment_mask,
@@ -46,39 +58,65 @@ from dataset.synthetic.garments import (  # noqa: E402
     to_jpeg,
 )
 
-KINDS = {
+Sample = tuple[np.ndarray, np.ndarray]
+DEMO_KINDS = {
     "studio shot (catalogue front view)": "studio",
     "shopper's photo, plain wall/sheet": "plain",
     "shopper's photo, cluttered room": "cluttered",
 }
+HELD_OUT_KINDS = {
+    "hung on a door or wardrobe": "hung",
+    "held up by a hand": "held",
+    "laid flat (bed, floor, tiles)": "flat",
+}
 
 
-def photos(kind: str, count: int, size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``count`` (RGB photo, true mask) pairs of one kind."""
+def demo_photos(kind: str, count: int, size: int, seed: int) -> list[Sample]:
+    """``count`` (RGB photo, true mask) pairs of one kind of the demo generator."""
     designs = DemoUniverse(seed).catalogue_designs()
     rng = np.random.default_rng(seed)
     out = []
     for index in range(count):
         look = designs[index % len(designs)].look()
-        if kind == "studio":
-            shot = studio_shot(0, rng)
-        else:
-            shot = replace(shopper_shot(rng), background=kind)
-        image = render(look, shot, size, rng)
-        out.append((np.asarray(image), garment_mask(look, size, shot)))
+        shot = (
+            studio_shot(0, rng) if kind == "studio" else replace(shopper_shot(rng), background=kind)
+        )
+        out.append((np.asarray(render(look, shot, size, rng)), garment_mask(look, size, shot)))
     return out
+
+
+def held_out(pose: str, count: int, size: int, seed: int) -> list[Sample]:
+    """``count`` photos of one pose of the independent generator."""
+    index = POSES.index(pose)
+    return [held_out_photo(index + len(POSES) * i, size, seed) for i in range(count)]
+
+
+def train_localiser(folder: Path, seed: int) -> tuple[Localiser, dict[str, Any]]:
+    """The demo-settings localiser, trained on a demo universe of another seed (reused)."""
+    from training.localiser.config import LocaliserConfig
+    from training.localiser.fit import MODEL_FILE, fit_localiser
+
+    inputs = open_store(folder / "inputs")
+    universe = DemoUniverse(seed=seed, items_per_category=40)
+    if not inputs.exists("done"):
+        for design in universe.catalogue_designs():
+            for view in range(5):
+                data = universe.render_catalogue_view(design.design_id, view)
+                inputs.write_bytes(f"catalogue/{design.design_id}-{view}.jpg", data)
+        for listing in universe.all_listings()[:400]:
+            inputs.write_bytes(f"raw/{listing.photo_ids[0]}.jpg",
+                               universe.render_listing_photo(listing.photo_ids[0]))  # fmt: skip
+        inputs.write_bytes("done", b"")
+    model = open_store(folder / "model")
+    summary = fit_localiser(
+        LocaliserConfig(), open_store(folder / "inputs" / "catalogue"), model,
+        scenes=open_store(folder / "inputs" / "raw"),
+    )  # fmt: skip
+    return Localiser.from_store(model, MODEL_FILE), summary
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-def centre_box(shape: tuple[int, ...], side: float) -> np.ndarray:
-    height, width = shape[:2]
-    dx, dy = round(width * (1 - side) / 2), round(height * (1 - side) / 2)
-    mask = np.zeros((height, width), bool)
-    mask[dy : height - dy, dx : width - dx] = True
-    return mask
 
 
 def true_box(mask: np.ndarray) -> list[float]:
@@ -86,53 +124,77 @@ def true_box(mask: np.ndarray) -> list[float]:
     return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
 
 
-def quality(samples: list[tuple[np.ndarray, np.ndarray]], config: SegmentConfig) -> dict:
-    scores: dict[str, list[float]] = {k: [] for k in ("whole", "centre", "used", "cut",
-                                                      "annotated")}  # fmt: skip
-    fallbacks = annotated_fallbacks = 0
-    started = time.perf_counter()
-    for rgb, truth in samples:
-        mask, _box, _source, problem = segment_array(rgb, None, config)
-        scores["cut"].append(iou(mask, truth))
+def scores(
+    samples: list[Sample], cut: Callable[[int, np.ndarray], tuple[np.ndarray, str | None]]
+) -> dict[str, float]:
+    """Mean and p10 IoU of the kept mask (the whole image when rejected), fallback share."""
+    used, fallbacks = [], 0
+    for index, (rgb, truth) in enumerate(samples):
+        mask, problem = cut(index, rgb)
         fallbacks += problem is not None
-        scores["used"].append(iou(mask, truth) if problem is None else float(truth.mean()))
-        scores["whole"].append(float(truth.mean()))  # IoU of the whole frame = mask share
-        scores["centre"].append(iou(centre_box(rgb.shape, config.default_box), truth))
-    cut_s = time.perf_counter() - started
-    for rgb, truth in samples:
-        mask, _box, _source, problem = segment_array(rgb, true_box(truth), config)
-        annotated_fallbacks += problem is not None
-        scores["annotated"].append(iou(mask, truth) if problem is None else float(truth.mean()))
-    out = {k: float(np.mean(v)) for k, v in scores.items()}
-    out["p10_used"] = float(np.percentile(scores["used"], 10))
-    out["fallback"] = fallbacks / len(samples)
-    out["annotated_fallback"] = annotated_fallbacks / len(samples)
-    out["rate"] = len(samples) / cut_s
-    return out
+        used.append(iou(mask, truth) if problem is None else float(truth.mean()))
+    return {"mean": float(np.mean(used)), "p10": float(np.percentile(used, 10)),
+            "fallback": fallbacks / len(samples)}  # fmt: skip
 
 
-def end_to_end(samples: list[np.ndarray], workers: int) -> float:
+def quality(samples: list[Sample], localiser: Localiser, config: SegmentConfig) -> dict:
+    started = time.perf_counter()
+    located = localiser.locate([rgb for rgb, _ in samples])
+    localise_s = time.perf_counter() - started
+
+    def project(i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        mask, _box, _source, problem = segment_array(rgb, None, config, *located[i])
+        return mask, problem
+
+    def baseline(_i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        mask, _box, _source, problem = segment_array(rgb, None, config)
+        return mask, problem
+
+    def ceiling(i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        mask, _box, _source, problem = segment_array(rgb, true_box(samples[i][1]), config)
+        return mask, problem
+
+    started = time.perf_counter()
+    out = {"project": scores(samples, project)}
+    project_s = time.perf_counter() - started
+    out["baseline"] = scores(samples, baseline)
+    out["ceiling"] = scores(samples, ceiling)
+    return {**out, "rate": len(samples) / (localise_s + project_s)}
+
+
+def end_to_end(
+    samples: list[np.ndarray], workers: int, localiser: str | None, root: Store
+) -> float:
     """Images/s of ``segment_images`` on a local store, ``workers`` processes."""
-    with tempfile.TemporaryDirectory(prefix="segment-bench-") as root:
-        store = open_store(root)
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="segment-bench-") as folder:
+        store = open_store(folder)
+        if localiser:
+            store.write_bytes("models/localiser.keras", root.read_bytes(localiser))
         keys = []
         for index, rgb in enumerate(samples):
             keys.append(f"img/{index:05d}.jpg")
-            store.write_bytes(keys[-1], to_jpeg(_image(rgb), 90))
-        config = SegmentConfig(workers=workers)
+            store.write_bytes(keys[-1], to_jpeg(Image.fromarray(rgb), 90))
+        config = SegmentConfig(
+            workers=workers, localiser="models/localiser.keras" if localiser else None
+        )
         started = time.perf_counter()
         frame, _summary = segment_images(
-            store, pd.DataFrame({"image_path": keys}), config, out="datasets/bench"
+            store, pd.DataFrame({"image_path": keys}), config, out="ds"
         )
         took = time.perf_counter() - started
         assert frame["segmentation"].notna().all()
     return len(keys) / took
 
 
-def _image(rgb: np.ndarray):  # type: ignore[no-untyped-def]
-    from PIL import Image
-
-    return Image.fromarray(rgb)
+def _row(label: str, q: dict) -> list[str]:
+    b, p, c = q["baseline"], q["project"], q["ceiling"]
+    return [
+        label, f"{b['mean']:.3f} / {b['p10']:.3f} / {b['fallback']:.0%}",
+        f"**{p['mean']:.3f}**", f"{p['p10']:.3f}", f"{p['fallback']:.0%}", f"{c['mean']:.3f}",
+        f"{q['rate']:.0f}",
+    ]  # fmt: skip
 
 
 def main() -> int:
@@ -143,44 +205,77 @@ def main() -> int:
     parser.add_argument("--count", type=int, help="photos per kind (default 200)")
     parser.add_argument("--size", type=int, default=256, help="photo side in pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--localiser", type=Path, help="folder to keep (and reuse) the localiser in"
+    )
     args = parser.parse_args()
     count = args.count or (40 if args.quick else 200)
     config = SegmentConfig()
 
-    rows, everything = [], []
-    for label, kind in KINDS.items():
-        samples = photos(kind, count, args.size, args.seed)
-        everything += [rgb for rgb, _ in samples]
-        q = quality(samples, config)
-        rows.append([
-            label, f"{q['whole']:.3f}", f"{q['centre']:.3f}", f"**{q['used']:.3f}**",
-            f"{q['p10_used']:.3f}", f"{q['fallback']:.0%}", f"{q['annotated']:.3f}",
-            f"{q['rate']:.0f}",
-        ])  # fmt: skip
-    one = end_to_end(everything, 1)
-    two = end_to_end(everything, 2)
+    with tempfile.TemporaryDirectory(prefix="localiser-bench-") as scratch:
+        folder = args.localiser or Path(scratch)
+        localiser, trained = train_localiser(folder, args.seed + 1)
+        sets = {"demo generator (tuned on)": {k: demo_photos(v, count, args.size, args.seed)
+                                              for k, v in DEMO_KINDS.items()},
+                "independent generator (held out)": {k: held_out(v, count, args.size, args.seed)
+                                                     for k, v in HELD_OUT_KINDS.items()}}  # fmt: skip
+        rows, everything = [], []
+        for set_name, kinds in sets.items():
+            shoppers: list[Sample] = []
+            for label, samples in kinds.items():
+                rows.append(_row(f"{set_name}: {label}", quality(samples, localiser, config)))
+                if "studio" not in label:
+                    shoppers += samples
+            rows.append(
+                _row(f"**{set_name}: all shoppers' photos**", quality(shoppers, localiser, config))
+            )
+            everything += [rgb for kind in kinds.values() for rgb, _ in kind[: count // 2]]
+        model_store = open_store(folder / "model")
+        rates = {
+            (workers, with_localiser): end_to_end(
+                everything, workers, "localiser.keras" if with_localiser else None, model_store
+            )
+            for with_localiser in (False, True)
+            for workers in (1, 2)
+        }
 
     header(
-        "Garment segmentation (issue 4)",
-        f"{count} generated {args.size}x{args.size} photos per kind (demo garment generator, "
-        f"true masks from `garment_mask`); default `SegmentConfig` (GrabCut on a "
-        f"{config.work_size} px copy, {config.iterations} iterations, margin {config.margin})",
+        "Garment segmentation with the localiser (issue 19)",
+        f"{count} generated {args.size}x{args.size} photos per kind and set; default "
+        f"`SegmentConfig` (GrabCut on a {config.work_size} px copy, {config.iterations} "
+        f"iterations, margin {config.margin}); localiser: `s2s-train fit-localiser` defaults "
+        f"({trained['image_size']} px, {trained['parameters']:,} parameters, "
+        f"{trained['cutouts'].get('cut', 0)} studio cut-outs of demo universe seed "
+        f"{args.seed + 1}, {trained['config']['composites']} composites, "
+        f"{trained['config']['epochs']} epochs)",
     )
-    print("**Mask IoU against the true garment mask** (mean over photos; *project* = the cut, "
-          "or the whole image when the quality check rejects it, as the stage does):\n")  # fmt: skip
+    print("**Mask IoU against the true garment mask** (a rejected cut counts as the whole "
+          "image, as the stage keeps it):\n")  # fmt: skip
     table(
-        ["photos", "baseline: whole image", f"baseline: centred box ({config.default_box:.0%})",
-         "project", "project p10", "fallbacks", "project + true box as annotation",
-         "cuts/s (1 core)"],
+        ["photos", "backdrop baseline: mean / p10 / fallbacks", "project (localiser)",
+         "project p10", "project fallbacks", "ceiling: GrabCut in the true box",
+         "project cuts/s (1 core)"],
         rows,
     )  # fmt: skip
+    reused = " (reused)" if trained.get("reused") else ""
     table(
-        ["throughput (`segment_images`, read + decode + cut + JPEG write)", "images/s"],
+        ["localiser training (CPU)", "seconds"],
         [
-            ["1 process (per core)", f"{one:.0f}"],
-            ["2 processes", f"{two:.0f} ({two / 2:.0f}/core)"],
+            ["studio cut-outs + composites", f"{trained['seconds']['data']:.0f}{reused}"],
+            ["`keras.Model.fit`", f"{trained['seconds']['fit']:.0f}{reused}"],
+            ["validation (composites): mask IoU / box IoU",
+             f"{trained['val']['mask_iou']:.3f} / {trained['val']['box_iou']:.3f}"],
         ],
-    )
+    )  # fmt: skip
+    table(
+        ["throughput (`segment_images`: read + decode + cut + JPEG and PNG write)",
+         "without localiser, images/s", "with localiser, images/s"],
+        [
+            ["1 process (per core)", f"{rates[1, False]:.0f}", f"{rates[1, True]:.0f}"],
+            ["2 processes", f"{rates[2, False]:.0f} ({rates[2, False] / 2:.0f}/core)",
+             f"{rates[2, True]:.0f} ({rates[2, True] / 2:.0f}/core)"],
+        ],
+    )  # fmt: skip
     return 0
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the whole job end to end on the embedded default: the bundled demo
-# marketplace on loopback, a local ./data store. Crawl -> map -> build -> train ->
+# marketplace on loopback, a local ./data store. Crawl -> localiser -> map -> build -> train ->
 # evaluate -> export -> index -> retrieval evaluation -> search -> Kubernetes manifests.
 # A second shop, the storefront flavour of the demo site (English, embedded JSON, microdata,
 # one budget for two hosts), is crawled too (a few items) and mapped with the first.
@@ -62,6 +62,10 @@ s2s-dataset demo-catalogue --store "$STORE" --seed "$SEED" --items-per-category 
 step "raw labels without a mapping (the maintainer's to-do list; empty for both demo shops)"
 s2s-dataset unmapped --store "$STORE" --site demo
 s2s-dataset unmapped --store "$STORE" --site storefront
+
+step "garment localiser: studio cut-outs of the catalogue on generated scenes (reused when unchanged)"
+s2s-train fit-localiser --cutouts "$STORE/catalogue/demo/images" \
+    --scenes "$STORE/raw/demo/images/full" --out "$STORE/models/localiser/demo"
 
 step "dataset build: map, merge, check, dedup, segment, split, rebalance, weights, shards, report"
 s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"

@@ -138,7 +138,17 @@ def dedup_stage(context: StageContext) -> StageOutput:
     return StageOutput(frame, summary)
 
 
-@stage("segment", config=_model("dataset.segmentation", "SegmentConfig"), own_progress=True)
+def _localiser_model(context: StageContext) -> list[str]:
+    # A retrained localiser at the same key changes the cuts: it is an input of the stage.
+    return [context.config.localiser] if context.config.localiser else []
+
+
+@stage(
+    "segment",
+    config=_model("dataset.segmentation", "SegmentConfig"),
+    external=_localiser_model,
+    own_progress=True,
+)
 def segment_stage(context: StageContext) -> StageOutput:
     """Cut the garment out of its background: ``segmented_path`` per row."""
     segment_images = _entry("dataset.segmentation", "segment_images")

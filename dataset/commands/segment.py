@@ -1,16 +1,18 @@
 """Cut the garment out of every image of a manifest (GrabCut in a box), on white.
 
-The box comes from the manifest's bbox column when it has one, else from the plain
-studio backdrop (the region that differs from the border colour), else a centred
-default; it is enlarged by a margin and GrabCut runs inside it on a downscaled copy.
-A cut that fails the quality check (mask area, centre) keeps the original image.
-Writes OUT/segmented/*.jpg, OUT/segments.parquet (the cache: a rerun cuts only new
-images), OUT/manifest.parquet (with segmented_path and segmentation status) and
-OUT/segment_summary.json.
+The box comes from the manifest's bbox column when it has one, else from the garment
+localiser (--localiser, trained by `s2s-train fit-localiser`) or the plain studio
+backdrop (the region that differs from the border colour), else a centred default;
+it is enlarged by a margin and GrabCut runs inside it on a downscaled copy. A cut that
+fails the quality check (mask area, centre) tries the next box, then keeps the
+original image. Writes OUT/segmented/*.jpg (cut-outs on white) and *.png (1-bit
+masks), OUT/segments.parquet (the cache: a rerun cuts only new images),
+OUT/manifest.parquet (with segmented_path, mask_path, box, box_source and segmentation
+status) and OUT/segment_summary.json.
 
 example:
   s2s-dataset segment --store ./data --manifest datasets/demo/v1/manifest.parquet \\
-      --out datasets/demo/v1 --format json
+      --out datasets/demo/v1 --localiser models/localiser/demo/localiser.keras
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, metavar="PREFIX", help="dataset folder (a key of --store)"
     )
+    parser.add_argument(
+        "--localiser", metavar="KEY", help="garment localiser model (.keras), a key of --store"
+    )
     parser.add_argument("--margin", type=float, help="box margin, fraction of its size (0.08)")
     parser.add_argument("--iterations", type=int, help="GrabCut iterations (3)")
     parser.add_argument("--workers", type=int, help="processes (default: every core)")
@@ -53,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     options = {
         key: value
         for key, value in {
+            "localiser": args.localiser,
             "margin": args.margin,
             "iterations": args.iterations,
             "workers": args.workers,

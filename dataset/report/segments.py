@@ -94,7 +94,9 @@ def segmentation_section(context: StageContext, thumbs: Thumbnails, cfg: ReportC
             }
             shown.append(
                 f'<div class="item pair {esc(status)}"{attrs(keys)}><div class="row">{figs}</div>'
-                f"<p>{esc(row['_decision'])} · {esc(row.get('source', ''))}</p></div>"
+                f"<p>{esc(row['_decision'])} · {esc(row.get('source', ''))}"
+                + (f" · box: {esc(row['box_source'])}" if row.get("box_source") else "")
+                + "</p></div>"
             )
     body = count_line(
         len(shown),

@@ -16,6 +16,7 @@ class SegmentConfig(BaseModel):
     Example (YAML)::
 
         segment:
+          localiser: models/localiser/demo/localiser.keras
           margin: 0.08
           iterations: 3
           min_box_fill: 0.25
@@ -24,6 +25,18 @@ class SegmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bbox_column: str = "bbox"  # manifest column [x0, y0, x1, y1] in pixels, when present
+    # Store key of the garment localiser (``s2s-train fit-localiser``'s localiser.keras):
+    # its box is the one tried first on photos without a plain backdrop. None: no localiser.
+    localiser: str | None = None
+    # A localiser box and a backdrop box this close (IoU) mark a studio shot: backdrop first.
+    backdrop_agreement: float = Field(0.3, ge=0.0, le=1.0)
+    # Localiser cells at least this likely to be garment start GrabCut as probable garment.
+    prior_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    # Every cut must overlap the localiser's mask this much (IoU); a cut in the localiser's
+    # box must cover this share of the image (instead of min_box_fill: a thin or diagonal
+    # garment fills little of its box). Tuned on the demo generator's photos.
+    min_localiser_agreement: float = Field(0.3, ge=0.0, le=1.0)
+    min_object_fill: float = Field(0.01, ge=0.0, le=1.0)
     margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
     default_box: float = Field(0.8, gt=0.1, le=1.0)  # centred box side (fraction) otherwise
     work_size: int = Field(160, ge=48, le=1024)  # GrabCut runs on this longest side

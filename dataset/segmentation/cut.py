@@ -1,11 +1,16 @@
 """Cut one garment out of its photo: a box, GrabCut inside it, a quality check.
 
-The box comes from the best source available: an annotation's bounding box; on a
-plain studio backdrop, the region that differs from the border colour; else a
-centred default. It is enlarged by a safety margin (a tight box cuts sleeves off)
-and GrabCut runs inside it on a downscaled copy (a few iterations at ~160 px take
-milliseconds, the mask is scaled back). A cut that covers too little of the box or
-sits off-centre is rejected: the caller keeps the unsegmented image instead.
+The box comes from the best source available: an annotation's bounding box; the
+garment localiser's box (:mod:`dataset.segmentation.localiser`, given by the caller);
+on a plain studio backdrop, the region that differs from the border colour; else a
+centred default. Where the localiser and the backdrop agree (a studio shot), the
+backdrop's box is tried first: it follows the garment to the pixel. With a localiser,
+every cut must also overlap the localiser's coarse mask. It is enlarged by
+a safety margin (a tight box cuts sleeves off) and GrabCut runs inside it on a
+downscaled copy (a few iterations at ~160 px take milliseconds, the mask is scaled
+back). A cut that covers too little of the box or sits off-centre is rejected and the
+next box is tried; when none passes, the localiser's own mask is the cut if it passes the
+check, else the caller keeps the unsegmented image.
 
 >>> import numpy as np
 >>> photo = np.full((80, 60, 3), 240, np.uint8); photo[20:60, 15:45] = (150, 20, 30)
@@ -26,10 +31,21 @@ from dataset.segmentation.config import SegmentConfig
 Box = tuple[int, int, int, int]
 
 
-def choose_box(
-    rgb: np.ndarray, annotation: Sequence[float] | None, config: SegmentConfig
-) -> tuple[Box, str]:
-    """The starting box ``(x0, y0, x1, y1)`` before the margin, and where it came from."""
+def box_iou(a: Box, b: Box) -> float:
+    width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / max(union, 1)
+
+
+def candidate_boxes(
+    rgb: np.ndarray,
+    annotation: Sequence[float] | None,
+    localised: Box | None,
+    config: SegmentConfig,
+) -> list[tuple[Box, str]]:
+    """The starting boxes ``(x0, y0, x1, y1)`` to try in order, before the margin, each
+    with where it came from."""
     import cv2
 
     height, width = rgb.shape[:2]
@@ -37,13 +53,19 @@ def choose_box(
         x0, y0, x1, y1 = (int(round(float(v))) for v in annotation)
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
         if x1 - x0 >= 4 and y1 - y0 >= 4:
-            return (x0, y0, x1, y1), "annotation"
-    box = object_box(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-    if box is not None:
-        return box, "backdrop"
+            return [((x0, y0, x1, y1), "annotation")]
+    backdrop = object_box(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    boxes: list[tuple[Box, str]] = []
+    if localised is not None:
+        boxes.append((localised, "localiser"))
+    if backdrop is not None:
+        agree = localised is not None and box_iou(localised, backdrop) >= config.backdrop_agreement
+        boxes.insert(0 if agree else len(boxes), (backdrop, "backdrop"))
+    if boxes:
+        return boxes
     side = config.default_box
     dx, dy = round(width * (1 - side) / 2), round(height * (1 - side) / 2)
-    return (dx, dy, width - dx, height - dy), "default"
+    return [((dx, dy, width - dx, height - dy), "default")]
 
 
 def enlarge(box: Box, margin: float, width: int, height: int) -> Box:
@@ -52,8 +74,15 @@ def enlarge(box: Box, margin: float, width: int, height: int) -> Box:
     return max(0, x0 - mx), max(0, y0 - my), min(width, x1 + mx), min(height, y1 + my)
 
 
-def grabcut(rgb: np.ndarray, box: Box, config: SegmentConfig) -> np.ndarray:
-    """Boolean foreground mask of ``rgb`` (full size) from GrabCut inside ``box``."""
+def grabcut(
+    rgb: np.ndarray, box: Box, config: SegmentConfig, prior: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean foreground mask of ``rgb`` (full size) from GrabCut inside ``box``.
+
+    ``prior``: the localiser's coarse garment probabilities; inside the box, cells it
+    calls garment start as probable foreground and the others as probable background,
+    so clutter inside the box starts on the right side. Without it, the whole box
+    starts as probable foreground."""
     import cv2
 
     height, width = rgb.shape[:2]
@@ -67,20 +96,50 @@ def grabcut(rgb: np.ndarray, box: Box, config: SegmentConfig) -> np.ndarray:
     x1, y1 = min(sw - 1, x1), min(sh - 1, y1)
     mask = np.zeros((sh, sw), np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(
-        cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd,
-        config.iterations, cv2.GC_INIT_WITH_RECT,
-    )  # fmt: skip
+    image = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+    rect = (x0, y0, x1 - x0, y1 - y0)
+    if prior is None:
+        cv2.grabCut(image, mask, rect, bgd, fgd, config.iterations, cv2.GC_INIT_WITH_RECT)
+    else:
+        garment = cv2.resize(prior.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
+        inside = np.where(garment >= config.prior_threshold, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+        mask[y0:y1, x0:x1] = inside[y0:y1, x0:x1]
+        if not (mask == cv2.GC_PR_FGD).any() or not (mask != cv2.GC_PR_FGD).any():
+            mask[:] = 0
+            mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
+        cv2.grabCut(image, mask, rect, bgd, fgd, config.iterations, cv2.GC_INIT_WITH_MASK)
     foreground = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     full = cv2.resize(foreground, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.asarray(full >= 0.5)
 
 
-def check_mask(mask: np.ndarray, box: Box, config: SegmentConfig) -> str | None:
-    """Why the cut is not trusted (``None``: it is)."""
+def guide_mask(prior: np.ndarray, width: int, height: int, config: SegmentConfig) -> np.ndarray:
+    """The localiser's coarse garment probabilities as a full-size boolean mask."""
+    import cv2
+
+    full = cv2.resize(prior.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(full >= config.prior_threshold)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def check_mask(
+    mask: np.ndarray, box: Box, config: SegmentConfig, guide: np.ndarray | None = None
+) -> str | None:
+    """Why the cut is not trusted (``None``: it is).
+
+    ``guide``: the localiser's mask. A cut in its box must agree with it instead of
+    filling a share of the box: a thin or diagonal garment fills little of its box."""
     x0, y0, x1, y1 = box
     area = float(mask.sum())
-    if area < config.min_box_fill * (x1 - x0) * (y1 - y0):
+    if guide is not None:
+        if area < config.min_object_fill * mask.size:
+            return "mask too small"
+        if _iou(mask, guide) < config.min_localiser_agreement:
+            return "mask disagrees with the localiser"
+    elif area < config.min_box_fill * (x1 - x0) * (y1 - y0):
         return "mask too small"
     if area > config.max_image_fill * mask.size:
         return "mask fills the image"
@@ -93,14 +152,44 @@ def check_mask(mask: np.ndarray, box: Box, config: SegmentConfig) -> str | None:
 
 
 def segment_array(
-    rgb: np.ndarray, annotation: Sequence[float] | None, config: SegmentConfig
+    rgb: np.ndarray,
+    annotation: Sequence[float] | None,
+    config: SegmentConfig,
+    localised: Box | None = None,
+    prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Box, str, str | None]:
-    """``(mask, box, box source, problem)``; ``problem`` is ``None`` when the cut is good."""
+    """``(mask, box, box source, problem)``; ``problem`` is ``None`` when the cut is good.
+
+    ``localised``: the localiser's box for this photo, if any, and ``prior`` its coarse
+    garment probabilities (used inside the localiser's box). The first box whose cut
+    passes the check wins; when none does, the first box's cut and its problem."""
     height, width = rgb.shape[:2]
-    start, source = choose_box(rgb, annotation, config)
-    box = enlarge(start, config.margin, width, height)
-    mask = grabcut(rgb, box, config)
-    return mask, box, source, check_mask(mask, box, config)
+    # A localiser that found nothing (no box) referees nothing.
+    guide = None
+    if prior is not None and localised is not None:
+        guide = guide_mask(prior, width, height, config)
+    first: tuple[np.ndarray, Box, str, str | None] | None = None
+    for start, source in candidate_boxes(rgb, annotation, localised, config):
+        box = enlarge(start, config.margin, width, height)
+        from_localiser = source == "localiser"
+        mask = grabcut(rgb, box, config, prior if from_localiser else None)
+        problem = check_mask(mask, box, config, guide if from_localiser else None)
+        # The localiser referees the other boxes too: a plain wall behind a shopper's
+        # garment gives a backdrop box around the wrong thing.
+        refereed = problem is None and not from_localiser
+        if refereed and guide is not None and _iou(mask, guide) < config.min_localiser_agreement:
+            problem = "mask disagrees with the localiser"
+        if problem is None:
+            return mask, box, source, None
+        first = first or (mask, box, source, problem)
+    assert first is not None  # candidate_boxes always gives at least one box
+    if localised is not None and guide is not None:
+        # GrabCut found no garment the checks trust (a garment the colour of its
+        # background, a dark room): the localiser's own coarse mask beats the whole image.
+        box = enlarge(localised, config.margin, width, height)
+        if check_mask(guide, box, config, guide) is None:
+            return guide, box, "localiser mask", None
+    return first
 
 
 def on_white(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:

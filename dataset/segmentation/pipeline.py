@@ -3,8 +3,12 @@
 Each image is cut out (:mod:`dataset.segmentation.cut`) and written as the garment on
 white (JPEG, the photo's size: shards hold JPEG, which has no alpha, and the house
 catalogue's studio shots are on white too) to ``<out>/segmented/<sha1>-<variant>.jpg``,
-where ``variant`` hashes the parameters and the annotation box. ``segments.parquet``
-records every result by that key, so a rerun only cuts new images or new parameters.
+its mask beside it as a 1-bit PNG (``<sha1>-<variant>.png``, ``mask_path``), where
+``variant`` hashes the parameters, the localiser model and the annotation box. Every row
+also gets the ``box`` GrabCut ran in (``[x0, y0, x1, y1]``, margin included) and its
+``box_source``. ``segments.parquet`` records every result by that key, so a rerun only
+cuts new images or new parameters. With a localiser (``SegmentConfig.localiser``), each
+worker process loads it once and runs it on a chunk of photos at a time.
 
 ``segmentation`` status: ``segmented``; ``fallback: <why>`` (the quality check failed,
 ``segmented_path`` is the original image); ``bad: <reason>`` (unreadable, no path).
@@ -29,33 +33,65 @@ from dataset.core.store import Store, open_store
 from dataset.images.safe import BadImage, open_image
 from dataset.segmentation.config import SegmentConfig
 from dataset.segmentation.cut import on_white, segment_array
+from dataset.segmentation.localiser import Localiser
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 16  # images per task: GrabCut takes milliseconds each
-COLUMNS = ["sha1", "variant", "segmentation", "segmented_path", "box_source", "mask_fraction"]
+CHUNK = 16  # images per task (and per localiser batch): GrabCut takes milliseconds each
+COLUMNS = ["sha1", "variant", "segmentation", "segmented_path", "mask_path", "box",
+           "box_source", "mask_fraction"]  # fmt: skip
 
 Task = tuple[str, list[float] | None]
 
 
-def _variant(config: SegmentConfig, annotation: list[float] | None) -> str:
-    text = f"{config.fingerprint()}|{json.dumps(annotation)}"
+def _variant(
+    config: SegmentConfig, localiser_id: str | None, annotation: list[float] | None
+) -> str:
+    text = f"{config.fingerprint()}|{localiser_id}|{json.dumps(annotation)}"
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(store_uri: str, config_json: str, out: str, done: dict[str, dict]) -> None:
+def _init_worker(
+    store_uri: str,
+    config_json: str,
+    out: str,
+    done: dict[str, dict],
+    localiser_id: str | None,
+    pooled: bool = False,
+) -> None:
+    if pooled:  # one process per core already: one TensorFlow thread each (read at import)
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    _WORKER.clear()  # a run in this process before may have loaded another localiser
     _WORKER.update(
         store=open_store(store_uri),
         config=SegmentConfig.model_validate_json(config_json),
         out=out,
         done=done,
+        localiser_id=localiser_id,
     )
 
 
-def _segment_one(store: Store, key: str, annotation: list[float] | None) -> dict[str, Any]:
+def _localiser() -> Localiser:
+    """The worker's localiser, loaded on first use (the model is small; once per process)."""
+    if "localiser" not in _WORKER:
+        _WORKER["localiser"] = Localiser.from_store(_WORKER["store"], _WORKER["config"].localiser)
+    return _WORKER["localiser"]
+
+
+def _png(mask: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG")  # a boolean array is a 1-bit image
+    return buffer.getvalue()
+
+
+def _read(store: Store, key: str, annotation: list[float] | None) -> dict[str, Any]:
+    """The row of one image so far: cached result, or its pixels (``_rgb``), or why bad."""
     config: SegmentConfig = _WORKER["config"]
     row: dict[str, Any] = {"image_path": key}
     try:
@@ -63,7 +99,7 @@ def _segment_one(store: Store, key: str, annotation: list[float] | None) -> dict
     except Exception as exc:  # a missing object is one bad image, not the end of the run
         return {**row, "segmentation": f"bad: missing ({type(exc).__name__})"}
     row["sha1"] = hashlib.sha1(data).hexdigest()
-    row["variant"] = _variant(config, annotation)
+    row["variant"] = _variant(config, _WORKER["localiser_id"], annotation)
     cached = _WORKER["done"].get(f"{row['sha1']}-{row['variant']}")
     if cached is not None:
         return {**row, **cached, "segmented_path": cached["segmented_path"] or key}
@@ -71,22 +107,43 @@ def _segment_one(store: Store, key: str, annotation: list[float] | None) -> dict
         rgb = np.asarray(open_image(data, max_pixels=config.max_pixels, mode="RGB"))
     except BadImage as exc:
         return {**row, "segmentation": f"bad: {exc.reason}"}
-    mask, _box, source, problem = segment_array(rgb, annotation, config)
-    row.update(box_source=source, mask_fraction=float(mask.mean()))
+    return {**row, "_rgb": rgb}
+
+
+def _cut(store: Store, row: dict[str, Any], annotation: list[float] | None,
+         located: tuple[Any, np.ndarray | None]) -> dict[str, Any]:  # fmt: skip
+    config: SegmentConfig = _WORKER["config"]
+    rgb = row.pop("_rgb")
+    localised, prior = located
+    mask, box, source, problem = segment_array(rgb, annotation, config, localised, prior)
+    row.update(box=list(box), box_source=source, mask_fraction=float(mask.mean()))
     if problem is not None:
         # The cache stores no path for a fallback: the original key may change.
-        return {**row, "segmentation": f"fallback: {problem}", "segmented_path": key}
+        return {**row, "segmentation": f"fallback: {problem}", "segmented_path": row["image_path"]}
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(on_white(rgb, mask)).save(buffer, format="JPEG", quality=config.jpeg_quality)
-    out_key = f"{_WORKER['out']}/segmented/{row['sha1']}-{row['variant']}.jpg"
-    store.write_bytes(out_key, buffer.getvalue())
-    return {**row, "segmentation": "segmented", "segmented_path": out_key}
+    stem = f"{_WORKER['out']}/segmented/{row['sha1']}-{row['variant']}"
+    store.write_bytes(f"{stem}.jpg", buffer.getvalue())
+    store.write_bytes(f"{stem}.png", _png(mask))
+    return {**row, "segmentation": "segmented", "segmented_path": f"{stem}.jpg",
+            "mask_path": f"{stem}.png"}  # fmt: skip
 
 
 def _segment_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
-    return [_segment_one(_WORKER["store"], key, box) for key, box in tasks]
+    store = _WORKER["store"]
+    rows = [_read(store, key, box) for key, box in tasks]
+    # The localiser runs once per chunk, on the photos to cut that carry no annotation.
+    todo = [i for i, row in enumerate(rows) if "_rgb" in row and tasks[i][1] is None]
+    located: dict[int, tuple[Any, np.ndarray | None]] = {}
+    if todo and _WORKER["config"].localiser:
+        found = _localiser().locate([rows[i]["_rgb"] for i in todo])
+        located = dict(zip(todo, found, strict=True))
+    return [
+        _cut(store, row, box, located.get(i, (None, None))) if "_rgb" in row else row
+        for i, (row, (_key, box)) in enumerate(zip(rows, tasks, strict=True))
+    ]
 
 
 def _chunks(tasks: Sequence[Task], size: int) -> Iterator[list[Task]]:
@@ -128,8 +185,13 @@ def segment_images(
         f"{r['sha1']}-{r['variant']}": {c: r[c] for c in COLUMNS[2:]}
         for r in cache.to_dict("records")
     }
+    localiser_id = None
+    if config.localiser:
+        # Loaded here once: a missing or broken model stops the stage before any work,
+        # and its id (hash of the file) is part of every image's cache key.
+        localiser_id = Localiser.from_store(store, config.localiser).model_id
     workers = config.workers or os.cpu_count() or 1
-    args = (store.uri, config.model_dump_json(), out, done)
+    args = (store.uri, config.model_dump_json(), out, done, localiser_id)
     results: list[dict[str, Any]] = []
     bar = tqdm(total=len(work), desc="segmenting", unit="img", disable=not progress)
     if workers <= 1 or len(work) <= CHUNK:
@@ -140,9 +202,12 @@ def segment_images(
     else:
         import multiprocessing
 
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        # A localiser means Keras in the workers: a forked copy of a process whose Keras
+        # backend runs threads can deadlock, so those workers start fresh.
+        fork = os.name == "posix" and not config.localiser
+        context = multiprocessing.get_context("fork" if fork else "spawn")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=args
+            workers, mp_context=context, initializer=_init_worker, initargs=(*args, True)
         ) as pool:
             for chunk_rows in pool.map(_segment_chunk, _chunks(work, CHUNK)):
                 results.extend(chunk_rows)
@@ -158,7 +223,7 @@ def segment_images(
     ]
     if len(new):
         record = new[COLUMNS].copy()
-        record.loc[record["segmentation"] != "segmented", "segmented_path"] = None
+        record.loc[record["segmentation"] != "segmented", ["segmented_path", "mask_path"]] = None
         merged = pd.concat([cache, record], ignore_index=True) if len(cache) else record
         store.write_parquet(cache_key, merged.drop_duplicates(["sha1", "variant"], keep="last"))
 
@@ -169,6 +234,9 @@ def segment_images(
     frame["segmentation"] = matched["segmentation"].to_numpy()
     statuses = table["segmentation"].str.split(":").str[0]
     bad = table[statuses == "bad"]
+    frame["mask_path"] = matched["mask_path"].to_numpy()
+    frame["box"] = matched["box"].to_numpy()
+    frame["box_source"] = matched["box_source"].to_numpy()
     summary: dict[str, Any] = {
         "images": int(len(table)),
         "segmented": int((statuses == "segmented").sum()),
@@ -176,6 +244,15 @@ def segment_images(
         "bad": int(len(bad)),
         "from_cache": int(len(table) - len(new) - len(bad)),
         "box_sources": {k: int(v) for k, v in table["box_source"].value_counts().items()},
+        # Box source of the cuts that fell back: which boxes the quality check rejects.
+        "fallback_box_sources": {
+            k: int(v)
+            for k, v in table.loc[statuses == "fallback", "box_source"].value_counts().items()
+        },
+        "masks": int(table["mask_path"].notna().sum()),
+        "localiser": {"model": config.localiser, "model_id": localiser_id}
+        if config.localiser
+        else None,
         "fallback_reasons": {
             k: int(v)
             for k, v in table.loc[statuses == "fallback", "segmentation"].value_counts().items()
