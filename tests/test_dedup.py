@@ -21,6 +21,7 @@ from tests.dedup_fixtures import (
     bad_images,
     jpeg_bytes,
     pair_metrics,
+    phash_chain_pngs,
     png_bomb,
     store_near_duplicates,
 )
@@ -268,3 +269,86 @@ def test_lookalike_catalogue_products_are_reported_not_merged(
     merging = DedupConfig(workers=1, distinct_products=False)
     frame, summary = find_duplicates(store, manifest.drop(index=[0, 1]), merging, out="ds/v2")
     assert summary["rows_removed"] == 1 and summary["lookalike_product_pairs"] == 0
+
+
+@pytest.mark.parametrize("link", ["every_member", "keeper"])
+def test_a_chain_of_lookalikes_never_merges_its_ends(tmp_path: Path, link: str) -> None:
+    # A~B and B~C are candidates (6 bits), A and C are not (12 bits): stage 1 alone
+    # confirms both pairs. Connected components would put A and C in one cluster.
+    store = open_store(tmp_path)
+    names = ["a", "b", "c"]
+    for name, data in zip(names, phash_chain_pngs(), strict=True):
+        store.write_bytes(f"img/{name}.png", data)
+    config = DedupConfig(hashes=["phash"], radius=8, verify=False, workers=1, cluster_link=link)
+    for keeper in names:  # whichever is kept first (the oldest listing)
+        manifest = pd.DataFrame(
+            {
+                "image_path": [f"img/{n}.png" for n in names],
+                "fetched_at": ["2026-01-01" if n == keeper else "2026-02-01" for n in names],
+            }
+        )
+        frame, summary = find_duplicates(store, manifest, config, out=f"ds/{keeper}")
+        cluster = dict(zip(names, frame["dup_cluster"], strict=True))
+        assert summary["confirmed_pairs"] == 2
+        if link == "keeper" and keeper == "b":
+            # Both ends were verified against the photo kept: merged, as documented.
+            assert cluster["a"] == cluster["b"] == cluster["c"]
+            continue
+        assert cluster["a"] != cluster["c"], keeper
+        assert frame["dup_keep"].sum() == 2
+        pairs = store.read_parquet(f"ds/{keeper}/duplicates.parquet")
+        assert sorted(pairs["decision"]) == ["chain_refused", "clustered"]
+        clustered = pairs[pairs["decision"] == "clustered"].iloc[0]
+        assert clustered["kept_path"] == f"img/{keeper}.png"
+        assert clustered["removed_path"] in {clustered["image_path_a"], clustered["image_path_b"]}
+        assert summary["chain_refused_pairs"] == 1
+
+
+NULLABLE = {
+    "object": {},
+    "string": {"product_id": "string", "source": "string", "image_path": "string"},
+    "pyarrow": {"product_id": "string[pyarrow]", "source": "string[pyarrow]"},
+    "category": {"product_id": "category", "source": "category"},
+    "numbers": {"product_id": "Int64", "width": "Int64", "height": "Float64"},
+}
+
+
+@pytest.mark.parametrize("dtypes", list(NULLABLE), ids=list(NULLABLE))
+def test_nullable_manifest_columns(
+    tmp_path: Path, generated: tuple[StoredSet, str], dtypes: str
+) -> None:
+    """pd.NA in every column dedup reads (``product_id``, ``source``, ``fetched_at``, sizes)."""
+    store = open_store(tmp_path)
+    bench = generated[0].bench
+    copy = next(c for c in bench.copies if c.startswith("orig-00004-"))
+    images = {"c1": "orig-00004", "c2": copy, "m1": copy, "m2": "orig-00005", "m3": "orig-00006"}
+    for name, source in images.items():
+        store.write_bytes(f"img/{name}.jpg", bench.images[source])
+    manifest = pd.DataFrame(
+        {
+            "image_path": [f"img/{n}.jpg" for n in images],
+            "source": ["catalogue", "catalogue", "marketplace", None, "marketplace"],
+            "product_id": [1, 2, None, None, None],
+            "fetched_at": [None, None, "2026-01-01T00:00:00Z", None, "2026-01-02T00:00:00Z"],
+            "width": [None, 128, 128, None, 128],
+            "height": [None, 128, 128, None, 128],
+        }
+    ).astype({"product_id": object})
+    manifest["fetched_at"] = pd.to_datetime(manifest["fetched_at"], utc=True)
+    typed = manifest.astype(NULLABLE[dtypes])
+    if dtypes != "numbers":  # product ids as text, missing values as pd.NA
+        typed["product_id"] = (
+            manifest["product_id"]
+            .map(lambda v: pd.NA if pd.isna(v) else f"P{v}")
+            .astype(NULLABLE[dtypes].get("product_id", object))
+        )
+    config = DedupConfig(workers=1)
+    frame, summary = find_duplicates(store, typed, config, out="ds/typed")
+    cluster = frame.set_index(frame["image_path"].astype(str))["dup_cluster"]
+    # Two catalogue products are never merged; the marketplace copy joins one of them.
+    assert cluster["img/c1.jpg"] != cluster["img/c2.jpg"]
+    assert cluster["img/m1.jpg"] in {cluster["img/c1.jpg"], cluster["img/c2.jpg"]}
+    assert summary["lookalike_product_pairs"] >= 1 and summary["rows_removed"] == 1
+    assert frame.loc[frame["image_path"].astype(str) == "img/c1.jpg", "dup_keep"].all()
+    pairs = store.read_parquet("ds/typed/duplicates.parquet")
+    assert "distinct_products" in set(pairs["decision"])

@@ -55,7 +55,10 @@ class DedupConfig(BaseModel):
     # says they are different products, and dropping one would remove it from the
     # search gallery. Their look-alike pairs are reported, not clustered.
     distinct_products: bool = True
-    # Clusters: the first criterion decides, later ones break ties.
+    # Clusters never chain (dataset.dedup.clusters): a photo joins the photo a cluster
+    # keeps and, with ``every_member``, only if confirmed against every member too.
+    cluster_link: Literal["every_member", "keeper"] = "every_member"
+    # The keeper: the first criterion decides, later ones break ties.
     keep_rule: list[KeepCriterion] = Field(default_factory=_default_keep_rule)
 
     @field_validator("hashes")
