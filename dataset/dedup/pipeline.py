@@ -13,6 +13,7 @@ and the hash cache. Bad images are counted, listed in the summary and marked
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from dataset.dedup.clusters import is_catalogue, keep_mask, keep_rank, star_clus
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import verify_pairs
+from dataset.dedup.verify import SCORES, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,13 @@ logger = logging.getLogger(__name__)
 PAIR_COLUMNS = [
     "image_path_a", "image_path_b", "method", "ncc", "edge_ncc", "shift", "chroma",
     "source_a", "source_b", "cross_source", "merged",
-    "matches", "inliers", "inlier_ratio", "decision", "dup_cluster", "kept_path",
-    "removed_path",
+    "matches", "inliers", "inlier_ratio", "warped_edge_ncc", "unmatched_edges",
+    "decision", "dup_cluster", "kept_path", "removed_path",
 ]  # fmt: skip
 # decision: ``clustered`` (both in one cluster: one was verified against the other or
 # against the photo the cluster keeps), ``chain_refused`` (confirmed, but one of them
 # already belongs to another keeper: joining would chain), ``distinct_products`` (photos
 # of two different catalogue products: never merged).
-SCORE_COLUMNS = ["ncc", "edge_ncc", "shift", "chroma", "matches", "inliers", "inlier_ratio"]
 
 
 def find_duplicates(
@@ -166,15 +166,55 @@ def find_duplicates(
     return frame, summary
 
 
+def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) -> pd.DataFrame:
+    """Every candidate pair of stage 1 with its stage 2 scores (for calibration).
+
+    Columns ``image_path_a, image_path_b``, the scores of :data:`verify.SCORES` and
+    ``confirmed`` under ``config``.
+    """
+    hashes, _counts = compute_hashes(
+        store, image_paths, config.hashes, decode_size=config.decode_size,
+        max_pixels=config.max_pixels, workers=config.workers,
+    )  # fmt: skip
+    good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
+    left, right = _candidates(good, config)
+    paths = good["image_path"].tolist()
+    scores = verify_pairs(store, paths, left, right, config)
+    pairs = pd.DataFrame(
+        {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
+    )
+    return pd.concat([pairs, scores], axis=1)
+
+
 def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs into ``reps`` within the radius for at least one hash kind."""
-    keys = []
+    """Index pairs into ``reps`` within the radius for at least one hash kind.
+
+    Per kind, each image keeps its ``max_candidates`` nearest; the kinds' picks are united
+    (one kind's crowd of look-alikes cannot push out what another kind found).
+    """
+    n = max(len(reps), 1)
+    workers = config.workers or os.cpu_count() or 1
+    keys = [np.empty(0, np.int64)]
     for kind in config.hashes:
         values = reps[kind].to_numpy(dtype=np.uint64)
-        left, right, _dist = near_pairs(values, config.radius, workers=config.workers or 1)
-        keys.append(left * len(reps) + right)
-    key = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
-    return key // max(len(reps), 1), key % max(len(reps), 1)
+        left, right, dist = near_pairs(values, config.radius, workers=workers)
+        kept = _nearest(left, right, dist, config.max_candidates)
+        keys.append(left[kept] * n + right[kept])
+    key = np.unique(np.concatenate(keys))
+    return key // n, key % n
+
+
+def _nearest(left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int) -> np.ndarray:
+    """Pairs among the ``count`` nearest of either of their images (ties: lower index)."""
+    ends = np.concatenate([left, right])
+    pair = np.tile(np.arange(len(left)), 2)
+    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
+    sorted_ends = ends[by_end]
+    starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
+    rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))
+    kept = np.zeros(len(left), bool)
+    kept[pair[by_end[rank < count]]] = True
+    return kept
 
 
 def _cluster_edges(
@@ -241,7 +281,7 @@ def _pair_table(
             "method": ["identical"] * identical + ["verified"] * (len(left) - identical),
         }
     )
-    for column in SCORE_COLUMNS:
+    for column in SCORES:
         values = scores[column].to_numpy() if column in scores else np.full(len(scores), np.nan)
         table[column] = np.concatenate([np.full(identical, np.nan), values]).astype(float)
     table["source_a"] = table["image_path_a"].map(source).astype(object)
