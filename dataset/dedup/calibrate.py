@@ -27,7 +27,7 @@ from dataset.dedup.config import DedupConfig
 from dataset.dedup.verify import decide
 
 GRID: dict[str, list[float]] = {
-    "min_inliers": [8, 12, 20, 30],
+    "min_inliers": [20, 25, 30, 40],  # geometry.MIN_INLIERS_TO_WARP and up
     "min_inlier_ratio": [0.1, 0.2, 0.3],
     "min_warped_edge_ncc": [-1.0, 0.5, 0.7],
     "max_unmatched_edges": [0.005, 0.01, 0.02, 0.05, 1.0],

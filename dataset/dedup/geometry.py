@@ -28,8 +28,8 @@ import numpy as np
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PX = 4.0  # reprojection error of an inlier, in pixels at ``feature_side``
 # A copy has most matches right, so RANSAC stops early; a look-alike would use them all.
-RANSAC_ITERATIONS = 300
-MIN_INLIERS_TO_WARP = 8  # fewer: no plausible copy, skip the (costlier) warp
+RANSAC_ITERATIONS = 100
+MIN_INLIERS_TO_WARP = 20  # fewer: no plausible copy (calibration: >= 30), skip the warp
 NO_MATCH = {
     "matches": 0.0,
     "inliers": 0.0,
