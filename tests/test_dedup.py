@@ -355,3 +355,31 @@ def test_nullable_manifest_columns(
     assert frame.loc[frame["image_path"].astype(str) == "img/c1.jpg", "dup_keep"].all()
     pairs = store.read_parquet("ds/typed/duplicates.parquet")
     assert "distinct_products" in set(pairs["decision"])
+
+
+def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from dataset.dedup.hashing import hash_image
+    from dataset.synthetic.lookalikes import render_family_member
+
+    def jpeg(pixels: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+        return buffer.getvalue()
+
+    moved = {"phash": [], "fmhash": []}
+    for seed in range(6):
+        pixels = render_family_member(seed, seed + 100)
+        shift = np.array([[1, 0, 12], [0, 1, -10]], np.float32)
+        size = (pixels.shape[1], pixels.shape[0])
+        shifted = cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT)
+        a, b = (hash_image(jpeg(p), list(moved), 128, 10**8) for p in (pixels, shifted))
+        for kind, bits in moved.items():
+            bits.append(bin(a[kind] ^ b[kind]).count("1"))
+    # pHash moves 14-22 bits (beyond radius 10), the magnitude hash mostly stays within.
+    assert min(moved["phash"]) > 10
+    assert np.median(moved["fmhash"]) <= 10 and np.mean(moved["fmhash"]) < np.mean(moved["phash"])

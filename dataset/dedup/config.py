@@ -22,8 +22,9 @@ class DedupConfig(BaseModel):
     Example (YAML)::
 
         dedup:
-          hashes: [phash, phash_object]
+          hashes: [phash, phash_object, fmhash]
           radius: 10
+          max_candidates: 8
           verify: true
           keep_rule: [prefer_catalogue, larger_image, older_listing]
     """

@@ -3,9 +3,10 @@
 1. hash every image (cached by content), identical bytes pair up at once;
 2. near pairs of the hashes (each hash kind searched, candidates united);
 3. stage 2 verifies each candidate pair;
-4. clusters of the confirmed graph, one row kept per cluster by the keep rule.
+4. clusters that cannot chain (a photo joins the photo kept and every member only when
+   confirmed against them), one row kept per cluster by the keep rule.
 
-Writes ``<out>/duplicates.parquet`` (confirmed pairs with their scores, for the report)
+Writes ``<out>/duplicates.parquet`` (confirmed pairs, their scores and what each did)
 and the hash cache. Bad images are counted, listed in the summary and marked
 ``dup_cluster = -1``, ``dup_keep = False``: the caller drops them with the duplicates.
 """
