@@ -89,3 +89,32 @@ def bad_images() -> dict[str, bytes]:
         "empty": b"",
         "bomb": png_bomb(30_000, 30_000),
     }
+
+
+def phash_chain_pngs(flips: int = 3, seed: int = 0) -> list[bytes]:
+    """Three PNGs A, B, C whose pHashes form a chain: A~B and B~C ``2 * flips`` bits apart,
+    A and C ``4 * flips`` (each drawn as the DCT pattern that pHash reads back exactly)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    # 31 positive and 32 negative coefficients beside the DC term: the median is 0 and
+    # each hash bit is the sign of one coefficient. Flipping a +/- pair keeps it so.
+    signs = np.array([1.0] * 31 + [-1.0] * 32)
+    rng.shuffle(signs)
+    positive, negative = np.flatnonzero(signs > 0), np.flatnonzero(signs < 0)
+    chain = [signs.copy()]
+    for step in range(2):
+        pattern = chain[-1].copy()
+        flip = slice(step * flips, (step + 1) * flips)
+        pattern[positive[flip]] *= -1
+        pattern[negative[flip]] *= -1
+        chain.append(pattern)
+    images = []
+    for pattern in chain:
+        coefficients = np.zeros((32, 32), np.float32)
+        coefficients[:8, :8].flat[1:] = 60 * pattern
+        pixels = cv2.idct(coefficients)
+        buffer = io.BytesIO()
+        Image.fromarray(np.clip(pixels + 128, 0, 255).astype(np.uint8)).save(buffer, "PNG")
+        images.append(buffer.getvalue())
+    return images

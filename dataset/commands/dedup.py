@@ -1,10 +1,13 @@
 """Find near-duplicate images of a manifest and mark one image per cluster to keep.
 
 Stage 1 hashes every image (pHash of the frame and of the object on its plain
-backdrop, cached by content in hashes.parquet) and finds the pairs within a Hamming
-radius by multi-index hashing; stage 2 confirms each pair on aligned thumbnails.
-Writes OUT/manifest.parquet (with dup_cluster and dup_keep), OUT/duplicates.parquet
-(the confirmed pairs and their scores) and OUT/dedup_summary.json. Bad images
+backdrop, a Fourier-magnitude hash; cached by content in hashes.parquet) and finds the
+nearest pairs within a Hamming radius by multi-index hashing; stage 2 confirms each pair
+on aligned thumbnails and by geometric verification (ORB features, RANSAC homography).
+A photo joins a cluster only if confirmed against the photo the cluster keeps and every
+member: clusters never chain. Writes OUT/manifest.parquet (with dup_cluster and
+dup_keep), OUT/duplicates.parquet (the confirmed pairs, their scores and what each
+did) and OUT/dedup_summary.json. Bad images
 (missing, corrupt, truncated, not an image, decompression bombs) are counted and
 listed, never fatal.
 
@@ -39,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="hashes",
         metavar="KIND",
-        help="hash kind, repeatable: phash dhash whash ahash, or KIND_object (default: "
-        "phash and phash_object)",
+        help="hash kind, repeatable: phash dhash whash ahash fmhash, or KIND_object "
+        "(default: phash, phash_object and fmhash)",
     )
     parser.add_argument("--radius", type=int, help="Hamming radius of candidates (default 10)")
     parser.add_argument("--workers", type=int, help="processes (default: every core)")

@@ -1,4 +1,4 @@
-"""Near-duplicate removal: hash candidates, verify them, cluster, keep one per cluster.
+"""Near-duplicate removal: hash candidates, verify them, cluster without chaining, keep one.
 
 Entry point for ``s2s-dataset build``: :func:`find_duplicates` with a :class:`DedupConfig`.
 """

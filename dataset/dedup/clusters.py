@@ -1,14 +1,26 @@
-"""Clusters of confirmed duplicates and which member of each to keep.
+"""Clusters of confirmed duplicates that cannot chain, and which member of each to keep.
 
-The confirmed pairs form a graph; its connected components are the clusters
-(``scipy.sparse.csgraph``, linear in the pairs). One row per cluster is kept, chosen
-by the configurable keep rule: an ordered list of criteria from :data:`CRITERIA`,
-the first deciding and the next ones breaking ties, the image path last so the
-choice never depends on row order.
+Connected components of pairwise matches are unsafe on look-alike products: A~B and
+B~C put A and C in one cluster although nothing checked A against C, and a few false
+pairs chain hundreds of distinct garments into one cluster of which one photo is kept.
+Here a photo joins a cluster only through confirmed pairs with the photo the cluster
+keeps and (by default) with every member taken before it: the photos are visited best
+first by the keep rule; an unassigned photo becomes a keeper and takes the unassigned
+photos confirmed against it, best first. A member is therefore always verified against
+the photo that replaces it, and a distinct product loses its photo only through a false
+pair with a keeper directly.
 
->>> import numpy as np
->>> components(4, np.array([0]), np.array([2])).tolist()
-[0, 1, 0, 2]
+The keep rule is an ordered list of criteria from :data:`CRITERIA`, the first deciding
+and the next ones breaking ties, the image path last so the choice never depends on
+row order.
+
+A chain 0~1~2 where 1 is kept first: 0 and 2 join 1 only if confirmed against each other.
+
+>>> left, right = np.array([0, 1]), np.array([1, 2])
+>>> star_clusters(4, left, right, np.array([1, 0, 2, 3])).tolist()
+[0, 0, 1, 2]
+>>> star_clusters(4, left, right, np.array([1, 0, 2, 3]), link="keeper").tolist()
+[0, 0, 0, 1]
 """
 
 from __future__ import annotations
@@ -18,52 +30,97 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+LINKS = ("every_member", "keeper")
 
-def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component label (0..k-1, in order of first appearance) of each of ``n`` nodes."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
-    graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n, n))
-    _count, labels = connected_components(graph, directed=False)
-    # Renumber by first appearance: stable ids that read well in reports.
-    _unique, first = np.unique(labels, return_index=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(np.argsort(first))] = np.arange(len(first))
-    return rank[labels]
+def star_clusters(
+    n: int,
+    left: np.ndarray,
+    right: np.ndarray,
+    rank: np.ndarray,
+    link: str = "every_member",
+) -> np.ndarray:
+    """Cluster (0..k-1, in order of the keepers' rank) of each of ``n`` nodes.
+
+    ``(left[k], right[k])`` are confirmed pairs, ``rank`` the keep order of each node
+    (smaller is kept first). ``link="keeper"``: a cluster is its keeper and the free
+    nodes confirmed against it. ``link="every_member"``: a free node confirmed against
+    the keeper joins only if it is also confirmed against every member taken so far, so
+    two look-alikes of one keeper that differ from each other never share a cluster.
+    """
+    if link not in LINKS:
+        raise ValueError(f"unknown cluster link {link!r}; expected one of {LINKS}")
+    labels = np.full(n, -1, np.int64)
+    ends = np.concatenate([left, right]).astype(np.int64)
+    others = np.concatenate([right, left]).astype(np.int64)
+    by_node = np.lexsort((rank[others], ends)) if len(ends) else np.empty(0, np.int64)
+    ends, others = ends[by_node], others[by_node]
+    starts = np.searchsorted(ends, np.arange(n + 1))
+    confirmed = set((ends * n + others).tolist()) if link == "every_member" else set()
+    cluster = 0
+    for node in np.argsort(rank, kind="stable").tolist():
+        if labels[node] >= 0:
+            continue
+        labels[node] = cluster
+        neighbours = others[starts[node] : starts[node + 1]]  # best ranked first
+        free = neighbours[labels[neighbours] < 0]
+        if link == "keeper":
+            labels[free] = cluster
+        else:
+            members = [node]
+            for candidate in dict.fromkeys(free.tolist()):
+                if all(candidate * n + member in confirmed for member in members[1:]):
+                    members.append(candidate)
+                    labels[candidate] = cluster
+        cluster += 1
+    return labels
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
 
 
-# Each criterion maps the manifest rows to a sort key: smaller is better.
+def is_catalogue(frame: pd.DataFrame) -> pd.Series:
+    """``source == "catalogue"``, ``False`` where missing (pd.NA of nullable dtypes too)."""
+    return _column(frame, "source").astype(object).eq("catalogue").fillna(False).astype(bool)
+
+
+def _numeric(frame: pd.DataFrame, name: str) -> pd.Series:
+    values = pd.to_numeric(_column(frame, name).astype(object), errors="coerce")
+    return values.astype(float).fillna(0.0)
+
+
+# Each criterion maps the manifest rows to a sort key: smaller is better. Columns may hold
+# pd.NA (nullable dtypes): every key is a plain numpy dtype without missing values.
 CRITERIA: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     # The retailer's own studio shot beats a marketplace photo of it.
-    "prefer_catalogue": lambda f: (_column(f, "source") != "catalogue").astype(int),
+    "prefer_catalogue": lambda f: (~is_catalogue(f)).astype(int),
     # More pixels: the better copy to train on (area from the image header).
-    "larger_image": lambda f: (
-        -(
-            pd.to_numeric(_column(f, "width"), errors="coerce").fillna(0)
-            * pd.to_numeric(_column(f, "height"), errors="coerce").fillna(0)
-        )
-    ),
+    "larger_image": lambda f: -(_numeric(f, "width") * _numeric(f, "height")),
     # The first listing is the original; relists come later.
     "older_listing": lambda f: pd.to_datetime(
-        _column(f, "fetched_at"), errors="coerce", utc=True
+        _column(f, "fetched_at").astype(object), errors="coerce", utc=True
     ).fillna(pd.Timestamp.max.tz_localize("UTC")),
-    "image_path": lambda f: _column(f, "image_path").astype(str),
+    "image_path": lambda f: _column(f, "image_path").astype(object).astype(str),
 }
 
 
-def keep_mask(frame: pd.DataFrame, cluster: pd.Series, rule: Sequence[str]) -> pd.Series:
-    """``True`` on the one row kept per cluster (negative clusters: never kept)."""
+def keep_rank(frame: pd.DataFrame, rule: Sequence[str]) -> np.ndarray:
+    """Position of each row in the keep order (0: kept first); ties broken by path, row."""
     keys = {f"_k{i}": CRITERIA[name](frame) for i, name in enumerate(rule)}
     keys[f"_k{len(rule)}"] = CRITERIA["image_path"](frame)
-    ranked = pd.DataFrame({"_cluster": cluster, **keys}, index=frame.index)
+    ranked = pd.DataFrame(keys, index=frame.index)
     ranked["_row"] = np.arange(len(frame))
-    ranked = ranked.sort_values(["_cluster", *keys, "_row"])
-    first = ~ranked["_cluster"].duplicated()
-    kept = pd.Series(False, index=frame.index)
-    kept.loc[ranked.index[first.to_numpy()]] = True
+    order = ranked.sort_values([*keys, "_row"])["_row"].to_numpy()
+    rank = np.empty(len(frame), np.int64)
+    rank[order] = np.arange(len(frame))
+    return rank
+
+
+def keep_mask(cluster: pd.Series, rank: np.ndarray) -> pd.Series:
+    """``True`` on the best-ranked row of each cluster (negative clusters: never kept)."""
+    ordered = pd.DataFrame({"_cluster": cluster.to_numpy(), "_rank": rank}, index=cluster.index)
+    first = ~ordered.sort_values("_rank")["_cluster"].duplicated()
+    kept = pd.Series(False, index=cluster.index)
+    kept.loc[first[first].index] = True
     return kept & (cluster >= 0)

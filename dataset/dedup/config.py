@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dataset.images.safe import DEFAULT_MAX_PIXELS
 
-HASH_KINDS = ("phash", "dhash", "whash", "ahash")
+HASH_KINDS = ("phash", "dhash", "whash", "ahash", "fmhash")
 KeepCriterion = Literal["prefer_catalogue", "larger_image", "older_listing", "image_path"]
 
 
@@ -22,8 +22,9 @@ class DedupConfig(BaseModel):
     Example (YAML)::
 
         dedup:
-          hashes: [phash, phash_object]
+          hashes: [phash, phash_object, fmhash]
           radius: 10
+          max_candidates: 8
           verify: true
           keep_rule: [prefer_catalogue, larger_image, older_listing]
     """
@@ -33,29 +34,45 @@ class DedupConfig(BaseModel):
     # Stage 1. Each hash is searched separately and the candidates are united.
     # ``<kind>_object`` hashes the object cropped from a plain backdrop: it survives
     # shifts and small crops that move plain pHash by 20+ bits (see docs/dedup.md).
-    hashes: list[str] = Field(default_factory=lambda: ["phash", "phash_object"], min_length=1)
+    # ``fmhash`` (Fourier magnitude) ignores where the content sits: it finds copies
+    # shifted on a busy backdrop, where neither pHash survives.
+    hashes: list[str] = Field(
+        default_factory=lambda: ["phash", "phash_object", "fmhash"], min_length=1
+    )
     radius: int = Field(10, ge=0, le=24)  # Hamming radius (of 64 bits) for candidates
     decode_size: int = Field(128, ge=32, le=1024)  # JPEG DCT downscale keeps sides >= this
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)  # larger: a decompression bomb
-    workers: int | None = Field(None, ge=1)  # processes; None: every core
+    workers: int | None = Field(None, ge=1)  # processes (all stages); None: every core
+    # Candidates kept per image, nearest hashes first: look-alikes of one cut crowd the
+    # radius as the set grows, a copy is nearly always among the closest.
+    max_candidates: int = Field(8, ge=1)
     hash_cache_key: str | None = None  # None: <out>/hashes.parquet
 
-    # Stage 2 (dataset.dedup.verify). Thresholds measured on the generated set of
-    # bench/dedup_bench.py (2,000 distinct photos, 256 px): min_edge_ncc 0.86 let 1,572
-    # same-cut, same-colour garments through (precision 0.56); 0.94 gives recall 0.99,
-    # precision 0.96. Measurements and the trade-off: docs/dedup.md.
+    # Stage 2 (dataset.dedup.verify, dataset.dedup.geometry). A pair is confirmed when
+    # the colours agree and either local features (geometric) or aligned thumbnails agree.
+    # Thresholds: calibrated by dataset.dedup.calibrate on the independent look-alike set
+    # (dataset.synthetic.lookalikes), held out on the demo-family set: docs/dedup.md.
     verify: bool = True
     thumb_size: int = Field(96, ge=16, le=256)
+    feature_side: int = Field(160, ge=64, le=1024)  # longer side where ORB looks
+    max_features: int = Field(200, ge=16, le=5000)  # ORB keypoints per image
+    min_inliers: int = Field(30, ge=4)
+    min_inlier_ratio: float = Field(0.3, ge=0.0, le=1.0)
+    min_warped_edge_ncc: float = Field(0.5, ge=-1.0, le=1.0)
+    max_unmatched_edges: float = Field(0.005, ge=0.0, le=1.0)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)
-    min_edge_ncc: float = Field(0.94, ge=-1.0, le=1.0)
-    max_chroma: float = Field(6.0, ge=0.0)  # mean CIELAB (a*, b*) distance
+    min_edge_ncc: float = Field(0.99, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
+    max_chroma: float = Field(10.0, ge=0.0)  # mean CIELAB (a*, b*) distance
     max_shift: float = Field(0.15, gt=0.0, le=0.5)  # of the thumbnail side
 
     # Two catalogue products are never merged, however alike their photos: the catalogue
     # says they are different products, and dropping one would remove it from the
     # search gallery. Their look-alike pairs are reported, not clustered.
     distinct_products: bool = True
-    # Clusters: the first criterion decides, later ones break ties.
+    # Clusters never chain (dataset.dedup.clusters): a photo joins the photo a cluster
+    # keeps and, with ``every_member``, only if confirmed against every member too.
+    cluster_link: Literal["every_member", "keeper"] = "every_member"
+    # The keeper: the first criterion decides, later ones break ties.
     keep_rule: list[KeepCriterion] = Field(default_factory=_default_keep_rule)
 
     @field_validator("hashes")

@@ -44,7 +44,25 @@ def _hash_functions() -> dict[str, HashFn]:
         "dhash": imagehash.dhash,
         "whash": imagehash.whash,
         "ahash": imagehash.average_hash,
+        "fmhash": fourier_magnitude_hash,
     }
+
+
+def fourier_magnitude_hash(image: Image.Image) -> Any:
+    """64 bits of the Fourier magnitude spectrum: blind to where the content sits.
+
+    A shift moves only the phase of the spectrum, so a copy shifted by 10% of the frame
+    (which moves pHash by 20+ bits on a busy backdrop) keeps this hash; the bits are the
+    low frequencies' log magnitudes above their median, as pHash does with the DCT.
+    """
+    import imagehash
+
+    grey = np.asarray(image.convert("L").resize((64, 64), Image.Resampling.BILINEAR), np.float32)
+    window = np.outer(np.hanning(64), np.hanning(64)).astype(np.float32)  # soft borders
+    spectrum = np.abs(np.fft.rfft2((grey - grey.mean()) * window))
+    # Rows 0..7 and 56..63 hold the low vertical frequencies; columns 1..4 (DC excluded).
+    low = np.log1p(np.concatenate([spectrum[:8, 1:5], spectrum[-8:, 1:5]]))
+    return imagehash.ImageHash(low > np.median(low))
 
 
 def _to_uint64(image_hash: Any) -> int:

@@ -3,9 +3,10 @@
 1. hash every image (cached by content), identical bytes pair up at once;
 2. near pairs of the hashes (each hash kind searched, candidates united);
 3. stage 2 verifies each candidate pair;
-4. clusters of the confirmed graph, one row kept per cluster by the keep rule.
+4. clusters that cannot chain (a photo joins the photo kept and every member only when
+   confirmed against them), one row kept per cluster by the keep rule.
 
-Writes ``<out>/duplicates.parquet`` (confirmed pairs with their scores, for the report)
+Writes ``<out>/duplicates.parquet`` (confirmed pairs, their scores and what each did)
 and the hash cache. Bad images are counted, listed in the summary and marked
 ``dup_cluster = -1``, ``dup_keep = False``: the caller drops them with the duplicates.
 """
@@ -13,6 +14,7 @@ and the hash cache. Bad images are counted, listed in the summary and marked
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -21,18 +23,26 @@ import pandas as pd
 
 from dataset.core.errors import UserError
 from dataset.core.store import Store
-from dataset.dedup.clusters import components, keep_mask
+from dataset.dedup.clusters import is_catalogue, keep_mask, keep_rank, star_clusters
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import verify_pairs
+from dataset.dedup.verify import SCORES, verify_pairs
 
 logger = logging.getLogger(__name__)
 
+# duplicates.parquet: one row per confirmed pair. The first 11 columns are the stable
+# ones the report reads; the rest say what the pair did (docs/architecture.md).
 PAIR_COLUMNS = [
     "image_path_a", "image_path_b", "method", "ncc", "edge_ncc", "shift", "chroma",
     "source_a", "source_b", "cross_source", "merged",
+    "matches", "inliers", "inlier_ratio", "warped_edge_ncc", "unmatched_edges",
+    "decision", "dup_cluster", "kept_path", "removed_path",
 ]  # fmt: skip
+# decision: ``clustered`` (both in one cluster: one was verified against the other or
+# against the photo the cluster keeps), ``chain_refused`` (confirmed, but one of them
+# already belongs to another keeper: joining would chain), ``distinct_products`` (photos
+# of two different catalogue products: never merged).
 
 
 def find_duplicates(
@@ -89,28 +99,40 @@ def find_duplicates(
     timings["verify_s"] = time.perf_counter() - started
     confirmed = scores["confirmed"].to_numpy()
 
+    started = time.perf_counter()
+    # Reported pairs: identical bytes, then the confirmed candidates (between contents).
     left = np.concatenate([first_of[same], cand_left[confirmed]])
     right = np.concatenate([same, cand_right[confirmed]])
     # One row per image: what the pairs need to know of it (source, product).
     by_path = frame.drop_duplicates("image_path").set_index("image_path")
-    merged = (
-        ~_different_products(by_path, paths, left, right)
-        if config.distinct_products
-        else np.ones(len(left), bool)
-    )
-    labels = components(len(good), left[merged], right[merged])
-
-    path_cluster = dict(zip(paths, labels.tolist(), strict=True))
-    frame["dup_cluster"] = frame["image_path"].map(path_cluster).fillna(-1).astype(int)
     for column in ("width", "height"):
         if column not in frame:
             frame[column] = frame["image_path"].map(dict(zip(paths, good[column], strict=True)))
-    frame["dup_keep"] = keep_mask(frame, frame["dup_cluster"], config.keep_rule)
+    rank = keep_rank(frame, config.keep_rule)
+    node_rank = pd.Series(rank).groupby(frame["image_path"].to_numpy()).min().reindex(paths)
+    edge_left, edge_right = _cluster_edges(
+        cand_left[confirmed], cand_right[confirmed], first_of, node_rank.to_numpy()
+    )
+    if config.distinct_products:
+        distinct = _different_products(by_path, paths, edge_left, edge_right)
+        edge_left, edge_right = edge_left[~distinct], edge_right[~distinct]
+    labels = star_clusters(
+        len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link
+    )
+    timings["cluster_s"] = time.perf_counter() - started
+
+    path_cluster = dict(zip(paths, labels.tolist(), strict=True))
+    frame["dup_cluster"] = frame["image_path"].map(path_cluster).fillna(-1).astype(int)
+    frame["dup_keep"] = keep_mask(frame["dup_cluster"], rank)
     for column in ("width", "height"):
         if column not in manifest.columns:
             frame = frame.drop(columns=column)
 
-    pairs = _pair_table(by_path, paths, left, right, scores[confirmed], len(same), merged)
+    kept_path = frame.loc[frame["dup_keep"]].set_index("dup_cluster")["image_path"]
+    different = _different_products(by_path, paths, left, right)
+    refused = different if config.distinct_products else np.zeros(len(left), bool)
+    pairs = _pair_table(by_path, paths, left, right, scores[confirmed], len(same))
+    pairs = _decisions(pairs, labels[left], labels[right], refused, kept_path)
     store.write_parquet(f"{out.rstrip('/')}/duplicates.parquet", pairs)
 
     bad = hashes[hashes["bad"].notna()]
@@ -127,7 +149,8 @@ def find_duplicates(
         "clusters_with_duplicates": int((sizes > 1).sum()),
         "rows_removed": int((~frame["dup_keep"]).sum() - (frame["dup_cluster"] < 0).sum()),
         "cross_source_pairs": int(pairs["cross_source"].sum()),
-        "lookalike_product_pairs": int((~merged).sum()),
+        "lookalike_product_pairs": int(refused.sum()),
+        "chain_refused_pairs": int((pairs["decision"] == "chain_refused").sum()),
         "bad_images": [
             {"image_path": p, "reason": r}
             for p, r in zip(bad["image_path"], bad["bad"], strict=True)
@@ -144,15 +167,90 @@ def find_duplicates(
     return frame, summary
 
 
+def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) -> pd.DataFrame:
+    """Every candidate pair of stage 1 with its stage 2 scores (for calibration).
+
+    Columns ``image_path_a, image_path_b``, the scores of :data:`verify.SCORES` and
+    ``confirmed`` under ``config``.
+    """
+    hashes, _counts = compute_hashes(
+        store, image_paths, config.hashes, decode_size=config.decode_size,
+        max_pixels=config.max_pixels, workers=config.workers,
+    )  # fmt: skip
+    good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
+    left, right = _candidates(good, config)
+    paths = good["image_path"].tolist()
+    scores = verify_pairs(store, paths, left, right, config)
+    pairs = pd.DataFrame(
+        {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
+    )
+    return pd.concat([pairs, scores], axis=1)
+
+
 def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs into ``reps`` within the radius for at least one hash kind."""
-    keys = []
+    """Index pairs into ``reps`` within the radius for at least one hash kind.
+
+    Per kind, each image keeps its ``max_candidates`` nearest; the kinds' picks are united
+    (one kind's crowd of look-alikes cannot push out what another kind found).
+    """
+    n = max(len(reps), 1)
+    workers = config.workers or os.cpu_count() or 1
+    keys = [np.empty(0, np.int64)]
     for kind in config.hashes:
         values = reps[kind].to_numpy(dtype=np.uint64)
-        left, right, _dist = near_pairs(values, config.radius, workers=config.workers or 1)
-        keys.append(left * len(reps) + right)
-    key = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
-    return key // max(len(reps), 1), key % max(len(reps), 1)
+        left, right, dist = near_pairs(values, config.radius, workers=workers)
+        kept = _nearest(left, right, dist, config.max_candidates)
+        keys.append(left[kept] * n + right[kept])
+    key = np.unique(np.concatenate(keys))
+    return key // n, key % n
+
+
+def _nearest(left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int) -> np.ndarray:
+    """Pairs among the ``count`` nearest of either of their images (ties: lower index)."""
+    ends = np.concatenate([left, right])
+    pair = np.tile(np.arange(len(left)), 2)
+    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
+    sorted_ends = ends[by_end]
+    starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
+    rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))
+    kept = np.zeros(len(left), bool)
+    kept[pair[by_end[rank < count]]] = True
+    return kept
+
+
+def _cluster_edges(
+    left: np.ndarray, right: np.ndarray, first_of: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The edges clusters are built from, between paths.
+
+    Identical bytes: a star from the best-ranked path of the content to the others (the
+    content is one photo). Confirmed pairs between contents: every path of one with
+    every path of the other, so whichever copy is the keeper, the pair reaches it.
+    """
+    order = np.lexsort((rank, first_of))  # by content, best rank first
+    best = np.empty(len(first_of), np.int64)
+    starts = np.flatnonzero(np.r_[True, first_of[order][1:] != first_of[order][:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    best[order] = np.repeat(order[starts], counts)
+    others = np.flatnonzero(best != np.arange(len(first_of)))
+    lefts, rights = [best[others], left], [others, right]
+    members = {
+        int(content): np.flatnonzero(first_of == content) for content in np.unique(first_of[others])
+    }
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i in members or j in members:
+            grid_a, grid_b = np.meshgrid(
+                members.get(i, np.array([i])), members.get(j, np.array([j])), indexing="ij"
+            )
+            lefts.append(grid_a.ravel())
+            rights.append(grid_b.ravel())
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Values as ``str`` or ``None``: pd.NA, NaN and None of any (nullable) dtype alike."""
+    values = column.astype(object)
+    return values.where(values.notna(), None).map(lambda v: v if v is None else str(v))
 
 
 def _different_products(
@@ -161,10 +259,10 @@ def _different_products(
     """Whether each pair joins photos of two different catalogue products."""
     if "product_id" not in by_path or "source" not in by_path:
         return np.zeros(len(left), bool)
-    catalogue = by_path["product_id"].where(by_path["source"] == "catalogue")
-    product = catalogue.reindex(paths).to_numpy(dtype=object)
-    a, b = product[left], product[right]
-    return np.asarray(pd.notna(a) & pd.notna(b) & (a != b), dtype=bool)
+    product = _text(by_path["product_id"]).where(is_catalogue(by_path), None)
+    codes, _uniques = pd.factorize(product.reindex(paths), use_na_sentinel=True)
+    a, b = codes[left], codes[right]
+    return np.asarray((a >= 0) & (b >= 0) & (a != b), dtype=bool)
 
 
 def _pair_table(
@@ -174,10 +272,9 @@ def _pair_table(
     right: np.ndarray,
     scores: pd.DataFrame,
     identical: int,
-    merged: np.ndarray,
 ) -> pd.DataFrame:
-    """Confirmed pairs by image path: scores, whether they cross sources, were clustered."""
-    source = by_path["source"] if "source" in by_path else pd.Series(dtype=object)
+    """Confirmed pairs by image path: scores and whether they cross sources."""
+    source = _text(by_path["source"]) if "source" in by_path else pd.Series(dtype=object)
     table = pd.DataFrame(
         {
             "image_path_a": [paths[i] for i in left],
@@ -185,13 +282,38 @@ def _pair_table(
             "method": ["identical"] * identical + ["verified"] * (len(left) - identical),
         }
     )
-    for column in ("ncc", "edge_ncc", "shift", "chroma"):
+    for column in SCORES:
         values = scores[column].to_numpy() if column in scores else np.full(len(scores), np.nan)
         table[column] = np.concatenate([np.full(identical, np.nan), values]).astype(float)
-    table["source_a"] = table["image_path_a"].map(source)
-    table["source_b"] = table["image_path_b"].map(source)
-    table["cross_source"] = (table["source_a"].notna() & table["source_b"].notna()) & (
-        table["source_a"] != table["source_b"]
+    table["source_a"] = table["image_path_a"].map(source).astype(object)
+    table["source_b"] = table["image_path_b"].map(source).astype(object)
+    table["cross_source"] = (
+        table["source_a"].notna()
+        & table["source_b"].notna()
+        & (table["source_a"] != table["source_b"])
+    ).astype(bool)
+    return table
+
+
+def _decisions(
+    table: pd.DataFrame,
+    cluster_a: np.ndarray,
+    cluster_b: np.ndarray,
+    distinct: np.ndarray,
+    kept_path: pd.Series,
+) -> pd.DataFrame:
+    """What each confirmed pair did: see ``DECISIONS``."""
+    same = cluster_a == cluster_b
+    table["merged"] = same
+    table["decision"] = np.where(
+        same, "clustered", np.where(distinct, "distinct_products", "chain_refused")
     )
-    table["merged"] = merged
+    table["dup_cluster"] = np.where(same, cluster_a, -1).astype(np.int64)
+    table["kept_path"] = table["dup_cluster"].map(kept_path).astype(object)
+    table["removed_path"] = [
+        None if not s else (b if a == k else a if b == k else None)
+        for s, a, b, k in zip(
+            same, table["image_path_a"], table["image_path_b"], table["kept_path"], strict=True
+        )
+    ]
     return table[PAIR_COLUMNS]

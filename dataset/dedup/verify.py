@@ -1,27 +1,36 @@
-"""Stage 2: confirm or reject each candidate pair with aligned thumbnails.
+"""Stage 2: confirm or reject each candidate pair: aligned thumbnails and local features.
 
 Hashes put two different garments of the same cut and colour a few bits apart, and a
-copy shifted by 8 px can be 20 bits away. The check that separates them: grey
-thumbnails (``thumb_size`` square), brightness normalised (zero mean, unit variance, so
-+12% brightness vanishes), aligned by phase correlation (recovers shifts and most of a
-small crop), then compared on the overlap twice: normalised cross-correlation of the
-grey levels (``ncc``: the silhouette and shading) and of the gradient magnitudes
-(``edge_ncc``: stripes, pockets, prints, buttons: what tells two same-cut garments
-apart). A pair is confirmed when both pass and the shift is plausible. The thresholds
-come from the measurement in ``bench/dedup_bench.py`` (see docs/dedup.md).
+copy shifted by 8 px can be 20 bits away. Two checks, from views computed once per
+image (:class:`ImageViews`, not per pair):
+
+- aligned thumbnails: grey ``thumb_size`` squares, brightness normalised, aligned by
+  phase correlation, compared on the overlap (``ncc`` of grey levels, ``edge_ncc`` of
+  gradient magnitudes), plus ``chroma``, the mean CIELAB (a*, b*) distance;
+- geometric verification (:mod:`dataset.dedup.geometry`): ORB features, ratio test,
+  RANSAC homography (``matches``, ``inliers``, ``inlier_ratio``) and the gradient
+  correlation after that warp (``warped_edge_ncc``), which undoes crops and rotations
+  that phase correlation cannot.
+
+The decision (:func:`decide`) combines them with thresholds calibrated on data by
+:mod:`dataset.dedup.calibrate` (see docs/dedup.md). Pairs are scored in parallel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dataset.core.store import Store
 from dataset.dedup.config import DedupConfig
+from dataset.dedup.geometry import NO_MATCH, Keypoints, keypoints, match
 from dataset.images.background import object_box
 from dataset.images.safe import BadImage, open_image
 
@@ -42,10 +51,18 @@ CHROMA_GRID = 12
 
 def thumbnail(data: bytes, size: int, max_pixels: int) -> Thumbs:
     """Grey ``size`` x ``size`` thumbnails (zero mean, unit variance) and a chroma grid."""
-    import cv2
-
     image = open_image(data, max_pixels=max_pixels, mode="RGB", draft=2 * size)
     rgb = np.asarray(image)
+    grey, box, chroma = _grey_box_chroma(rgb)
+    return _thumbs(grey, box, chroma, size)
+
+
+def _grey_box_chroma(
+    rgb: np.ndarray,
+) -> tuple[np.ndarray, tuple[int, int, int, int] | None, np.ndarray]:
+    """Grey levels, the object's box (with a margin) and its chroma grid."""
+    import cv2
+
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     box = object_box(grey)
     crop = rgb
@@ -53,23 +70,61 @@ def thumbnail(data: bytes, size: int, max_pixels: int) -> Thumbs:
         x0, y0, x1, y1 = box
         # A margin keeps the silhouette's edge inside the crop.
         pad = max(1, round(0.04 * max(x1 - x0, y1 - y0)))
-        crop = rgb[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+        box = (max(0, x0 - pad), max(0, y0 - pad), x1 + pad, y1 + pad)
+        crop = rgb[box[1] : box[3], box[0] : box[2]]
     lab = cv2.cvtColor(
         cv2.resize(crop, (CHROMA_GRID, CHROMA_GRID), interpolation=cv2.INTER_AREA),
         cv2.COLOR_RGB2LAB,
     )
+    return grey, box, lab[..., 1:].astype(np.float32)
+
+
+def _thumbs(
+    grey: np.ndarray, box: tuple[int, int, int, int] | None, chroma: np.ndarray, size: int
+) -> Thumbs:
+    crop = grey[box[1] : box[3], box[0] : box[2]] if box is not None else None
     return Thumbs(
-        full=_grey_thumb(rgb, size),
-        object=_grey_thumb(crop, size) if box is not None else None,
-        chroma=lab[..., 1:].astype(np.float32),
+        full=_grey_thumb(grey, size),
+        object=_grey_thumb(crop, size) if crop is not None else None,
+        chroma=chroma,
     )
 
 
-def _grey_thumb(rgb: np.ndarray, size: int) -> np.ndarray:
+@dataclass(frozen=True)
+class ImageViews:
+    """What stage 2 keeps of one image, computed once from one decode (compact: it is
+    sent to the scoring processes); thumbnails are derived from it per task."""
+
+    keypoints: Keypoints  # ORB features and the grey image (longer side feature_side)
+    box: tuple[int, int, int, int] | None  # the object in that grey image
+    chroma: np.ndarray
+
+
+def image_views(data: bytes, config: DedupConfig) -> ImageViews:
+    """The views of one image; raises :class:`BadImage`."""
     import cv2
 
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return _standardise(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA))
+    image = open_image(data, max_pixels=config.max_pixels, mode="RGB", draft=config.feature_side)
+    rgb = np.asarray(image)
+    scale = config.feature_side / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    grey, box, chroma = _grey_box_chroma(rgb)
+    return ImageViews(keypoints(grey, config.max_features), box, chroma)
+
+
+def score_pair(a: ImageViews, b: ImageViews, thumbs: tuple[Thumbs, Thumbs]) -> dict[str, float]:
+    """Every score of the module docstring for one pair."""
+    ncc, edge_ncc, shift, chroma = compare(*thumbs)
+    scores = {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma}
+    return {**scores, **match(a.keypoints, b.keypoints)}
+
+
+def _grey_thumb(grey: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    small = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return _standardise(small)
 
 
 def _standardise(pixels: np.ndarray) -> np.ndarray:
@@ -137,6 +192,68 @@ def _window(size: int) -> np.ndarray:
     return _WINDOWS[size]
 
 
+SCORES = ["ncc", "edge_ncc", "shift", "chroma", *NO_MATCH]
+VIEW_CHUNK = 64  # images per task of the view pass
+PAIR_CHUNK = 512  # pairs per task of the scoring pass
+
+# Worker state, set by the pool initializer (not pickled per task).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(store_uri: str | None, config: DedupConfig) -> None:
+    import cv2
+
+    from dataset.core.store import open_store
+
+    cv2.setNumThreads(1)  # one process per core already: no threads on top
+    _WORKER["config"] = config
+    if store_uri is not None:
+        _WORKER["store"] = open_store(store_uri)
+
+
+def _views_chunk(keys: list[str]) -> list[ImageViews | str]:
+    store: Store = _WORKER["store"]
+    out: list[ImageViews | str] = []
+    for key in keys:
+        try:
+            out.append(image_views(store.read_bytes(key), _WORKER["config"]))
+        except (BadImage, Exception) as exc:  # deleted meanwhile: unconfirmed, never a crash
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+PairTask = tuple[np.ndarray, np.ndarray, dict[int, ImageViews]]
+
+
+def _score_chunk(task: PairTask) -> np.ndarray:
+    left, right, views = task
+    size = _WORKER["config"].thumb_size
+    thumbs = {i: _thumbs(v.keypoints.grey, v.box, v.chroma, size) for i, v in views.items()}
+    rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        if i in views and j in views:
+            scores = score_pair(views[i], views[j], (thumbs[i], thumbs[j]))
+            rows[k] = [scores[name] for name in SCORES]
+    return rows
+
+
+def _pool(workers: int, store_uri: str | None, config: DedupConfig) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # spawn: a forked child inherits OpenCV's thread pool in whatever state, and hangs.
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(store_uri, config),
+    )
+
+
+def _chunks(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def verify_pairs(
     store: Store,
     image_paths: Sequence[str],
@@ -148,37 +265,83 @@ def verify_pairs(
 ) -> pd.DataFrame:
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
-    Columns ``ncc, edge_ncc, shift, chroma, confirmed``. An image that cannot be read again
-    (deleted meanwhile) gives ``confirmed = False``.
+    Columns :data:`SCORES` and ``confirmed``. An image that cannot be read again
+    (deleted meanwhile) gives ``confirmed = False``. ``config.workers`` processes
+    (default: every core) compute the views of each image once, then score the pairs.
     """
     from tqdm import tqdm
 
-    thumbs: dict[int, Thumbs | None] = {}
-    needed: list[int] = np.unique(np.concatenate([left, right])).tolist() if len(left) else []
-    for index in tqdm(needed, desc="thumbnails", unit="img", disable=not progress):
-        try:
-            data = store.read_bytes(image_paths[index])
-            thumbs[int(index)] = thumbnail(data, config.thumb_size, config.max_pixels)
-        except (BadImage, Exception) as exc:  # counted as unconfirmed, never a crash
-            logger.warning("%s: not verifiable (%s)", image_paths[index], exc)
-            thumbs[int(index)] = None
-    rows = np.zeros((len(left), 4), np.float32)
-    ok = np.zeros(len(left), bool)
-    pairs = zip(left.tolist(), right.tolist(), strict=True)
-    for k, (i, j) in enumerate(
-        tqdm(pairs, total=len(left), desc="verifying", disable=not progress)
-    ):
-        a, b = thumbs[i], thumbs[j]
-        if a is None or b is None:
-            continue
-        rows[k] = compare(a, b)
-        ok[k] = True
-    frame = pd.DataFrame(rows, columns=["ncc", "edge_ncc", "shift", "chroma"])
-    frame["confirmed"] = (
-        ok
-        & (frame["ncc"] >= config.min_ncc)
-        & (frame["edge_ncc"] >= config.min_edge_ncc)
-        & (frame["shift"] <= config.max_shift * config.thumb_size)
-        & (frame["chroma"] <= config.max_chroma)
-    )
+    workers = config.workers or os.cpu_count() or 1
+    needed = np.unique(np.concatenate([left, right])) if len(left) else np.empty(0, np.int64)
+    keys = [image_paths[i] for i in needed.tolist()]
+    computed: list[ImageViews | str] = []
+    bar = tqdm(total=len(keys), desc="image views", unit="img", disable=not progress)
+    key_chunks = [keys[s : s + VIEW_CHUNK] for s in range(0, len(keys), VIEW_CHUNK)]
+    if workers <= 1 or len(keys) <= VIEW_CHUNK:
+        _init_worker(store.uri, config)
+        results: Iterator[list[ImageViews | str]] = map(_views_chunk, key_chunks)
+        for done in results:
+            computed.extend(done)
+            bar.update(len(done))
+    else:
+        with _pool(workers, store.uri, config) as pool:
+            for done in pool.map(_views_chunk, key_chunks):
+                computed.extend(done)
+                bar.update(len(done))
+    bar.close()
+    views: dict[int, ImageViews | None] = {}
+    for index, key, value in zip(needed.tolist(), keys, computed, strict=True):
+        if isinstance(value, str):
+            logger.warning("%s: not verifiable (%s)", key, value)
+        views[index] = value if isinstance(value, ImageViews) else None
+
+    # Pairs in order of their first image, so that a task needs few distinct images.
+    order = np.lexsort((right, left))
+    tasks: list[PairTask] = []
+    for positions in _chunks(order, PAIR_CHUNK):
+        lc, rc = left[positions], right[positions]
+        needed_here = np.unique(np.concatenate([lc, rc])).tolist()
+        here = {i: v for i in needed_here if (v := views[i]) is not None}
+        tasks.append((lc, rc, here))
+    rows = [np.empty((0, len(SCORES)), np.float32)]
+    bar = tqdm(total=len(left), desc="verifying", unit="pair", disable=not progress)
+    if workers <= 1 or len(left) <= PAIR_CHUNK:
+        _init_worker(None, config)
+        for scored in map(_score_chunk, tasks):
+            rows.append(scored)
+            bar.update(len(scored))
+    else:
+        with _pool(workers, None, config) as pool:
+            for scored in pool.map(_score_chunk, tasks):
+                rows.append(scored)
+                bar.update(len(scored))
+    bar.close()
+    scored_rows = np.empty((len(left), len(SCORES)), np.float32)
+    scored_rows[order] = np.concatenate(rows)
+    frame = pd.DataFrame(scored_rows, columns=SCORES)
+    frame["confirmed"] = decide(frame, config) & frame["ncc"].notna().to_numpy()
     return frame
+
+
+def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
+    """Confirmed pairs: same colours, and either local features or thumbnails agree.
+
+    ``geometric``: enough RANSAC inliers, explaining enough of the photo, and the
+    gradients agree once warped, neither photo having details the other lacks (crops,
+    rotations, watermarks, retouches). ``aligned``:
+    the thumbnails agree almost exactly after phase correlation (re-encodes, resizes,
+    shifts of photos too smooth for many keypoints).
+    """
+    colours = scores["chroma"].to_numpy() <= config.max_chroma
+    geometric = (
+        (scores["inliers"].to_numpy() >= config.min_inliers)
+        & (scores["inlier_ratio"].to_numpy() >= config.min_inlier_ratio)
+        & (scores["warped_edge_ncc"].to_numpy() >= config.min_warped_edge_ncc)
+        & (scores["unmatched_edges"].to_numpy() <= config.max_unmatched_edges)
+    )
+    aligned = (
+        (scores["ncc"].to_numpy() >= config.min_ncc)
+        & (scores["edge_ncc"].to_numpy() >= config.min_edge_ncc)
+        & (scores["shift"].to_numpy() <= config.max_shift * config.thumb_size)
+    )
+    return np.asarray(colours & (geometric | aligned), dtype=bool)

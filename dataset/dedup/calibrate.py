@@ -1,0 +1,74 @@
+"""Calibrate the stage 2 thresholds on scored candidate pairs whose truth is known.
+
+The decision (:func:`dataset.dedup.verify.decide`) has one threshold per score. This
+searches a grid of them for the setting of highest recall whose precision on the given
+pairs reaches ``min_precision``, ties broken towards stricter thresholds (more margin
+on unseen data). Feed it the candidate pairs of a generated set with ground truth
+(``bench/dedup_bench.py --calibrate`` does), then report the result on another set.
+
+>>> import pandas as pd
+>>> scores = pd.DataFrame({"ncc": [1.0, 1.0], "edge_ncc": [0.99, 0.5], "shift": [0, 0],
+...     "chroma": [1, 1], "inliers": [50, 5], "inlier_ratio": [0.6, 0.1],
+...     "warped_edge_ncc": [0.9, 0.1], "unmatched_edges": [0.0, 0.3]})
+>>> result = calibrate(scores, pd.Series([True, False]), min_precision=0.99)
+>>> result["recall"], result["precision"]
+(1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataset.dedup.config import DedupConfig
+from dataset.dedup.verify import decide
+
+GRID: dict[str, list[float]] = {
+    "min_inliers": [20, 25, 30, 40],  # geometry.MIN_INLIERS_TO_WARP and up
+    "min_inlier_ratio": [0.1, 0.2, 0.3],
+    "min_warped_edge_ncc": [-1.0, 0.5, 0.7],
+    "max_unmatched_edges": [0.005, 0.01, 0.02, 0.05, 1.0],
+    "min_edge_ncc": [0.97, 0.99, 1.01],
+    "max_chroma": [3.0, 6.0, 10.0],
+}
+
+
+def calibrate(
+    scores: pd.DataFrame,
+    is_true: pd.Series,
+    *,
+    min_precision: float = 0.99,
+    base: DedupConfig | None = None,
+    grid: dict[str, list[float]] | None = None,
+) -> dict[str, Any]:
+    """``{"thresholds": {...}, "recall": r, "precision": p}`` of the best grid point.
+
+    ``scores``: columns of :data:`dataset.dedup.verify.SCORES`, one row per candidate
+    pair; ``is_true``: whether each is a true copy. Recall is over these candidates
+    (pairs stage 1 never proposed are beyond any threshold).
+    """
+    base = base or DedupConfig.model_validate({})
+    grid = grid or GRID
+    truth = np.asarray(is_true, dtype=bool)
+    best: tuple[tuple[float, ...], dict[str, Any]] | None = None
+    names = list(grid)
+    for values in itertools.product(*(grid[name] for name in names)):
+        setting = dict(zip(names, values, strict=True))
+        confirmed = decide(scores, base.model_copy(update=setting))
+        found = int(confirmed.sum())
+        hits = int((confirmed & truth).sum())
+        precision = hits / found if found else 1.0
+        if precision < min_precision:
+            continue
+        recall = hits / max(int(truth.sum()), 1)
+        # Highest recall, then precision, then the strictest thresholds.
+        strictness = tuple(v if not n.startswith("max_") else -v for n, v in setting.items())
+        key = (recall, precision, *strictness)
+        if best is None or key > best[0]:
+            best = (key, {"thresholds": setting, "recall": recall, "precision": precision})
+    if best is None:
+        raise ValueError(f"no threshold setting reaches precision {min_precision}")
+    return best[1]
