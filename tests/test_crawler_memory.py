@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,19 +14,27 @@ from tests.demo_site_fixtures import RunningDemoSite, demo_site_factory  # noqa:
 POD_LIMIT_MB = 1024
 
 
+# The crawl is started by a small Python process, not by pytest itself: on Linux a child
+# forked from a big parent (pytest, with TensorFlow loaded by earlier tests) keeps that
+# parent's resident-set high-water mark across exec, which would be reported as its own.
+_MEASURE = """
+import os, subprocess, sys
+with subprocess.Popen(sys.argv[2:]) as process:
+    _, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _crawl_peak_rss_mb(site: RunningDemoSite, store: str, *args: str) -> tuple[int, str, float]:
     """Run one crawl; its exit code, stdout and peak RSS (of that process alone, in MB)."""
-    with (
-        open(os.devnull, "wb") as null,
-        subprocess.Popen(
-            crawl_command(site, store, *args), stdout=subprocess.PIPE, stderr=null, env=crawl_env()
-        ) as process,
-    ):
-        assert process.stdout is not None
-        stdout = process.stdout.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, stdout, usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
+    peak = Path(store).with_suffix(".maxrss")
+    command = [sys.executable, "-c", _MEASURE, str(peak), *crawl_command(site, store, *args)]
+    result = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=crawl_env()
+    )
+    return result.returncode, result.stdout.decode(), int(peak.read_text()) / 1024  # KiB
 
 
 def test_a_144_megapixel_photo_is_refused_settled_and_memory_stays_low(

@@ -20,8 +20,8 @@ from dataset.report.html import attrs, count_line, esc, filterable, first_label,
 from dataset.report.thumbs import Thumbnails
 
 PRIMARY_SCORES = ("score", "ncc", "edge_ncc")  # the first present one orders the pairs
-NOT_SCORES = {"cross_source", "merged", "confirmed"}
-MERGED = "merged"
+NOT_SCORES = {"cross_source", "merged", "confirmed", "dup_cluster"}
+MERGED = "clustered"  # the dedup stage's own word for a pair inside one cluster
 
 
 def _score_columns(pairs: pd.DataFrame) -> list[str]:
