@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 from dataset.core import clikit
+from dataset.mapping.command_line import add_mapping_arguments
 
 NAME = "new-site"
 HELP = "create a new marketplace's mapping tables (extends _common, values to map commented)"
@@ -24,15 +25,7 @@ HELP = "create a new marketplace's mapping tables (extends _common, values to ma
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     clikit.add_store_argument(parser, required=False)
-    parser.add_argument("--site", required=True, help="marketplace name (raw/<site>/ in the store)")
-    parser.add_argument(
-        "--tables",
-        metavar="DIR",
-        help="mapping tables folder holding <site>/<task>.yaml (default: the shipped tables)",
-    )
-    parser.add_argument(
-        "--taxonomy", metavar="FILE", help="taxonomy YAML (default: dataset/taxonomy/house.yaml)"
-    )
+    add_mapping_arguments(parser)
     clikit.add_format_argument(parser)
 
 
