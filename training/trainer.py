@@ -276,6 +276,8 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             state_path.write_text(json.dumps(state))
             delete_mirrored(run, f"{backup_root}/{phase}/")
             run.push()
+    if not chief:
+        best.wait_for_writer()
     if best.weights_path.is_file():
         model.load_weights(best.weights_path)
     history = epoch_history(folder / "logs/training.csv", config) if chief else []

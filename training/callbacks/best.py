@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,30 @@ class BestCheckpoint(keras.callbacks.Callback):
             return
         self.best, self.best_epoch = value, epoch + 1
         if self.write:
+            # Both files are replaced whole: a worker sharing the folder reads the old or
+            # the new checkpoint, never one being written (h5py would find it locked).
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.model.save_weights(self.weights_path)
+            partial = self.folder / ".best.partial.weights.h5"
+            self.model.save_weights(partial)
+            os.replace(partial, self.weights_path)
             state = {"monitor": self.monitor, "value": value, "epoch": epoch + 1}
-            self.state_path.write_text(json.dumps(state))
+            partial_state = self.folder / ".best.partial.json"
+            partial_state.write_text(json.dumps(state))
+            os.replace(partial_state, self.state_path)
+
+    def wait_for_writer(self, timeout_s: float = 120.0) -> None:
+        """On a worker that does not write: wait until the writer's checkpoint holds the
+        best epoch (the logs are all-reduced, so every worker knows which one it is).
+
+        Only where the folder is shared (the checkpoint is visible here at all).
+        """
+        deadline = time.monotonic() + timeout_s
+        while self.best_epoch is not None and self.weights_path.is_file():
+            try:
+                if json.loads(self.state_path.read_text()).get("epoch") == self.best_epoch:
+                    return
+            except (OSError, ValueError):
+                pass  # not written yet
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.state_path}: epoch {self.best_epoch} never written")
+            time.sleep(0.2)
