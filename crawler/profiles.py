@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -54,10 +55,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_fields(fields: dict[str, str], needed: tuple[str, ...]) -> dict[str, str]:
-    unknown = sorted(set(fields) - set(RECORD_FIELDS))
+def _check_record_fields(names: Iterable[str], also: frozenset[str] = frozenset()) -> None:
+    unknown = sorted(set(names) - set(RECORD_FIELDS) - also)
     if unknown:
         raise ValueError(f"unknown record field(s) {unknown}; known: {list(RECORD_FIELDS)}")
+
+
+def _check_fields(fields: dict[str, str], needed: tuple[str, ...]) -> dict[str, str]:
+    _check_record_fields(fields)
     for name in needed:
         if name not in fields:
             raise ValueError(f"fields must map {name!r}")
@@ -141,9 +146,7 @@ class KeyValues(_Strict):
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, fields: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(fields.values()) - set(RECORD_FIELDS))
-        if unknown:
-            raise ValueError(f"unknown record field(s) {unknown}; known: {list(RECORD_FIELDS)}")
+        _check_record_fields(fields.values())
         return fields
 
 
@@ -188,9 +191,7 @@ class HtmlProfile(_Strict):
     @field_validator("selectors")
     @classmethod
     def _known_selectors(cls, selectors: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(selectors) - set(RECORD_FIELDS) - {"currency"})
-        if unknown:
-            raise ValueError(f"unknown record field(s) {unknown}; known: {list(RECORD_FIELDS)}")
+        _check_record_fields(selectors, also=frozenset({"currency"}))
         return selectors
 
     @model_validator(mode="after")
