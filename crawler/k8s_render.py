@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from crawler.categories import CATEGORY_SLUG
 from crawler.kustomize_compat import kustomize_hash, to_yaml
-from dataset.core.errors import UserError
+from dataset.core.errors import EXIT_BAD_INPUT, UserError
 
 __all__ = [
     "CrawlJobConfig",
@@ -44,7 +44,6 @@ TERMINATION_GRACE_SECONDS = 120
 JOB_DEADLINE_SECONDS = 7 * 24 * 3600  # a full crawl of a big site took the retailer a week
 CRON_DEADLINE_SECONDS = 23 * 3600  # a daily recrawl must end before the next one is due
 FINISHED_TTL_SECONDS = 3 * 24 * 3600  # keep a finished Job (and its pods' logs) 3 days
-EXIT_USER_ERROR = 2  # dataset.core.clikit's exit code for bad input: retrying cannot help
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -208,7 +207,7 @@ def _job_spec(config: CrawlJobConfig, config_map_name: str) -> Any:
                 client.V1PodFailurePolicyRule(
                     action="FailIndex",
                     on_exit_codes=client.V1PodFailurePolicyOnExitCodesRequirement(
-                        container_name=CONTAINER, operator="In", values=[EXIT_USER_ERROR]
+                        container_name=CONTAINER, operator="In", values=[EXIT_BAD_INPUT]
                     ),
                 ),
             ]
