@@ -21,13 +21,14 @@ ROBOTSTXT_OBEY = True  # Allow/Disallow; the budget middleware adds Crawl-delay
 ROBOTSTXT_PARSER = "crawler.middlewares.robots.RecordingRobotParser"  # keeps rules for provenance
 COOKIES_ENABLED = False  # listings are public; no session to keep
 TELNETCONSOLE_ENABLED = False  # no open port in a pod
+REMOTE_CONTROL_ENABLED = False  # the same: Scrapy 2.19 serves a control API on localhost by default
 S2S_OPTOUT_TAGS = ["noai", "noimageai"]  # X-Robots-Tag directives that skip a page/photo
 
 # Request budget (crawler/middlewares/budget.py) --------------------------------------
 S2S_BUDGET_ENABLED = True
 S2S_RATE = None  # req/s per site host, all pods together; None: S2S_RATE env, else profile
 S2S_PARALLELISM = None  # pods sharing S2S_RATE; None: S2S_PARALLELISM env, else 1
-S2S_BUDGET_MARGIN = 0.1  # seconds of slack per 1-second window: scheduling and wire jitter (50 ms was seen to be exceeded on a loaded 2-core machine)
+S2S_BUDGET_MARGIN = 0.1  # seconds of slack per 1-second window: scheduling and wire jitter (0.05 and 0.075 were exceeded on a loaded 2-core machine)
 S2S_BACKOFF_FACTOR = 2.0  # spacing x2 per 429 ...
 S2S_BACKOFF_MAX = 16.0  # ... up to x16
 S2S_BACKOFF_RECOVERY = 20  # answers without 429 in a row before the spacing halves again

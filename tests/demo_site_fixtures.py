@@ -62,6 +62,8 @@ class RunningDemoSite:
 def start_demo_site(tmp_path: Path, **options: Any) -> RunningDemoSite:
     """Start a demo site on free loopback ports, serving in background threads."""
     merged = {**FIXTURE_DEFAULTS, **options}
+    # Small pages whatever size the profile asks for, so crawls in tests turn pages.
+    merged.setdefault("max_per_page", merged["per_page"])
     merged.setdefault("request_log", Path(tmp_path) / "requests.jsonl")
     site = DemoSite(load_config(**merged))
     site.start()

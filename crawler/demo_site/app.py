@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 ARTICLE = re.compile(r"^/articles/(\d+)(?:-[a-z0-9-]*)?$")
 PHOTO = re.compile(r"^/photos/(\d+-\d+)\.jpg$")
-MAX_API_PER_PAGE = 100
 POLL_SECONDS = 0.05  # how often serve_forever checks for shutdown: a quick stop()
 Route = Callable[[Request], Response]
 
@@ -199,6 +198,10 @@ class DemoSite:
     def _home(self, request: Request) -> Response:
         return _html(pages.home_page(self.universe.categories))
 
+    def page_size(self, asked: int) -> int:
+        """Items on a page a visitor asked ``asked`` of: sites cap what one page holds."""
+        return min(asked, self.config.max_per_page)
+
     def _slice(self, slug: str, page: int, per_page: int) -> tuple[list[Listing], int] | None:
         items = self.universe.listings(slug)
         total_pages = max(1, -(-len(items) // per_page))
@@ -209,13 +212,15 @@ class DemoSite:
     def _catalogue(self, request: Request) -> Response:
         slug = request.path.removeprefix("/catalogue/").strip("/")
         page = _number(request, "page", 1)
-        if slug not in self.universe.categories or page is None:
+        asked = _number(request, "per_page", self.config.per_page)
+        if slug not in self.universe.categories or page is None or asked is None:
             return _not_found(request)
-        sliced = self._slice(slug, page, self.config.per_page)
+        sliced = self._slice(slug, page, self.page_size(asked))
         if sliced is None:
             return _not_found(request)
         items, total_pages = sliced
-        return _html(pages.listing_page(slug, items, page, total_pages))
+        size = asked if "per_page" in request.query else None
+        return _html(pages.listing_page(slug, items, page, total_pages, size))
 
     def _live(self, item_id: str) -> Listing | None:
         """The listing, unless it was deleted after being listed."""
@@ -246,8 +251,9 @@ class DemoSite:
         per_page = _number(request, "per_page", self.config.per_page)
         if slug not in self.universe.categories:
             return _json({"error": f"unknown catalog {slug!r}"}, 404)
-        if page is None or per_page is None or per_page > MAX_API_PER_PAGE:
-            return _json({"error": f"page >= 1 and 1 <= per_page <= {MAX_API_PER_PAGE}"}, 400)
+        if page is None or per_page is None:
+            return _json({"error": "page and per_page must be numbers >= 1"}, 400)
+        per_page = self.page_size(per_page)
         sliced = self._slice(slug, page, per_page)
         if sliced is None:
             return _json({"error": f"page {page} is past the end"}, 404)

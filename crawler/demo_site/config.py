@@ -66,7 +66,12 @@ class DemoSiteConfig(BaseModel):
     )
     seed: int = 0
     items_per_category: int = Field(default=40, ge=1, le=100_000)
-    per_page: int = Field(default=20, ge=1, le=500)
+    per_page: int = Field(default=20, ge=1, le=500, description="items on a listing page")
+    max_per_page: int = Field(
+        default=100, ge=1, le=1000,
+        description="the largest page a visitor may ask for (?per_page=, ?limit=); "
+        "a larger ask is served this many",
+    )  # fmt: skip
     crawl_delay: float = Field(
         default=0.05, ge=0, description="Crawl-delay announced in robots.txt"
     )

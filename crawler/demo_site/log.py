@@ -1,6 +1,7 @@
 """The request log: one JSON line per request, so tests measure politeness server-side.
 
-``{"t": epoch_seconds, "host": "pages"|"images", "method", "path", "status", "bytes", "ua"}``
+``{"t", "host": "pages"|"images", "method", "path", "status", "bytes", "ua"}``, ``t`` the
+epoch seconds at which the request arrived.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ class RequestLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", encoding="utf-8")
 
-    def write(self, host: str, method: str, path: str, status: int, size: int, ua: str) -> None:
+    def write(
+        self, host: str, method: str, path: str, status: int, size: int, ua: str, at: float
+    ) -> None:
+        """One request, stamped ``at`` (epoch seconds) when it arrived: what a rate limit
+        counts, whatever the time its answer then took."""
         if self._file is None:
             return
         line = json.dumps(
             {
-                "t": round(time.time(), 6),
+                "t": round(at, 6),
                 "host": host,
                 "method": method,
                 "path": path,

@@ -54,7 +54,11 @@ def home_page(categories: dict[str, str]) -> str:
     return _page("Catalogue", f"<h1>Toutes les catégories</h1>\n<ul>\n{links}\n</ul>")
 
 
-def listing_page(slug: str, items: list[Listing], page: int, total_pages: int) -> str:
+def listing_page(
+    slug: str, items: list[Listing], page: int, total_pages: int, per_page: int | None = None
+) -> str:
+    """A catalogue page; its page links keep the page size the visitor asked for."""
+    size = "" if per_page is None else f"&amp;per_page={per_page}"
     cards = []
     for item in items:
         brand = f'<span class="brand">{escape(item.brand)}</span>' if item.brand else ""
@@ -67,9 +71,9 @@ def listing_page(slug: str, items: list[Listing], page: int, total_pages: int) -
         )
     nav = []
     if page > 1:
-        nav.append(f'<a rel="prev" href="/catalogue/{slug}?page={page - 1}">Précédent</a>')
+        nav.append(f'<a rel="prev" href="/catalogue/{slug}?page={page - 1}{size}">Précédent</a>')
     if page < total_pages:
-        nav.append(f'<a rel="next" href="/catalogue/{slug}?page={page + 1}">Suivant</a>')
+        nav.append(f'<a rel="next" href="/catalogue/{slug}?page={page + 1}{size}">Suivant</a>')
     body = (
         f"<h1>{escape(slug)}</h1>\n<p>Page {page} sur {total_pages}</p>\n"
         + "\n".join(cards)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +85,7 @@ def make_server(
                 # A keep-alive connection outliving stop(): drop it, as a dead server would.
                 self.close_connection = True
                 return
+            arrived = time.time()
             request = Request(host, method, self.path, self.headers.get("Host"))
             try:
                 response = handle(request)
@@ -92,7 +94,7 @@ def make_server(
                 response = Response(500, b"internal error", "text/plain")
             # Logged before answering: once a client has its answer, the log has the line.
             ua = self.headers.get("User-Agent", "")
-            log.write(host, method, self.path, response.status, len(response.body), ua)
+            log.write(host, method, self.path, response.status, len(response.body), ua, arrived)
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))

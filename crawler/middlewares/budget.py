@@ -5,7 +5,7 @@ host: the CDN), or, when its profile says ``budget: site``, one budget for both:
 the rate covers all its hosts together and a 429 from either pauses both. ``S2S_RATE``
 is the site's budget per host (or per site) in requests/s for all pods of a parallel
 crawl together; each pod takes ``S2S_RATE / S2S_PARALLELISM``. Requests leave
-one at a time, spaced so that no sliding one-second window ever holds more than the
+one at a time, paced so that no sliding one-second window ever holds more than the
 share (with ``S2S_BUDGET_MARGIN`` seconds to spare for network jitter), so N pods
 together never exceed the rate a server measures.
 
@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -43,10 +44,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0  # seconds between looks at a shutdown while waiting (a long Retry-After)
+# Shortest gap, as a share of the mean one: quick enough to make up for a late request,
+# not so quick that requests bunch (bunched requests meet more jitter on the way out).
+CATCH_UP = 0.75
 
 
 class HostBudget:
     """One host's budget: at most ``rate`` requests in any one-second window.
+
+    A request leaves at least ``1 + margin`` seconds after the n-th one before it (n = the
+    rate) and never sooner than ``CATCH_UP`` of the mean spacing after the last: one held
+    up by a busy crawler is followed by quicker ones until the window is full again, so
+    delays do not pile up into an unused budget. Below two requests a second, while backing off, or
+    when the site asks for a ``Crawl-delay``, requests are spaced evenly by ``interval``.
 
     >>> HostBudget(2.0, margin=0.05).interval
     0.525
@@ -65,7 +75,8 @@ class HostBudget:
         if rate <= 0:
             raise ValueError(f"rate must be > 0. Received: rate={rate}")
         self.rate = rate
-        # n requests in any window of 1 s: space them (1 + margin) / n apart; below one
+        self.margin = margin
+        # n requests per window of 1 + margin s: (1 + margin) / n apart on average; below one
         # request a second, 1 / rate is already the stricter spacing.
         self.base_interval = max((1.0 + margin) / max(1, math.floor(rate)), 1.0 / rate)
         self.crawl_delay = 0.0
@@ -73,7 +84,7 @@ class HostBudget:
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
         self.recovery = recovery
-        self._next = 0.0
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
         self._not_before = 0.0
         self._ok_in_a_row = 0
         self._lock: asyncio.Lock | None = None
@@ -82,6 +93,20 @@ class HostBudget:
     def interval(self) -> float:
         return max(self.base_interval, self.crawl_delay) * self.factor
 
+    def _earliest(self) -> float:
+        """When the next request may leave, from the send times kept."""
+        if not self._sent:
+            return self._not_before
+        last = self._sent[-1]
+        evenly = self.rate < 2 or self.factor > 1.0 or self.crawl_delay > 0
+        if evenly:
+            turn = last + self.interval
+        else:
+            turn = last + self.base_interval * CATCH_UP
+            if len(self._sent) == self._sent.maxlen:
+                turn = max(turn, self._sent[0] + 1.0 + self.margin)
+        return max(turn, self._not_before)
+
     async def acquire(self, stopping: Callable[[], bool] = lambda: False) -> float | None:
         """Wait for this host's next turn; the seconds waited, or None if ``stopping()``."""
         if self._lock is None:
@@ -89,13 +114,13 @@ class HostBudget:
         start = time.monotonic()
         async with self._lock:
             # A pause (Retry-After) can arrive while we sleep: check again after waking.
-            while (wait := max(self._next, self._not_before) - time.monotonic()) > 0:
+            while (wait := self._earliest() - time.monotonic()) > 0:
                 if stopping():
                     return None
                 await asyncio.sleep(min(wait, MAX_SLEEP))
             if stopping():
                 return None
-            self._next = time.monotonic() + self.interval
+            self._sent.append(time.monotonic())
         return time.monotonic() - start
 
     def pause(self, seconds: float) -> None:
