@@ -3,8 +3,9 @@
 What the kubelet would do, done here: ``env`` in order with ``$(VAR)`` expanded against
 the variables before it, ``fieldRef`` values filled from the pod's labels, ``envFrom``
 Secrets taken from this process's environment (the test's S3 credentials), every volume
-mount a local folder (ConfigMap files written into theirs), ``JOB_COMPLETION_INDEX`` set
-for an Indexed Job. Paths under a mount are rewritten to the local folder in the
+mount a local folder (ConfigMap files written into theirs), ``envFrom`` ConfigMaps read
+from the kustomized objects, ``JOB_COMPLETION_INDEX`` set for an Indexed Job. An init
+container is run by naming it. Paths under a mount are rewritten to the local folder in the
 arguments, the environment and the mounted config files.
 """
 
@@ -30,10 +31,15 @@ class Pod:
         folder: Path,
         index: int | None = None,
         extra_env: dict[str, str] | None = None,
+        container: str | None = None,
     ) -> None:
         self.job = next(o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == job)
         spec = self.job["spec"]["template"]["spec"]
-        (self.container,) = spec["containers"]
+        if container is None:
+            (self.container,) = spec["containers"]
+        else:
+            every = spec.get("initContainers", []) + spec["containers"]
+            self.container = next(c for c in every if c["name"] == container)
         self.folder = folder
         self.mounts = {
             m["mountPath"]: folder / m["mountPath"].strip("/").replace("/", "_")
@@ -50,6 +56,9 @@ class Pod:
                     (local / name).write_text(self.localise(text))
         labels = {"batch.kubernetes.io/job-name": job}
         env: dict[str, str] = {}
+        for source in self.container.get("envFrom", []):  # Secrets: the test's own env
+            if "configMapRef" in source:
+                env.update(config_maps[source["configMapRef"]["name"]]["data"])
         for var in self.container.get("env", []):
             if "value" in var:
                 env[var["name"]] = expand(var["value"], env)

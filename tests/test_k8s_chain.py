@@ -3,7 +3,7 @@
 Each Job's container command, arguments and environment come from ``kubectl kustomize``
 of its production kustomization and run here as local processes (tests/k8s_pods.py)
 against moto's S3 server and the demo site: every index of the crawl Job, the dataset
-build Job, the training Job, then what an operator runs on its output (evaluate, export,
+build Job, the training Job, then the release Jobs on its run folder (evaluate, export,
 index). It passes only if each step finds what the one before it wrote: one bucket, one
 layout (docs/operations.md "Store layout").
 
@@ -85,25 +85,24 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
     dataset_uri = train.env["S2S_DATASET"]
     assert f"{dataset_uri}/shards/index.json".removeprefix(f"s3://{BUCKET}/") in _keys("datasets/")
 
-    # 3. The training Job (a tiny model), then evaluate, export and index on its output.
+    # 3. The training Job (a tiny model).
     code, out, err = train.run(*TINY_MODEL, timeout=300)
     assert code == 0, err[-3000:]
     model = train.env["S2S_MODEL_OUT"]
     assert model == f"s3://{BUCKET}/models/encoders/s2s-train"
     assert json.loads(out)["dataset"]["uri"] == dataset_uri
+    # 4. The release Jobs on that run: evaluate; export (init container), then index.
+    release = kustomize("k8s/release")
     followers = [
-        ["evaluate", "--model", model, "--dataset", dataset_uri, "--format", "json"],
-        ["export", "--model", model, "--format", "json"],
-        ["index", "--encoder", f"{model}/export", "--dataset", dataset_uri,
-         "--out", f"s3://{BUCKET}/indexes/s2s-train"],
-    ]  # fmt: skip
-    for words in followers:  # the train image, the training pod's environment
-        done = subprocess.run(
-            [sys.executable, "-m", "training", *words],
-            env={**os.environ, **train.env, "PYTHONPATH": str(ROOT)},
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, f"{words[0]}: {done.stderr[-3000:]}"
+        Pod(release, "s2s-evaluate", tmp_path / "evaluate"),
+        Pod(release, "s2s-index", tmp_path / "export", container="export"),
+        Pod(release, "s2s-index", tmp_path / "index"),
+    ]
+    assert {pod.env["S2S_MODEL"] for pod in followers} == {model}
+    assert {pod.env["S2S_DATASET"] for pod in followers} == {dataset_uri}
+    for pod in followers:
+        code, out, err = pod.run(timeout=300)
+        assert code == 0, f"{pod.container['name']}: {err[-3000:]}"
     for prefix in ("models/encoders/s2s-train/eval/", "models/encoders/s2s-train/export/",
                    "indexes/s2s-train/"):  # fmt: skip
         assert _keys(prefix), prefix

@@ -43,7 +43,7 @@ def containers() -> list[tuple[str, dict[str, Any]]]:
         (f"{path}:{where}/{container['name']}", container)
         for path, obj in objects
         for where, template in pod_templates(obj)
-        for container in template["spec"]["containers"]
+        for container in template["spec"].get("initContainers", []) + template["spec"]["containers"]
     ]
 
 

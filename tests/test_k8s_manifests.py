@@ -49,6 +49,7 @@ def test_every_kustomization_is_found() -> None:
         "k8s/dataset",
         "k8s/train",
         "k8s/train-multinode",
+        "k8s/release",
     } <= set(KUSTOMIZATIONS)
 
 
