@@ -6,6 +6,10 @@ builds (``tests/test_k8s_render.py`` holds them together). The Job is an Indexed
 index per category: the pod with ``JOB_COMPLETION_INDEX=i`` crawls line ``i`` of the
 categories file with ``1/parallelism`` of the site's request budget.
 
+A local store (a path, not ``s3://``) lives on a PersistentVolumeClaim the render adds,
+mounted at ``/data``, so what the pods store outlives them and a retried category resumes
+from its ledger; an S3 store gets an emptyDir there instead, as spill space only.
+
 The categories ConfigMap is immutable and named with the same content hash kustomize's
 ``configMapGenerator`` appends, so changing the list makes a new ConfigMap rather than
 editing the one a running Job reads (its index -> category mapping must never move).
@@ -19,7 +23,7 @@ editing the one a running Job reads (its index -> category mapping must never mo
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -35,6 +39,8 @@ __all__ = [
 ]
 
 CATEGORIES_DIR = "/etc/s2s"
+DATA_DIR = "/data"  # the local store (on the claim) or spill space (S3 stores)
+STORE_SIZE = "20Gi"  # what a local store's claim asks for
 CATEGORIES_FILE = "categories.txt"
 CONTAINER = "crawl"
 USER_ID = 10001
@@ -68,6 +74,18 @@ class CrawlJobConfig(BaseModel):
     image_base_url: str | None = None
     backoff_limit_per_index: int = Field(default=3, ge=0)
     active_deadline_seconds: int | None = Field(default=None, gt=0)
+    store_access_mode: Literal["ReadWriteMany", "ReadWriteOnce"] = Field(
+        default="ReadWriteMany",
+        description="a local store's claim: pods on several nodes need ReadWriteMany",
+    )
+
+    @property
+    def local_store(self) -> bool:
+        return not self.store.startswith("s3://")
+
+    @property
+    def claim_name(self) -> str:
+        return f"{self.name}-store"
 
     @field_validator("categories")
     @classmethod
@@ -94,6 +112,14 @@ class CrawlJobConfig(BaseModel):
         if schedule is not None and not (len(schedule.split()) == 5 or schedule.startswith("@")):
             raise ValueError(f"not a cron schedule (5 fields, or @daily ...): {schedule!r}")
         return schedule
+
+    @field_validator("store")
+    @classmethod
+    def _store_on_the_volume(cls, store: str) -> str:
+        if not store.startswith("s3://") and not store.startswith(DATA_DIR + "/"):
+            # Anywhere else the pods would write to their own read-only or scratch disk.
+            raise ValueError(f"a local store must lie under {DATA_DIR}/ (the claim's mount)")
+        return store
 
     @model_validator(mode="after")
     def _cap_parallelism(self) -> CrawlJobConfig:
@@ -128,7 +154,8 @@ def labels(config: CrawlJobConfig) -> dict[str, str]:
 
 
 def render_objects(config: CrawlJobConfig) -> list[dict[str, Any]]:
-    """The categories ConfigMap and the Job (a CronJob when ``config.schedule`` is set)."""
+    """The categories ConfigMap, a local store's claim, and the Job (a CronJob when
+    ``config.schedule`` is set)."""
     from kubernetes import client
 
     data = {CATEGORIES_FILE: "".join(f"{c}\n" for c in config.categories)}
@@ -171,8 +198,27 @@ def render_objects(config: CrawlJobConfig) -> list[dict[str, Any]]:
                 ),
             ),
         )
+    objects = [config_map, workload]
+    if config.local_store:
+        objects.insert(1, _store_claim(config))
     api = client.ApiClient()
-    return [api.sanitize_for_serialization(config_map), api.sanitize_for_serialization(workload)]
+    return [api.sanitize_for_serialization(o) for o in objects]
+
+
+def _store_claim(config: CrawlJobConfig) -> Any:
+    from kubernetes import client
+
+    return client.V1PersistentVolumeClaim(
+        api_version="v1",
+        kind="PersistentVolumeClaim",
+        metadata=client.V1ObjectMeta(
+            name=config.claim_name, namespace=config.namespace, labels=labels(config)
+        ),
+        spec=client.V1PersistentVolumeClaimSpec(
+            access_modes=[config.store_access_mode],
+            resources=client.V1VolumeResourceRequirements(requests={"storage": STORE_SIZE}),
+        ),
+    )
 
 
 def _job_spec(config: CrawlJobConfig, config_map_name: str) -> Any:
@@ -264,7 +310,7 @@ def _pod_spec(config: CrawlJobConfig, config_map_name: str) -> Any:
         volume_mounts=[
             client.V1VolumeMount(name="categories", mount_path=CATEGORIES_DIR, read_only=True),
             client.V1VolumeMount(name="scratch", mount_path="/tmp"),
-            client.V1VolumeMount(name="data", mount_path="/data"),
+            client.V1VolumeMount(name="data", mount_path=DATA_DIR),
         ],
     )
     return client.V1PodSpec(
@@ -282,12 +328,23 @@ def _pod_spec(config: CrawlJobConfig, config_map_name: str) -> Any:
             client.V1Volume(
                 name="scratch", empty_dir=client.V1EmptyDirVolumeSource(size_limit="1Gi")
             ),
-            # A local store (demo only) and Scrapy's spill space; production stores are S3.
-            client.V1Volume(
-                name="data", empty_dir=client.V1EmptyDirVolumeSource(size_limit="10Gi")
-            ),
+            _data_volume(config),
         ],
     )
+
+
+def _data_volume(config: CrawlJobConfig) -> Any:
+    from kubernetes import client
+
+    if config.local_store:  # the store of record: it must outlive the pod
+        return client.V1Volume(
+            name="data",
+            persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                claim_name=config.claim_name
+            ),
+        )
+    # An S3 store: spill space for feed batches before upload, lost with the pod.
+    return client.V1Volume(name="data", empty_dir=client.V1EmptyDirVolumeSource(size_limit="10Gi"))
 
 
 def hardened_pod_security() -> Any:

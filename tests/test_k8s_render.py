@@ -43,13 +43,18 @@ def render(**values: Any) -> list[dict[str, Any]]:
 
 
 def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Order-insensitive where Kubernetes is: env vars are keyed by name."""
+    """Order-insensitive where Kubernetes is: env vars and volumes are keyed by name."""
     for obj in objects:
         if obj["kind"] in ("Job", "CronJob"):
             spec = obj["spec"] if obj["kind"] == "Job" else obj["spec"]["jobTemplate"]["spec"]
-            for container in spec["template"]["spec"]["containers"]:
+            pod = spec["template"]["spec"]
+            pod["volumes"] = sorted(pod["volumes"], key=lambda v: v["name"])
+            for container in pod["containers"]:
                 container["env"] = sorted(container["env"], key=lambda e: e["name"])
     return objects
+
+
+KIND_ORDER = ["ConfigMap", "PersistentVolumeClaim", "Job", "CronJob"]
 
 
 def crawl_objects(path: str) -> list[dict[str, Any]]:
@@ -57,10 +62,10 @@ def crawl_objects(path: str) -> list[dict[str, Any]]:
     kept = [
         o
         for o in kustomize(path)
-        if o["kind"] in ("ConfigMap", "Job", "CronJob")
+        if o["kind"] in KIND_ORDER
         and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "crawl"
     ]
-    return sorted(kept, key=lambda o: o["kind"] != "ConfigMap")
+    return sorted(kept, key=lambda o: KIND_ORDER.index(o["kind"]))
 
 
 @needs_kubectl
@@ -84,6 +89,7 @@ def crawl_objects(path: str) -> list[dict[str, Any]]:
                 base_url="http://demo-site:8080",
                 image_base_url="http://demo-site:8081",
                 active_deadline_seconds=1800,
+                store_access_mode="ReadWriteOnce",
             ),
         ),
     ],
@@ -111,15 +117,30 @@ def test_a_new_category_list_gets_a_new_configmap_and_one_index_per_category() -
     first = render(**dict(BASE, categories=["robes", "jeans"]))
     second = render(**dict(BASE, categories=["robes", "jeans", "polos"]))
     assert first[0]["metadata"]["name"] != second[0]["metadata"]["name"]
-    job = second[1]
+    job = second[-1]
     assert job["spec"]["completions"] == 3
     volumes = job["spec"]["template"]["spec"]["volumes"]
     assert {"name": "categories", "configMap": {"name": second[0]["metadata"]["name"]}} in volumes
     assert second[0]["data"]["categories.txt"] == "robes\njeans\npolos\n"
 
 
+def test_a_local_store_is_a_claim_that_outlives_the_pods_and_s3_needs_none() -> None:
+    local = render(**dict(BASE, store_access_mode="ReadWriteOnce"))
+    assert [o["kind"] for o in local] == ["ConfigMap", "PersistentVolumeClaim", "Job"]
+    claim, job = local[1], local[2]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    pod = job["spec"]["template"]["spec"]
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert data == {"name": "data", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
+    assert {"name": "data", "mountPath": "/data"} in pod["containers"][0]["volumeMounts"]
+    on_s3 = render(**PRODUCTION)
+    assert [o["kind"] for o in on_s3] == ["ConfigMap", "Job"]
+    volumes = on_s3[1]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "data", "emptyDir": {"sizeLimit": "10Gi"}} in volumes
+
+
 def test_parallelism_is_capped_at_the_category_count_and_shares_the_rate() -> None:
-    job = render(**dict(BASE, categories=["robes", "jeans"], parallelism=8, rate=5))[1]
+    job = render(**dict(BASE, categories=["robes", "jeans"], parallelism=8, rate=5))[-1]
     assert job["spec"]["parallelism"] == 2
     env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert (env["S2S_PARALLELISM"], env["S2S_RATE"]) == ("2", "5")
@@ -135,6 +156,7 @@ def test_parallelism_is_capped_at_the_category_count_and_shares_the_rate() -> No
         ({"name": "S2S_Crawl"}, "not a Kubernetes name"),
         ({"categories": []}, "categories"),
         ({"schedule": "every night"}, "not a cron schedule"),
+        ({"store": "./data"}, "a local store must lie under /data/"),
     ],
 )
 def test_bad_inputs_name_the_field(change: dict[str, Any], message: str) -> None:

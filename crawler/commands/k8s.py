@@ -45,7 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--categories-file", type=Path, metavar="FILE", help="one category slug a line"
     )
     render.add_argument("--image", required=True, help="crawl image, e.g. REGISTRY/crawl:TAG")
-    render.add_argument("--store", required=True, metavar="URI", help="store URI the pods write")
+    render.add_argument(
+        "--store",
+        required=True,
+        metavar="URI",
+        help="store the pods write: s3://BUCKET[/PREFIX], or a path under /data (a claim "
+        "is rendered and mounted there)",
+    )
+    render.add_argument(
+        "--store-access-mode",
+        choices=["ReadWriteMany", "ReadWriteOnce"],
+        default="ReadWriteMany",
+        help="access mode of a local store's claim (default: ReadWriteMany, for pods on "
+        "several nodes; ReadWriteOnce on a one-node cluster)",
+    )
     render.add_argument(
         "--rate",
         required=True,
@@ -104,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         image_base_url=args.image_base_url,
         backoff_limit_per_index=args.backoff_limit_per_index,
         active_deadline_seconds=args.active_deadline_seconds,
+        store_access_mode=args.store_access_mode,
     )
     sys.stdout.write(k8s_render.to_yaml(k8s_render.render_objects(config)))
     return 0
