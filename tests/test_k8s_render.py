@@ -131,7 +131,10 @@ def test_a_local_store_is_a_claim_that_outlives_the_pods_and_s3_needs_none() -> 
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     pod = job["spec"]["template"]["spec"]
     data = next(v for v in pod["volumes"] if v["name"] == "data")
-    assert data == {"name": "data", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
+    assert data == {
+        "name": "data",
+        "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]},
+    }
     assert {"name": "data", "mountPath": "/data"} in pod["containers"][0]["volumeMounts"]
     on_s3 = render(**PRODUCTION)
     assert [o["kind"] for o in on_s3] == ["ConfigMap", "Job"]
