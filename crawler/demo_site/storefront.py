@@ -207,6 +207,8 @@ class Site(Protocol):
 
     def image_url_for(self, request: Request) -> str: ...
 
+    def page_size(self, asked: int) -> int: ...
+
 
 class Storefront:
     """The storefront's routes on a demo site (its universe, faults and photos)."""
