@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Two images from one file; the manifests in k8s/ run their s2s-* commands.
 #   docker build --target crawl -t street2shop/crawl:0.1.0 .   # crawl + dataset, no TensorFlow
-#   docker build --target train -t street2shop/train:0.1.0 .   # TensorFlow on NVIDIA GPUs
+#   docker build --target train -t street2shop/train:0.1.0 .   # TensorFlow on NVIDIA GPUs, + s2s-dataset
 # Base images are pinned to exact versions; to pin by digest as well, append
 # @sha256:... as printed by `docker buildx imagetools inspect IMAGE:TAG`. Every Python
 # package is pinned by constraints.txt, the set the test suite passes with (`make lock`).
@@ -30,7 +30,8 @@ WORKDIR /tmp
 USER 10001:10001
 CMD ["s2s-crawl", "--help"]
 
-# ---- train: s2s-train with TensorFlow for NVIDIA GPUs ----
+# ---- train: s2s-train with TensorFlow for NVIDIA GPUs, and s2s-dataset (its segment stage
+# runs the garment localiser on Keras) ----
 # The same Python as the suite; TensorFlow, Keras and the CUDA/cuDNN wheels
 # (tensorflow[and-cuda]) at the versions of constraints.txt. The node supplies the driver.
 FROM python:3.11.11-slim-bookworm AS train
@@ -40,7 +41,7 @@ COPY crawler/ crawler/
 COPY dataset/ dataset/
 COPY training/ training/
 # hadolint ignore=DL3013
-RUN python -m pip install --no-cache-dir -c constraints.txt ".[train,gpu]" \
+RUN python -m pip install --no-cache-dir -c constraints.txt ".[dataset,train,gpu]" \
     && rm -rf /src \
     && groupadd --gid 10001 s2s \
     && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin s2s

@@ -33,6 +33,11 @@ TINY_MODEL = ["--backbone", "tiny", "--weights", "none", "--epochs", "1", "--bat
               "--image-size", "32"]  # fmt: skip
 
 
+TINY_LOCALISER = ["--image-size", "32", "--composites", "32", "--val-composites", "8",
+                  "--epochs", "1", "--batch-size", "16", "--max-cutouts", "4",
+                  "--max-scenes", "4"]  # fmt: skip
+
+
 def _keys(prefix: str) -> list[str]:
     client = boto3.client("s3")
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
@@ -78,7 +83,13 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
     assert len(categories) == completions
     assert upload.wait(timeout=120) == 0, upload_log.read_text()[-2000:]
 
-    # 2. The dataset build Job: reads raw/ and catalogue/, writes datasets/<name>/<version>/.
+    # 2. The dataset build Job: its init container trains the garment localiser (tiny) on
+    # catalogue/ and raw/ photos; the build reads them and writes datasets/<name>/<version>/.
+    localiser = Pod(kustomize("k8s/dataset"), "s2s-dataset-build", tmp_path / "localiser",
+                    container="localiser")  # fmt: skip
+    code, out, err = localiser.run(*TINY_LOCALISER, timeout=300)
+    assert code == 0, err[-3000:]
+    assert _keys("models/localiser/street2shop/localiser.keras")
     code, out, err = build.run(timeout=300)
     assert code == 0, err[-3000:]
     train = Pod(kustomize("k8s/train"), "s2s-train", tmp_path / "train")
