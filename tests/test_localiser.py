@@ -75,6 +75,7 @@ def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["reused"] is False and summary["cutouts"]["cut"] == 4
     assert 0.0 <= summary["val"]["mask_iou"] <= 1.0 and summary["seconds"]["fit"] > 0
+    assert summary["seconds"]["cpu"] > 0
     model = keras.saving.load_model(tmp_path / "loc" / "localiser.keras", compile=False)
     assert model.output_shape == (None, 8, 8, 1)
     stamp = (tmp_path / "loc" / "localiser.keras").stat().st_mtime_ns
