@@ -39,9 +39,6 @@ class SegmentConfig(BaseModel):
     min_object_fill: float = Field(0.01, ge=0.0, le=1.0)
     margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
     default_box: float = Field(0.8, gt=0.1, le=1.0)  # centred box side (fraction) otherwise
-    # GrabCut sees the box and this much more on each side (fraction of the box's size;
-    # tuned on the demo generator: 0.1 beat 0.5 and the whole photo, and is the fastest).
-    context: float = Field(0.1, ge=0.0, le=2.0)
     work_size: int = Field(160, ge=48, le=1024)  # GrabCut runs on this longest side
     iterations: int = Field(3, ge=1, le=20)
     # Quality check: the mask must fill this much of the box and of the image...

@@ -94,30 +94,21 @@ def grabcut(
     # GrabCut needs some background outside the rectangle: keep a 1-pixel frame.
     x0, y0 = max(1, x0), max(1, y0)
     x1, y1 = min(sw - 1, x1), min(sh - 1, y1)
-    # GrabCut runs on the box and a ring of background around it: pixels farther out are
-    # background anyway, and leaving them out makes the cut faster and its background
-    # model local (the wall behind the garment, not the far side of the room).
-    ring_x, ring_y = round((x1 - x0) * config.context), round((y1 - y0) * config.context)
-    cx0, cy0 = max(0, x0 - max(1, ring_x)), max(0, y0 - max(1, ring_y))
-    cx1, cy1 = min(sw, x1 + max(1, ring_x)), min(sh, y1 + max(1, ring_y))
-    image = cv2.cvtColor(np.ascontiguousarray(small[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2BGR)
-    mask = np.zeros(image.shape[:2], np.uint8)
+    mask = np.zeros((sh, sw), np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    x0, x1, y0, y1 = x0 - cx0, x1 - cx0, y0 - cy0, y1 - cy0
+    image = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     rect = (x0, y0, x1 - x0, y1 - y0)
     if prior is None:
         cv2.grabCut(image, mask, rect, bgd, fgd, config.iterations, cv2.GC_INIT_WITH_RECT)
     else:
         garment = cv2.resize(prior.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
-        garment = garment[cy0:cy1, cx0:cx1]
         inside = np.where(garment >= config.prior_threshold, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
         mask[y0:y1, x0:x1] = inside[y0:y1, x0:x1]
         if not (mask == cv2.GC_PR_FGD).any() or not (mask != cv2.GC_PR_FGD).any():
             mask[:] = 0
             mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
         cv2.grabCut(image, mask, rect, bgd, fgd, config.iterations, cv2.GC_INIT_WITH_MASK)
-    foreground = np.zeros((sh, sw), np.float32)
-    foreground[cy0:cy1, cx0:cx1] = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    foreground = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     full = cv2.resize(foreground, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.asarray(full >= 0.5)
 
