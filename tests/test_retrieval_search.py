@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from dataset.core.store import open_store
+from tests.localiser_fixtures import write_constant_localiser
 from tests.search_fixtures import (
     garment_image,
     jpeg,
@@ -23,7 +24,6 @@ from tests.search_fixtures import (
     write_paired_dataset,
     write_tiny_encoder,
 )
-from tests.localiser_fixtures import write_constant_localiser
 from tests.training_fixtures import cli
 
 REPO = Path(__file__).resolve().parents[1]
