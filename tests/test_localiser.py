@@ -19,6 +19,7 @@ from dataset.core.errors import UserError
 from dataset.core.store import Store, open_store
 from dataset.segmentation import SegmentConfig, segment_images
 from dataset.synthetic.garments import Look, render, shopper_shot, studio_shot, to_jpeg
+from tests.localiser_fixtures import write_constant_localiser
 from training.localiser.composite import composites
 from training.localiser.cutouts import Cutout
 
@@ -74,6 +75,7 @@ def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["reused"] is False and summary["cutouts"]["cut"] == 4
     assert 0.0 <= summary["val"]["mask_iou"] <= 1.0 and summary["seconds"]["fit"] > 0
+    assert summary["seconds"]["cpu"] > 0
     model = keras.saving.load_model(tmp_path / "loc" / "localiser.keras", compile=False)
     assert model.output_shape == (None, 8, 8, 1)
     stamp = (tmp_path / "loc" / "localiser.keras").stat().st_mtime_ns
@@ -87,28 +89,19 @@ def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--image-size" in bad.stderr and "40" in bad.stderr
 
 
-def _constant_localiser(store: Store, key: str, bias: float) -> None:
-    """A localiser that calls every cell garment (``bias`` > 0: its box is the whole photo)
-    or none (< 0), saved as a real model file: what the stage does with its answer is then
-    known without training a model to some level."""
-    from training.localiser.model import build_localiser
-
-    model = build_localiser(32, width=4)
-    kernel, _bias = model.get_layer("mask").get_weights()
-    model.get_layer("mask").set_weights([np.zeros_like(kernel), np.full((1,), bias, np.float32)])
-    path = Path(store.local_path(key))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-
-
 def test_segment_stage_uses_the_localiser_and_writes_masks(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     rooms = _photos(store, "raw", "cluttered", 15)  # 17 photos: more than one chunk, so
     studio = _photos(store, "cat", "studio", 2)  # two worker processes (spawned) cut them
-    _constant_localiser(store, "models/loc.keras", bias=8.0)
-    manifest = pd.DataFrame({"image_path": rooms + studio})
+    write_constant_localiser(store.local_path("models/loc.keras"), bias=8.0)
+    manifest = pd.DataFrame({"image_path": rooms + studio, "domain": ["user"] * 15 + ["shop"] * 2})
     config = SegmentConfig(workers=2, localiser="models/loc.keras")
     frame, summary = segment_images(store, manifest, config, out="ds/v1")
+    shoppers = summary["fallback_by_domain"]["user"]
+    assert shoppers["images"] == 15 and summary["fallback_by_domain"]["shop"]["images"] == 2
+    user_fallbacks = frame["segmentation"].iloc[:15].str.startswith("fallback").sum()
+    assert shoppers["fallback"] == user_fallbacks
+    assert shoppers["fallback_share"] == round(user_fallbacks / 15, 4)
 
     model_id = hashlib.sha1(store.read_bytes("models/loc.keras")).hexdigest()[:12]
     assert summary["localiser"] == {"model": "models/loc.keras", "model_id": model_id}
@@ -124,7 +117,8 @@ def test_segment_stage_uses_the_localiser_and_writes_masks(tmp_path: Path) -> No
     again, summary = segment_images(store, manifest, config, out="ds/v1")
     assert summary["from_cache"] == 17
     assert again["mask_path"].equals(frame["mask_path"])
-    _constant_localiser(store, "models/loc.keras", bias=-8.0)  # retrained: finds nothing
+    # Retrained: finds nothing.
+    write_constant_localiser(store.local_path("models/loc.keras"), bias=-8.0)
     frame, summary = segment_images(store, manifest, config, out="ds/v1")
     assert summary["from_cache"] == 0
     # Nothing found: studio shots keep their backdrop box, most rooms the centred default.
@@ -150,3 +144,28 @@ def test_missing_localiser_is_a_clear_error(tmp_path: Path) -> None:
     config = SegmentConfig(workers=1, localiser="models/none.keras")
     with pytest.raises(UserError, match="segment.localiser: no model at .*fit-localiser"):
         segment_images(store, manifest, config, out="ds/v1")
+
+
+def test_query_segmentation_takes_the_localisers_box_and_falls_back_on_the_backdrop(
+    tmp_path: Path,
+) -> None:
+    from dataset.segmentation.localiser import Localiser
+    from training.retrieval.segment import segment_garment
+
+    store = open_store(tmp_path)
+    room, studio = _photos(store, "raw", "cluttered", 1) + _photos(store, "cat", "studio", 1)
+    write_constant_localiser(store.local_path("everything.keras"), bias=8.0)
+    write_constant_localiser(store.local_path("nothing.keras"), bias=-8.0)
+    everything = Localiser.from_store(store, "everything.keras")
+    nothing = Localiser.from_store(store, "nothing.keras")
+
+    def photo(key: str) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(store.read_bytes(key))).convert("RGB"))
+
+    assert segment_garment(photo(room), localiser=everything).box_source == "localiser"
+    assert segment_garment(photo(room), localiser=None).box_source != "localiser"
+    # A localiser that finds nothing leaves the studio shot its backdrop box.
+    cut = segment_garment(photo(studio), localiser=nothing)
+    assert cut.box_source == "backdrop" and 0.05 < cut.kept < 1.0 and cut.problem is None
+    assert cut.note().startswith("segmented (backdrop box)")
+    assert (cut.image[0, 0] == 255).all()

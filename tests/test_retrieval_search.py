@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from dataset.core.store import open_store
+from tests.localiser_fixtures import write_constant_localiser
 from tests.search_fixtures import (
     garment_image,
     jpeg,
@@ -100,12 +101,22 @@ def test_search_with_segmentation_and_approximate_index(
     )  # fmt: skip
     assert code == 0, err
     assert json.loads((tmp_path / "ivf/index.json").read_text())["dims"] == 3 * 16
+    write_constant_localiser(str(tmp_path / "loc.keras"), bias=8.0)  # every cell garment
     code, out, err = cli(
         capsys, "search", "--index", str(tmp_path / "ivf"), "--image", world["query"],
-        "--approx", "--nprobe", "3", "--segment", "--format", "json",
+        "--approx", "--nprobe", "3", "--segment", "--localiser", str(tmp_path / "loc.keras"),
+        "--format", "json",
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["results"][0]["product_id"] == world["pair"]
+    assert json.loads(out)["segmentation"].startswith(("segmented (", "segmentation rejected ("))
+    # The flag reaches the localiser's loader: a file that is no model is a one-line error.
+    (tmp_path / "notes.keras").write_text("not a model")
+    code, _, err = cli(
+        capsys, "search", "--index", str(tmp_path / "ivf"), "--image", world["query"],
+        "--segment", "--localiser", str(tmp_path / "notes.keras"),
+    )  # fmt: skip
+    assert code == 2 and "notes.keras is not a localiser model" in err
 
 
 def test_encoder_mismatch_and_non_image_query_are_refused(

@@ -17,17 +17,17 @@ def garment_on_backdrop() -> np.ndarray:
 
 def test_query_cut_equals_the_dataset_stage_cut() -> None:
     photo = garment_on_backdrop()
-    cut, kept = segment_garment(photo)
+    cut = segment_garment(photo)
     mask, _box, source, problem = segment_array(photo, None, SegmentConfig())
-    assert (source, problem) == ("backdrop", None)
-    np.testing.assert_array_equal(cut, on_white(photo, mask))
-    assert 0.2 < kept < 0.5
-    assert (cut[5, 5] == 255).all() and (cut[60, 45] == (150, 20, 30)).all()
+    assert (source, problem) == ("backdrop", None) and cut.box_source == source
+    np.testing.assert_array_equal(cut.image, on_white(photo, mask))
+    assert 0.2 < cut.kept < 0.5
+    assert (cut.image[5, 5] == 255).all() and (cut.image[60, 45] == (150, 20, 30)).all()
 
 
 def test_a_rejected_cut_leaves_the_query_whole() -> None:
     noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     config = SegmentConfig(min_box_fill=0.99)  # no GrabCut mask fills 99% of its box
-    cut, kept = segment_garment(noise, config)
-    assert kept == 1.0
-    np.testing.assert_array_equal(cut, noise)
+    cut = segment_garment(noise, config)
+    assert cut.kept == 1.0
+    np.testing.assert_array_equal(cut.image, noise)

@@ -146,6 +146,21 @@ def _segment_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
     ]
 
 
+def _fallback_by_domain(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per domain (``shop``, ``user``...; ``all`` without a domain column): images cut or
+    kept whole, and the share kept whole, the figure to watch on shoppers' photos."""
+    unique = frame.drop_duplicates("image_path")
+    domains = unique["domain"].fillna("unknown") if "domain" in unique else "all"
+    out = {}
+    for domain, rows in unique.assign(_domain=domains).groupby("_domain"):
+        status = rows["segmentation"].astype(str).str.split(":").str[0]
+        cut = int(((status == "segmented") | (status == "fallback")).sum())
+        fallback = int((status == "fallback").sum())
+        out[str(domain)] = {"images": cut, "fallback": fallback,
+                            "fallback_share": round(fallback / cut, 4) if cut else 0.0}  # fmt: skip
+    return out
+
+
 def _chunks(tasks: Sequence[Task], size: int) -> Iterator[list[Task]]:
     for start in range(0, len(tasks), size):
         yield list(tasks[start : start + size])
@@ -239,6 +254,7 @@ def segment_images(
     frame["box_source"] = matched["box_source"].to_numpy()
     summary: dict[str, Any] = {
         "images": int(len(table)),
+        "fallback_by_domain": _fallback_by_domain(frame),
         "segmented": int((statuses == "segmented").sum()),
         "fallback": int((statuses == "fallback").sum()),
         "bad": int(len(bad)),
@@ -263,4 +279,7 @@ def segment_images(
         ],
     }
     logger.info("segmentation: %s", {k: v for k, v in summary.items() if k != "bad_images"})
+    for domain, counts in summary["fallback_by_domain"].items():
+        logger.info("segmentation fallbacks, %s photos: %d of %d (%.1f%%)", domain,
+                    counts["fallback"], counts["images"], 100 * counts["fallback_share"])  # fmt: skip
     return frame, summary

@@ -61,7 +61,15 @@ def run(args: argparse.Namespace) -> int:
         config, open_store(args.cutouts), out,
         scenes=open_store(args.scenes) if args.scenes else None, overwrite=args.overwrite,
     )  # fmt: skip
-    verb = "reused" if summary["reused"] else f"trained in {summary['seconds']['fit']:.0f} s"
+    seconds = summary["seconds"]
+    verb = (
+        "reused"
+        if summary["reused"]
+        else (
+            f"trained (data {seconds['data']:.0f} s, fit {seconds['fit']:.0f} s, "
+            f"{seconds['cpu']:.0f} CPU s)"
+        )
+    )
     text = (
         f"localiser {verb}: {out.uri_for(MODEL_FILE)} (validation mask IoU "
         f"{summary['val']['mask_iou']:.3f}, box IoU {summary['val']['box_iou']:.3f})"

@@ -6,7 +6,9 @@ encodings the way the index did, and prints the top products with their cosine s
 --grid writes the query beside its results; --pair-id marks the results of that pair
 (the true product of a known user photo) as hits. --box x1,y1,x2,y2 searches only that
 part of the photo (pixels; clamped to the photo, refused when it has no area or lies
-outside). --segment cuts the garment out of a cluttered photo with GrabCut first.
+outside). --segment cuts the garment out of a cluttered photo with GrabCut first, in the
+box of the garment localiser given by --localiser (`s2s-train fit-localiser`'s
+localiser.keras; the backdrop box is the fallback), else in the backdrop box.
 
 It also prints the attributes the encoder sees in the photo: the most probable class
 of single-label tasks and, for multi-label ones, every label at or above its calibrated
@@ -42,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--segment", action="store_true", help="GrabCut the garment first")
     parser.add_argument(
+        "--localiser",
+        metavar="MODEL",
+        help="with --segment: garment localiser (localiser.keras URI) that gives the box",
+    )
+    parser.add_argument(
         "--encoder", metavar="MODEL", help="encoder URI (default: the one recorded in the index)"
     )
     parser.add_argument("--pair-id", help="highlight results of this pair_id as hits")
@@ -63,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UserError(f"--top must be >= 1. Received: {args.top}")
+    if args.localiser and not args.segment:
+        raise UserError(f"--localiser is used by --segment only. Received: {args.localiser}")
     # Cheap checks first: a bad photo or a mismatched encoder fails before TensorFlow loads.
     image = load_image(read_uri(args.image), args.image)
     if args.box:
@@ -73,10 +82,13 @@ def run(args: argparse.Namespace) -> int:
     index.check_encoder(str(meta["encoder_id"]), encoder_uri)
     note = ""
     if args.segment:
+        from dataset.segmentation.localiser import Localiser
         from training.retrieval.segment import segment_garment
+        from training.retrieval.uris import split_uri
 
-        image, kept = segment_garment(image)
-        note = f"segmented, {100 * kept:.0f}% kept" if kept < 1.0 else "segmentation rejected"
+        localiser = Localiser.from_store(*split_uri(args.localiser)) if args.localiser else None
+        cut = segment_garment(image, localiser=localiser)
+        image, note = cut.image, cut.note()
     encoder = load_encoder(encoder_uri)
     index.check_encoder(encoder.encoder_id, encoder_uri)
     encodings, probs = encode_array(encoder, image)
@@ -158,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         "results": records,
         "grid": args.grid,
         "pair_rank": pair_rank,
+        "segmentation": note or None,
     }
     if outside is not None:
         report["true_product"] = {

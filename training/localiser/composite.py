@@ -1,7 +1,8 @@
 """Training photos for the localiser: studio cut-outs pasted onto varied scenes.
 
-One composite: a scene (a lit wall, a room with furniture, a texture such as tiles,
-planks, stripes or checks, or a border strip of a marketplace photo), other cut-outs as
+One composite: a scene (a lit wall, a room with furniture, shelves of small colourful
+objects, a texture such as tiles, planks, stripes or checks, or a border strip of a
+marketplace photo), other cut-outs as
 clutter behind, the garment (scaled, moved, rotated, foreshortened, recoloured), in
 front of it sometimes a hand or a hanger, then camera tilt, light falloff, colour cast,
 blur, sensor noise and JPEG. The true mask is the garment minus what hides it, reduced to
@@ -88,6 +89,26 @@ def _room(size: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def _shelves(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows of many small objects in many colours (books, boxes, jars): a busy scene whose
+    colourful bits the network must learn are not the garment."""
+    out = _wall(size, rng)
+    row = int(size * rng.uniform(0.12, 0.3))
+    board = max(1, row // 8)
+    for top in range(int(rng.integers(-row, 1)), size, row):
+        x = int(rng.integers(-4, 1))
+        while x < size:
+            width = int(row * rng.uniform(0.08, 0.3))
+            height = int((row - board) * rng.uniform(0.6, 1.0))
+            out[
+                max(0, top + row - board - height) : max(0, top + row - board),
+                max(0, x) : x + width,
+            ] = _colour(rng, 0, 255)
+            x += width + int(rng.integers(0, 2)) * int(rng.integers(1, row // 2 + 2))
+        out[max(0, top + row - board) : max(0, top + row)] = _colour(rng) * 0.8
+    return out
+
+
 def _border_scene(size: int, photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A strip along one side of a real photo, stretched over the frame: its background."""
     import cv2
@@ -106,10 +127,12 @@ def scene(size: int, rng: np.random.Generator, photos: Sequence[np.ndarray] = ()
     pick = rng.random()
     if photos and pick < 0.3:
         return _border_scene(size, photos[int(rng.integers(len(photos)))], rng)
-    if pick < 0.5:
+    if pick < 0.45:
         return _wall(size, rng)
-    if pick < 0.75:
+    if pick < 0.65:
         return _room(size, rng)
+    if pick < 0.8:
+        return _shelves(size, rng)
     return _texture(size, rng)
 
 
@@ -136,7 +159,7 @@ def procedural_cutout(rng: np.random.Generator, side: int = 96) -> Cutout:
         radius += rng.uniform(0, 0.25 / harmonic * 2) * np.cos(
             harmonic * angles + rng.uniform(0, 6.3)
         )
-    aspect = rng.uniform(0.4, 1.0)
+    aspect = rng.uniform(0.2, 1.0)  # down to scarves and ties
     points = np.stack([np.cos(angles) * radius * aspect, np.sin(angles) * radius], axis=1)
     scale = side / 2 / np.abs(points).max() * 0.9
     mask = np.zeros((side, side), np.uint8)
@@ -283,7 +306,7 @@ def composite(
         _paste(canvas, _pick(cutouts, rng), rng.uniform(0.15, 0.45), rng, centre_spread=0.5)
     garment = _pick(cutouts, rng)
     mask = _paste(canvas, garment, rng.uniform(0.35, 1.0), rng, centre_spread=0.18)
-    if rng.random() < 0.25:
+    if rng.random() < 0.35:
         mask = mask * ~_hand(canvas, mask, rng)
     elif rng.random() < 0.3:
         _hanger(canvas, mask, rng)

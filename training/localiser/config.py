@@ -13,11 +13,14 @@ class LocaliserConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    image_size: int = Field(96, ge=32, le=512, multiple_of=16)  # network input side
+    # Network input side. 64 px with 4000 composites trains on a third less CPU than
+    # 96 px with 3000 (64 vs 94 CPU seconds) for a better demo shoppers' IoU (0.834 vs
+    # 0.824): GrabCut draws the outline, the network only has to find the garment.
+    image_size: int = Field(64, ge=32, le=512, multiple_of=16)
     width: int = Field(16, ge=4, le=128)  # filters of the first layer
     max_cutouts: int = Field(160, ge=1)  # studio shots cut on their backdrop
     max_scenes: int = Field(200, ge=0)  # marketplace photos whose borders become scenes
-    composites: int = Field(3000, ge=8)  # training photos generated per run
+    composites: int = Field(4000, ge=8)  # training photos generated per run
     val_composites: int = Field(200, ge=4)
     epochs: int = Field(8, ge=1)
     batch_size: int = Field(32, ge=1)
