@@ -7,8 +7,9 @@ its mask beside it as a 1-bit PNG (``<sha1>-<variant>.png``, ``mask_path``), whe
 ``variant`` hashes the parameters, the localiser model and the annotation box. Every row
 also gets the ``box`` GrabCut ran in (``[x0, y0, x1, y1]``, margin included) and its
 ``box_source``. ``segments.parquet`` records every result by that key, so a rerun only
-cuts new images or new parameters. With a localiser (``SegmentConfig.localiser``), each
-worker process loads it once and runs it on a chunk of photos at a time.
+cuts new images or new parameters. With a localiser (``SegmentConfig.localiser``), this
+process reads the photos and runs it on a chunk at a time, while worker processes that
+never load Keras make the cuts (GrabCut: most of the time).
 
 ``segmentation`` status: ``segmented``; ``fallback: <why>`` (the quality check failed,
 ``segmented_path`` is the original image); ``bad: <reason>`` (unreadable, no path).
@@ -131,19 +132,29 @@ def _cut(store: Store, row: dict[str, Any], annotation: list[float] | None,
             "mask_path": f"{stem}.png"}  # fmt: skip
 
 
-def _segment_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
-    store = _WORKER["store"]
-    rows = [_read(store, key, box) for key, box in tasks]
-    # The localiser runs once per chunk, on the photos to cut that carry no annotation.
+Located = dict[int, tuple[Any, np.ndarray | None]]
+
+
+def _read_and_locate(tasks: list[Task]) -> tuple[list[dict[str, Any]], Located]:
+    """A chunk's rows, and the localiser's finds for the photos to cut that carry no
+    annotation (one batch per chunk)."""
+    rows = [_read(_WORKER["store"], key, box) for key, box in tasks]
     todo = [i for i, row in enumerate(rows) if "_rgb" in row and tasks[i][1] is None]
-    located: dict[int, tuple[Any, np.ndarray | None]] = {}
-    if todo and _WORKER["config"].localiser:
-        found = _localiser().locate([rows[i]["_rgb"] for i in todo])
-        located = dict(zip(todo, found, strict=True))
+    if not (todo and _WORKER["config"].localiser):
+        return rows, {}
+    found = _localiser().locate([rows[i]["_rgb"] for i in todo])
+    return rows, dict(zip(todo, found, strict=True))
+
+
+def _cut_chunk(tasks: list[Task], rows: list[dict[str, Any]], located: Located) -> list[dict]:
     return [
-        _cut(store, row, box, located.get(i, (None, None))) if "_rgb" in row else row
+        _cut(_WORKER["store"], row, box, located.get(i, (None, None))) if "_rgb" in row else row
         for i, (row, (_key, box)) in enumerate(zip(rows, tasks, strict=True))
     ]
+
+
+def _segment_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
+    return _cut_chunk(tasks, *_read_and_locate(tasks))
 
 
 def _fallback_by_domain(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -164,6 +175,38 @@ def _fallback_by_domain(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def _chunks(tasks: Sequence[Task], size: int) -> Iterator[list[Task]]:
     for start in range(0, len(tasks), size):
         yield list(tasks[start : start + size])
+
+
+def _located_here_cut_in_workers(
+    work: list[Task], args: tuple[Any, ...], workers: int, bar: Any
+) -> list[dict[str, Any]]:
+    """Read and localise here, one batch per chunk; cut in ``workers`` processes that
+    never load Keras (spawned: a fork of a process whose Keras runs threads can deadlock).
+    A few chunks ahead at most are in flight, so the decoded photos held stay bounded."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future
+
+    _init_worker(*args)
+    results: list[dict[str, Any]] = []
+    in_flight: deque[Future[list[dict[str, Any]]]] = deque()
+
+    def collect_oldest() -> None:
+        rows = in_flight.popleft().result()
+        results.extend(rows)
+        bar.update(len(rows))
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(*args, True)
+    ) as pool:
+        for chunk in _chunks(work, CHUNK):
+            in_flight.append(pool.submit(_cut_chunk, chunk, *_read_and_locate(chunk)))
+            if len(in_flight) > 2 * workers:
+                collect_oldest()
+        while in_flight:
+            collect_oldest()
+    return results
 
 
 def segment_images(
@@ -214,19 +257,18 @@ def segment_images(
         for chunk in _chunks(work, CHUNK):
             results.extend(_segment_chunk(chunk))
             bar.update(len(chunk))
-    else:
+    elif not config.localiser:
         import multiprocessing
 
-        # A localiser means Keras in the workers: a forked copy of a process whose Keras
-        # backend runs threads can deadlock, so those workers start fresh.
-        fork = os.name == "posix" and not config.localiser
-        context = multiprocessing.get_context("fork" if fork else "spawn")
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(*args, True)
         ) as pool:
             for chunk_rows in pool.map(_segment_chunk, _chunks(work, CHUNK)):
                 results.extend(chunk_rows)
                 bar.update(len(chunk_rows))
+    else:
+        results = _located_here_cut_in_workers(work, args, workers, bar)
     bar.close()
 
     table = pd.DataFrame(results, columns=["image_path", *COLUMNS])
