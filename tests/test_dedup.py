@@ -275,6 +275,46 @@ def test_lookalike_catalogue_products_are_reported_not_merged(
 
 
 @pytest.mark.parametrize("link", ["every_member", "keeper"])
+def test_views_of_one_listing_are_never_duplicates(
+    tmp_path: Path, generated: tuple[StoredSet, str], link: str
+) -> None:
+    """A catalogue product's two views (one a resized copy of the other) stay apart, and
+    so do a marketplace item's; each view keeps its relist from the other listing."""
+    manifest, uri = _photo_store(tmp_path, generated[0])
+    store = open_store(uri)
+    store.write_bytes("catalogue/c1-back.jpg", store.read_bytes("raw/m/big.jpg"))
+    views = pd.DataFrame(
+        {
+            "image_path": ["catalogue/c1.jpg", "catalogue/c1-back.jpg", "raw/m/old.jpg",
+                           "raw/m/big.jpg"],
+            "source": ["catalogue", "catalogue", "marketplace", "marketplace"],
+            "product_id": ["P1", "P1", None, None],
+            "site": [None, None, "shop", "shop"],
+            "item_id": [None, None, "17", "17"],
+        }
+    )  # fmt: skip
+    config = DedupConfig(workers=1, cluster_link=link)
+    frame, summary = find_duplicates(store, views, config, out=f"ds/{link}")
+    cluster = frame.set_index("image_path")["dup_cluster"]
+    assert cluster["catalogue/c1.jpg"] != cluster["catalogue/c1-back.jpg"]
+    assert cluster["raw/m/old.jpg"] != cluster["raw/m/big.jpg"]
+    # Each marketplace photo is identical bytes of one catalogue view: it joins that one.
+    assert cluster["raw/m/old.jpg"] == cluster["catalogue/c1.jpg"]
+    assert cluster["raw/m/big.jpg"] == cluster["catalogue/c1-back.jpg"]
+    assert sorted(frame.loc[frame["dup_keep"], "image_path"]) == [
+        "catalogue/c1-back.jpg", "catalogue/c1.jpg"
+    ]  # fmt: skip
+    pairs = store.read_parquet(f"ds/{link}/duplicates.parquet")
+    listing_pairs = pairs[pairs["decision"] == "same_listing"]
+    # The pairs are reported between contents: the two views' pair is the refused one.
+    assert summary["same_listing_pairs"] == len(listing_pairs) == 1
+    assert not listing_pairs["merged"].any()
+    assert set(listing_pairs.iloc[0][["image_path_a", "image_path_b"]]) == {
+        "catalogue/c1.jpg", "catalogue/c1-back.jpg"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("link", ["every_member", "keeper"])
 def test_a_chain_of_lookalikes_never_merges_its_ends(tmp_path: Path, link: str) -> None:
     # A~B and B~C are candidates (6 bits), A and C are not (12 bits): stage 1 alone
     # confirms both pairs. Connected components would put A and C in one cluster.
