@@ -43,7 +43,7 @@ from dedup_sets import SETS, EvalSet, cluster_metrics, store_set, truth_of  # no
 
 from dataset.core.store import Store, open_store  # noqa: E402
 from dataset.dedup import DedupConfig, find_duplicates  # noqa: E402
-from dataset.dedup.calibrate import calibrate  # noqa: E402
+from dataset.dedup.calibrate import calibrate, scoring_config  # noqa: E402
 from dataset.dedup.hashing import compute_hashes  # noqa: E402
 from dataset.dedup.pipeline import score_candidates  # noqa: E402
 from dataset.dedup.search import brute_force_pairs, near_pairs  # noqa: E402
@@ -110,7 +110,8 @@ def calibration(photos: int, min_precision: float) -> dict[str, Any]:
         store = open_store(root)
         label = next(iter(SETS))
         tuning = store_set(store, label, SETS[label](photos, 1), "tune")
-        scores = score_candidates(store, tuning.manifest["image_path"].tolist(), DedupConfig())
+        paths = tuning.manifest["image_path"].tolist()
+        scores = score_candidates(store, paths, scoring_config(DedupConfig()))
         truth = truth_of(tuning, scores["image_path_a"], scores["image_path_b"])
         result = calibrate(scores, pd.Series(truth), min_precision=min_precision)
     return {**result, "candidates": len(scores), "true_candidates": int(truth.sum())}
