@@ -153,7 +153,7 @@ def _p95(values: np.ndarray, mask: np.ndarray) -> float:
     return max(float(np.percentile(values[mask], 95)), 1e-3)
 
 
-ORIENTATIONS = 4  # bins of edge orientation, 45 degrees apart
+ORIENTATIONS = 4  # bins of edge orientation, 45 degrees apart (see _edges)
 
 
 def _edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,19 +163,21 @@ def _edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     channels together)."""
     import cv2
 
-    pixels = image.astype(np.float32)
-    gx = cv2.Sobel(pixels, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(pixels, cv2.CV_32F, 0, 1, ksize=3)
-    # Colour edges: the orientation of the channels' summed structure (doubled angles, so
-    # a dark-to-light and a light-to-dark edge of one line agree).
-    along, across = (gx * gx - gy * gy).sum(axis=-1), (2 * gx * gy).sum(axis=-1)
-    magnitude = np.sqrt((gx * gx + gy * gy).sum(axis=-1))
-    doubled = np.arctan2(across, along)
-    centres = np.arange(ORIENTATIONS) * (2 * np.pi / ORIENTATIONS)
-    weights = np.maximum(np.cos(doubled[..., None] - centres), 0.0) ** 2
-    oriented = (magnitude[..., None] * weights).astype(np.float32)
-    # A light blur forgives the sub-pixel error of the fit and of re-sampling.
-    grey = np.sqrt(gx[..., 0] ** 2 + gy[..., 0] ** 2)
+    channels = cv2.split(image.astype(np.float32))
+    gx = [cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3) for c in channels]
+    gy = [cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3) for c in channels]
+    # Colour edges: the orientation of the channels' summed structure, as a doubled angle
+    # (so a dark-to-light and a light-to-dark edge of one line agree): (cos, sin) of it.
+    along = sum(x * x - y * y for x, y in zip(gx, gy, strict=True))
+    across = sum(2 * x * y for x, y in zip(gx, gy, strict=True))
+    magnitude = np.sqrt(sum(x * x + y * y for x, y in zip(gx, gy, strict=True)))
+    norm = np.maximum(np.sqrt(along * along + across * across), 1e-6)
+    cos, sin = along / norm, across / norm
+    # Bins at doubled angles 0, 90, 180 and 270 degrees: weight cos(angle - centre)^2
+    # where positive, i.e. max(+-cos, 0)^2 and max(+-sin, 0)^2.
+    weights = [np.maximum(v, 0) ** 2 for v in (cos, sin, -cos, -sin)]
+    oriented = cv2.merge([magnitude * w for w in weights])
+    grey = cv2.magnitude(gx[0], gy[0])
     blur = (5, 5)
     return (
         cv2.GaussianBlur(grey, blur, 0),
