@@ -27,13 +27,25 @@ from dataset.dedup.config import DedupConfig
 from dataset.dedup.verify import decide
 
 GRID: dict[str, list[float]] = {
-    "min_inliers": [20, 25, 30, 40],  # geometry.MIN_INLIERS_TO_WARP and up
+    "min_inliers": [20, 25, 30, 40],
     "min_inlier_ratio": [0.1, 0.2, 0.3],
     "min_warped_edge_ncc": [-1.0, 0.5, 0.7],
     "max_unmatched_edges": [0.005, 0.01, 0.02, 0.05, 1.0],
     "min_edge_ncc": [0.97, 0.99, 1.01],
     "max_chroma": [3.0, 6.0, 10.0],
 }
+
+
+def scoring_config(base: DedupConfig, grid: dict[str, list[float]] | None = None) -> DedupConfig:
+    """``base`` with the gates of :func:`dataset.dedup.verify.score_pair` opened to the
+    loosest grid values: the scores calibration needs are computed for every pair."""
+    grid = grid or GRID
+    loosest = {
+        name: max(values) if name.startswith("max_") else min(values)
+        for name, values in grid.items()
+        if name in ("max_chroma", "min_inliers", "min_inlier_ratio")
+    }
+    return base.model_copy(update=loosest)
 
 
 def calibrate(

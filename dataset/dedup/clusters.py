@@ -10,6 +10,12 @@ photos confirmed against it, best first. A member is therefore always verified a
 the photo that replaces it, and a distinct product loses its photo only through a false
 pair with a keeper directly.
 
+Some photos may never share a cluster, whatever their scores: the photos of one listing
+(a catalogue product's views, a marketplace item's photos: the front and the back of one
+garment are views, not copies) and, by default, the photos of two catalogue products.
+Each such rule is a code per photo (:func:`listing_codes`, :func:`catalogue_codes`): a
+cluster holds at most one photo of each code.
+
 The keep rule is an ordered list of criteria from :data:`CRITERIA`, the first deciding
 and the next ones breaking ties, the image path last so the choice never depends on
 row order.
@@ -21,6 +27,12 @@ A chain 0~1~2 where 1 is kept first: 0 and 2 join 1 only if confirmed against ea
 [0, 0, 1, 2]
 >>> star_clusters(4, left, right, np.array([1, 0, 2, 3]), link="keeper").tolist()
 [0, 0, 0, 1]
+
+Photos 0 and 2 are views of one listing: whatever confirms them, they stay apart.
+
+>>> listing = np.array([7, -1, 7, -1])
+>>> star_clusters(4, left, right, np.array([1, 0, 2, 3]), "keeper", [listing]).tolist()
+[0, 0, 1, 2]
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ def star_clusters(
     right: np.ndarray,
     rank: np.ndarray,
     link: str = "every_member",
+    exclusive: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """Cluster (0..k-1, in order of the keepers' rank) of each of ``n`` nodes.
 
@@ -47,6 +60,8 @@ def star_clusters(
     nodes confirmed against it. ``link="every_member"``: a free node confirmed against
     the keeper joins only if it is also confirmed against every member taken so far, so
     two look-alikes of one keeper that differ from each other never share a cluster.
+    Each array of ``exclusive`` gives a code per node (-1: none); a cluster holds at most
+    one node of each code.
     """
     if link not in LINKS:
         raise ValueError(f"unknown cluster link {link!r}; expected one of {LINKS}")
@@ -57,21 +72,26 @@ def star_clusters(
     ends, others = ends[by_node], others[by_node]
     starts = np.searchsorted(ends, np.arange(n + 1))
     confirmed = set((ends * n + others).tolist()) if link == "every_member" else set()
+    codes = np.stack(list(exclusive)) if len(exclusive) else np.full((0, n), -1, np.int64)
     cluster = 0
     for node in np.argsort(rank, kind="stable").tolist():
         if labels[node] >= 0:
             continue
         labels[node] = cluster
         neighbours = others[starts[node] : starts[node + 1]]  # best ranked first
-        free = neighbours[labels[neighbours] < 0]
-        if link == "keeper":
-            labels[free] = cluster
-        else:
-            members = [node]
-            for candidate in dict.fromkeys(free.tolist()):
-                if all(candidate * n + member in confirmed for member in members[1:]):
-                    members.append(candidate)
-                    labels[candidate] = cluster
+        taken = {(k, c) for k, c in enumerate(codes[:, node].tolist()) if c >= 0}
+        members = [node]
+        for candidate in dict.fromkeys(neighbours[labels[neighbours] < 0].tolist()):
+            mine = {(k, c) for k, c in enumerate(codes[:, candidate].tolist()) if c >= 0}
+            if mine & taken:
+                continue
+            if link == "every_member" and not all(
+                candidate * n + member in confirmed for member in members[1:]
+            ):
+                continue
+            members.append(candidate)
+            labels[candidate] = cluster
+            taken |= mine
         cluster += 1
     return labels
 
@@ -83,6 +103,39 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 def is_catalogue(frame: pd.DataFrame) -> pd.Series:
     """``source == "catalogue"``, ``False`` where missing (pd.NA of nullable dtypes too)."""
     return _column(frame, "source").astype(object).eq("catalogue").fillna(False).astype(bool)
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """Values as ``str`` or ``None``: pd.NA, NaN and None of any (nullable) dtype alike."""
+    values = [None if pd.isna(value) else str(value) for value in column.astype(object)]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def listing_codes(frame: pd.DataFrame) -> np.ndarray:
+    """A code per row naming its listing (-1: unknown): a catalogue row's ``product_id``,
+    a marketplace row's ``site`` and ``item_id``. Photos of one listing are its views."""
+    rows = zip(
+        is_catalogue(frame),
+        as_text(_column(frame, "product_id")),
+        as_text(_column(frame, "site")),
+        as_text(_column(frame, "item_id")),
+        strict=True,
+    )
+    keys = [
+        (("catalogue", product) if is_shop else (site, item))
+        if (product if is_shop else site and item) is not None
+        else None
+        for is_shop, product, site, item in rows
+    ]
+    codes, _uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def catalogue_codes(frame: pd.DataFrame) -> np.ndarray:
+    """0 on catalogue rows with a ``product_id``, -1 elsewhere: with :func:`listing_codes`,
+    at most one catalogue product per cluster (two products are never merged)."""
+    product = as_text(_column(frame, "product_id")).where(is_catalogue(frame), None)
+    return np.where(product.notna(), 0, -1).astype(np.int64)
 
 
 def _numeric(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -59,7 +59,7 @@ class DedupConfig(BaseModel):
     min_inliers: int = Field(30, ge=4)
     min_inlier_ratio: float = Field(0.3, ge=0.0, le=1.0)
     min_warped_edge_ncc: float = Field(0.5, ge=-1.0, le=1.0)
-    max_unmatched_edges: float = Field(0.005, ge=0.0, le=1.0)
+    max_unmatched_edges: float = Field(0.02, ge=0.0, le=1.0)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)
     min_edge_ncc: float = Field(0.99, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
     max_chroma: float = Field(10.0, ge=0.0)  # mean CIELAB (a*, b*) distance

@@ -17,6 +17,11 @@ ORB puts most keypoints. Scores:
   even after a crop or a rotation);
 - ``unmatched_edges``: the share of strong edges one image has and the other lacks
   after the warp, the smaller of the two directions (see :func:`_warped_scores`).
+
+``unmatched_edges`` looks at colour edges (grey levels and CIELAB a*, b*): a dark red
+word printed on a purple garment has nearly the purple's grey level, and the look-alike
+that lacks it differs from the photo only in chroma. ``warped_edge_ncc`` stays on grey
+edges: on smooth photos a re-encode's blocky chroma would dominate it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ RATIO = 0.8  # Lowe's ratio test
 RANSAC_PX = 4.0  # reprojection error of an inlier, in pixels at ``feature_side``
 # A copy has most matches right, so RANSAC stops early; a look-alike would use them all.
 RANSAC_ITERATIONS = 100
-MIN_INLIERS_TO_WARP = 20  # fewer: no plausible copy (calibration: >= 30), skip the warp
 NO_MATCH = {
     "matches": 0.0,
     "inliers": 0.0,
@@ -47,24 +51,34 @@ class Keypoints:
 
     points: np.ndarray  # (n, 2) float32, pixel coordinates in ``grey``
     descriptors: np.ndarray  # (n, 32) uint8, ORB
-    grey: np.ndarray  # uint8, longer side ``feature_side``: what the warp compares
+    grey: np.ndarray  # uint8, longer side ``feature_side``
+    chroma: np.ndarray  # (h, w, 2) uint8, CIELAB a*, b* of ``grey``'s pixels
 
 
-def keypoints(grey: np.ndarray, max_features: int) -> Keypoints:
-    """ORB features of a grey image (the caller scales it: longer side ``feature_side``)."""
+def keypoints(grey: np.ndarray, chroma: np.ndarray, max_features: int) -> Keypoints:
+    """ORB features of a grey image (the caller scales it: longer side ``feature_side``);
+    ``chroma`` (CIELAB a*, b*) is kept for the comparison after the warp."""
     import cv2
 
     # A low FAST threshold: product photos are smooth, the default finds few corners.
     orb = cv2.ORB.create(nfeatures=max_features, fastThreshold=8, edgeThreshold=15, patchSize=15)
     found, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None:
-        return Keypoints(np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8), grey)
+        empty = np.empty((0, 2), np.float32)
+        return Keypoints(empty, np.empty((0, 32), np.uint8), grey, chroma)
     points = np.array([k.pt for k in found], np.float32)
-    return Keypoints(points, descriptors, grey)
+    return Keypoints(points, descriptors, grey, chroma)
 
 
-def match(a: Keypoints, b: Keypoints) -> dict[str, float]:
-    """The scores of module docstring for one pair."""
+def match(
+    a: Keypoints, b: Keypoints, min_inliers: int, min_inlier_ratio: float
+) -> dict[str, float]:
+    """The scores of module docstring for one pair, as far as a decision needs them.
+
+    Fewer than ``min_inliers`` matches cannot give that many inliers: RANSAC is skipped;
+    a fit of fewer inliers, or of a lower inlier ratio, is no copy: the warp is skipped
+    (:data:`NO_MATCH` stands for what was not computed).
+    """
     import cv2
 
     if len(a.points) < 4 or len(b.points) < 4:
@@ -72,7 +86,7 @@ def match(a: Keypoints, b: Keypoints) -> dict[str, float]:
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     pairs = matcher.knnMatch(a.descriptors, b.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < 4:
+    if len(good) < max(4, min_inliers):
         return {**NO_MATCH, "matches": float(len(good))}
     source = a.points[[m.queryIdx for m in good]]
     target = b.points[[m.trainIdx for m in good]]
@@ -87,48 +101,86 @@ def match(a: Keypoints, b: Keypoints) -> dict[str, float]:
         "inliers": float(inliers),
         "inlier_ratio": inliers / min(len(a.points), len(b.points)),
     }
-    if inliers < MIN_INLIERS_TO_WARP:
+    if inliers < min_inliers or scores["inlier_ratio"] < min_inlier_ratio:
         return {**NO_MATCH, **scores}
-    return {**scores, **_warped_scores(a.grey, b.grey, homography)}
+    return {**scores, **_warped_scores(_colour(a), _colour(b), homography)}
+
+
+def _colour(view: Keypoints) -> np.ndarray:
+    return np.dstack([view.grey, view.chroma])
 
 
 def _warped_scores(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> dict[str, float]:
     """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a``.
 
-    ``unmatched_edges``: the share of one image's strong edges with no edge near them in
-    the other, the smaller of the two directions. A copy keeps every edge of its
-    original (a watermark or a retouch adds edges to one side only); two look-alikes each
-    have details (a word, a logo) the other lacks.
+    ``unmatched_edges``: the share of one image's strong edges with no edge of the same
+    orientation near them in the other, the smaller of the two directions. A copy keeps
+    every edge of its original (a watermark or a retouch adds edges to one side only);
+    two look-alikes each have details (a word, a logo) the other lacks. The orientation
+    matters: two words printed at one place put edges near each other, but the strokes
+    of different letters run in different directions.
     """
     import cv2
 
-    height, width = a.shape
+    height, width = a.shape[:2]
     warped = cv2.warpPerspective(b, homography, (width, height), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpPerspective(np.full(b.shape, 255, np.uint8), homography, (width, height))
+    inside = cv2.warpPerspective(np.full(b.shape[:2], 255, np.uint8), homography, (width, height))
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
         return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges")}
-    edges_a, edges_b = _edges(a), _edges(warped)
-    values_a, values_b = edges_a[overlap], edges_b[overlap]
+    (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = _edges(a), _edges(warped)
+    values_a, values_b = grey_a[overlap], grey_b[overlap]
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
     kernel = np.ones((5, 5), np.uint8)  # forgives the fit's error of a pixel or two
     unmatched = []
-    for this, other in ((edges_a, edges_b), (edges_b, edges_a)):
-        this = this / max(float(np.percentile(this[overlap], 95)), 1e-3)
-        other = cv2.dilate(other, kernel) / max(float(np.percentile(other[overlap], 95)), 1e-3)
-        strong = (this > STRONG_EDGE) & overlap
-        lacking = strong & (other < PRESENT_EDGE * this)
+    sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
+    for magnitude, this, other in sides:
+        strong = (magnitude > STRONG_EDGE * _p95(magnitude, overlap)) & overlap
+        this = this / _p95(magnitude, overlap)
+        other = cv2.dilate(other, kernel) / _p95(other.sum(axis=-1), overlap)
+        # Each strong edge against the other image's edges of its own orientation.
+        own = this.argmax(axis=-1)[..., None]
+        mine = np.take_along_axis(this, own, -1)[..., 0]
+        theirs = np.take_along_axis(other, own, -1)[..., 0]
+        lacking = strong & (theirs < PRESENT_EDGE * mine)
         unmatched.append(float(lacking.sum() / max(int(strong.sum()), 1)))
     return {"warped_edge_ncc": ncc, "unmatched_edges": min(unmatched)}
 
 
-def _edges(grey: np.ndarray) -> np.ndarray:
+def _p95(values: np.ndarray, mask: np.ndarray) -> float:
+    return max(float(np.percentile(values[mask], 95)), 1e-3)
+
+
+ORIENTATIONS = 4  # bins of edge orientation, 45 degrees apart (see _edges)
+
+
+def _edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient magnitudes of ``image`` (h, w, c), lightly blurred: of its first channel
+    (grey), of all channels, and the latter split into :data:`ORIENTATIONS` bins (h, w,
+    bins), each pixel's magnitude shared among the bins near its orientation (that of the
+    channels together)."""
     import cv2
 
-    pixels = grey.astype(np.float32)
-    gx = cv2.Sobel(pixels, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(pixels, cv2.CV_32F, 0, 1, ksize=3)
-    # A light blur forgives the sub-pixel error of the fit and of re-sampling.
-    return cv2.GaussianBlur(cv2.magnitude(gx, gy), (5, 5), 0)
+    channels = cv2.split(image.astype(np.float32))
+    gx = [cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3) for c in channels]
+    gy = [cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3) for c in channels]
+    # Colour edges: the orientation of the channels' summed structure, as a doubled angle
+    # (so a dark-to-light and a light-to-dark edge of one line agree): (cos, sin) of it.
+    along = sum(x * x - y * y for x, y in zip(gx, gy, strict=True))
+    across = sum(2 * x * y for x, y in zip(gx, gy, strict=True))
+    magnitude = np.sqrt(sum(x * x + y * y for x, y in zip(gx, gy, strict=True)))
+    norm = np.maximum(np.sqrt(along * along + across * across), 1e-6)
+    cos, sin = along / norm, across / norm
+    # Bins at doubled angles 0, 90, 180 and 270 degrees: weight cos(angle - centre)^2
+    # where positive, i.e. max(+-cos, 0)^2 and max(+-sin, 0)^2.
+    weights = [np.maximum(v, 0) ** 2 for v in (cos, sin, -cos, -sin)]
+    oriented = cv2.merge([magnitude * w for w in weights])
+    grey = cv2.magnitude(gx[0], gy[0])
+    blur = (5, 5)
+    return (
+        cv2.GaussianBlur(grey, blur, 0),
+        cv2.GaussianBlur(magnitude, blur, 0),
+        cv2.GaussianBlur(oriented, blur, 0),
+    )

@@ -23,7 +23,14 @@ import pandas as pd
 
 from dataset.core.errors import UserError
 from dataset.core.store import Store
-from dataset.dedup.clusters import is_catalogue, keep_mask, keep_rank, star_clusters
+from dataset.dedup.clusters import (
+    as_text,
+    catalogue_codes,
+    keep_mask,
+    keep_rank,
+    listing_codes,
+    star_clusters,
+)
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import near_pairs
@@ -41,7 +48,8 @@ PAIR_COLUMNS = [
 ]  # fmt: skip
 # decision: ``clustered`` (both in one cluster: one was verified against the other or
 # against the photo the cluster keeps), ``chain_refused`` (confirmed, but one of them
-# already belongs to another keeper: joining would chain), ``distinct_products`` (photos
+# already belongs to another keeper: joining would chain), ``same_listing`` (two views of
+# one catalogue product or marketplace item: never merged), ``distinct_products`` (photos
 # of two different catalogue products: never merged).
 
 
@@ -113,12 +121,15 @@ def find_duplicates(
     edge_left, edge_right = _cluster_edges(
         cand_left[confirmed], cand_right[confirmed], first_of, node_rank.to_numpy()
     )
+    # Photos that never share a cluster: one listing's views; two catalogue products.
+    nodes = by_path.reindex(paths)
+    exclusive = {"same_listing": listing_codes(nodes)}
     if config.distinct_products:
-        distinct = _different_products(by_path, paths, edge_left, edge_right)
-        edge_left, edge_right = edge_left[~distinct], edge_right[~distinct]
+        exclusive["distinct_products"] = catalogue_codes(nodes)
     labels = star_clusters(
-        len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link
-    )
+        len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link,
+        list(exclusive.values()),
+    )  # fmt: skip
     timings["cluster_s"] = time.perf_counter() - started
 
     path_cluster = dict(zip(paths, labels.tolist(), strict=True))
@@ -129,10 +140,8 @@ def find_duplicates(
             frame = frame.drop(columns=column)
 
     kept_path = frame.loc[frame["dup_keep"]].set_index("dup_cluster")["image_path"]
-    different = _different_products(by_path, paths, left, right)
-    refused = different if config.distinct_products else np.zeros(len(left), bool)
     pairs = _pair_table(by_path, paths, left, right, scores[confirmed], len(same))
-    pairs = _decisions(pairs, labels[left], labels[right], refused, kept_path)
+    pairs = _decisions(pairs, left, right, labels, exclusive, kept_path)
     store.write_parquet(f"{out.rstrip('/')}/duplicates.parquet", pairs)
 
     bad = hashes[hashes["bad"].notna()]
@@ -149,7 +158,8 @@ def find_duplicates(
         "clusters_with_duplicates": int((sizes > 1).sum()),
         "rows_removed": int((~frame["dup_keep"]).sum() - (frame["dup_cluster"] < 0).sum()),
         "cross_source_pairs": int(pairs["cross_source"].sum()),
-        "lookalike_product_pairs": int(refused.sum()),
+        "lookalike_product_pairs": int((pairs["decision"] == "distinct_products").sum()),
+        "same_listing_pairs": int((pairs["decision"] == "same_listing").sum()),
         "chain_refused_pairs": int((pairs["decision"] == "chain_refused").sum()),
         "bad_images": [
             {"image_path": p, "reason": r}
@@ -247,24 +257,6 @@ def _cluster_edges(
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-def _text(column: pd.Series) -> pd.Series:
-    """Values as ``str`` or ``None``: pd.NA, NaN and None of any (nullable) dtype alike."""
-    values = column.astype(object)
-    return values.where(values.notna(), None).map(lambda v: v if v is None else str(v))
-
-
-def _different_products(
-    by_path: pd.DataFrame, paths: list[str], left: np.ndarray, right: np.ndarray
-) -> np.ndarray:
-    """Whether each pair joins photos of two different catalogue products."""
-    if "product_id" not in by_path or "source" not in by_path:
-        return np.zeros(len(left), bool)
-    product = _text(by_path["product_id"]).where(is_catalogue(by_path), None)
-    codes, _uniques = pd.factorize(product.reindex(paths), use_na_sentinel=True)
-    a, b = codes[left], codes[right]
-    return np.asarray((a >= 0) & (b >= 0) & (a != b), dtype=bool)
-
-
 def _pair_table(
     by_path: pd.DataFrame,
     paths: list[str],
@@ -274,7 +266,7 @@ def _pair_table(
     identical: int,
 ) -> pd.DataFrame:
     """Confirmed pairs by image path: scores and whether they cross sources."""
-    source = _text(by_path["source"]) if "source" in by_path else pd.Series(dtype=object)
+    source = as_text(by_path["source"]) if "source" in by_path else pd.Series(dtype=object)
     table = pd.DataFrame(
         {
             "image_path_a": [paths[i] for i in left],
@@ -297,18 +289,21 @@ def _pair_table(
 
 def _decisions(
     table: pd.DataFrame,
-    cluster_a: np.ndarray,
-    cluster_b: np.ndarray,
-    distinct: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    labels: np.ndarray,
+    exclusive: dict[str, np.ndarray],
     kept_path: pd.Series,
 ) -> pd.DataFrame:
-    """What each confirmed pair did: see ``DECISIONS``."""
-    same = cluster_a == cluster_b
+    """What each confirmed pair ``(left[k], right[k])`` did (see ``PAIR_COLUMNS``)."""
+    same = labels[left] == labels[right]
+    decision = np.where(same, "clustered", "chain_refused").astype(object)
+    for reason, codes in exclusive.items():
+        a, b = codes[left], codes[right]
+        decision[(decision == "chain_refused") & (a >= 0) & (a == b)] = reason
     table["merged"] = same
-    table["decision"] = np.where(
-        same, "clustered", np.where(distinct, "distinct_products", "chain_refused")
-    )
-    table["dup_cluster"] = np.where(same, cluster_a, -1).astype(np.int64)
+    table["decision"] = decision
+    table["dup_cluster"] = np.where(same, labels[left], -1).astype(np.int64)
     table["kept_path"] = table["dup_cluster"].map(kept_path).astype(object)
     table["removed_path"] = [
         None if not s else (b if a == k else a if b == k else None)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,14 +48,6 @@ class Thumbs:
 
 
 CHROMA_GRID = 12
-
-
-def thumbnail(data: bytes, size: int, max_pixels: int) -> Thumbs:
-    """Grey ``size`` x ``size`` thumbnails (zero mean, unit variance) and a chroma grid."""
-    image = open_image(data, max_pixels=max_pixels, mode="RGB", draft=2 * size)
-    rgb = np.asarray(image)
-    grey, box, chroma = _grey_box_chroma(rgb)
-    return _thumbs(grey, box, chroma, size)
 
 
 def _grey_box_chroma(
@@ -110,14 +103,32 @@ def image_views(data: bytes, config: DedupConfig) -> ImageViews:
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
     rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     grey, box, chroma = _grey_box_chroma(rgb)
-    return ImageViews(keypoints(grey, config.max_features), box, chroma)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    return ImageViews(keypoints(grey, lab[..., 1:], config.max_features), box, chroma)
 
 
-def score_pair(a: ImageViews, b: ImageViews, thumbs: tuple[Thumbs, Thumbs]) -> dict[str, float]:
-    """Every score of the module docstring for one pair."""
-    ncc, edge_ncc, shift, chroma = compare(*thumbs)
+def score_pair(
+    a: ImageViews,
+    b: ImageViews,
+    config: DedupConfig,
+    thumbs: Callable[[], tuple[Thumbs, ...]],
+) -> dict[str, float]:
+    """The scores of the module docstring for one pair, cheapest first, as far as the
+    decision under ``config`` needs them: most candidates are look-alikes of another
+    colour, which the chroma grids alone reject (the rest is left out: NaN)."""
+    chroma = chroma_distance(a.chroma, b.chroma)
+    if chroma > config.max_chroma:
+        return {"chroma": chroma}
+    ncc, edge_ncc, shift = compare(*thumbs())
     scores = {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma}
-    return {**scores, **match(a.keypoints, b.keypoints)}
+    geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
+    return {**scores, **geometric}
+
+
+def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean CIELAB (a*, b*) distance of two chroma grids: grey levels alone cannot tell a
+    beige dress from a grey one."""
+    return float(np.linalg.norm(a - b, axis=-1).mean())
 
 
 def _grey_thumb(grey: np.ndarray, size: int) -> np.ndarray:
@@ -164,21 +175,19 @@ def compare_views(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return _ncc(a_in, b_in), _ncc(_edges(a)[inner, inner], _edges(aligned)[inner, inner]), shift
 
 
-def compare(a: Thumbs, b: Thumbs) -> tuple[float, float, float, float]:
-    """``(ncc, edge_ncc, shift, chroma)``: the better of the frame and the object views.
+def compare(a: Thumbs, b: Thumbs) -> tuple[float, float, float]:
+    """``(ncc, edge_ncc, shift)``: the better of the frame and the object views.
 
     The object view undoes small crops and resizes of the frame (which change the
     scale of the content, something phase correlation cannot align); the frame view
-    covers busy backgrounds. ``chroma`` is the mean CIELAB (a*, b*) distance: grey
-    thumbnails alone cannot tell a beige dress from a grey one.
+    covers busy backgrounds.
     """
     best = compare_views(a.full, b.full)
     if a.object is not None and b.object is not None:
         by_object = compare_views(a.object, b.object)
         if min(by_object[:2]) > min(best[:2]):
             best = by_object
-    chroma = float(np.linalg.norm(a.chroma - b.chroma, axis=-1).mean())
-    return (*best, chroma)
+    return best
 
 
 _WINDOWS: dict[int, np.ndarray] = {}
@@ -228,12 +237,19 @@ PairTask = tuple[np.ndarray, np.ndarray, dict[int, ImageViews]]
 def _score_chunk(task: PairTask) -> np.ndarray:
     left, right, views = task
     size = _WORKER["config"].thumb_size
-    thumbs = {i: _thumbs(v.keypoints.grey, v.box, v.chroma, size) for i, v in views.items()}
+    cache: dict[int, Thumbs] = {}
+
+    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs past the chroma gate
+        for i in ids:
+            if i not in cache:
+                cache[i] = _thumbs(views[i].keypoints.grey, views[i].box, views[i].chroma, size)
+        return tuple(cache[i] for i in ids)
+
     rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         if i in views and j in views:
-            scores = score_pair(views[i], views[j], (thumbs[i], thumbs[j]))
-            rows[k] = [scores[name] for name in SCORES]
+            scores = score_pair(views[i], views[j], _WORKER["config"], partial(thumbs_of, i, j))
+            rows[k] = [scores.get(name, np.nan) for name in SCORES]
     return rows
 
 
@@ -319,28 +335,33 @@ def verify_pairs(
     scored_rows = np.empty((len(left), len(SCORES)), np.float32)
     scored_rows[order] = np.concatenate(rows)
     frame = pd.DataFrame(scored_rows, columns=SCORES)
-    frame["confirmed"] = decide(frame, config) & frame["ncc"].notna().to_numpy()
+    frame["confirmed"] = decide(frame, config)
     return frame
 
 
 def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
-    """Confirmed pairs: same colours, and either local features or thumbnails agree.
+    """Confirmed pairs: same colours, and local features or else thumbnails agree.
 
-    ``geometric``: enough RANSAC inliers, explaining enough of the photo, and the
-    gradients agree once warped, neither photo having details the other lacks (crops,
-    rotations, watermarks, retouches). ``aligned``:
+    Where the homography has ``min_inliers`` inliers the pair is judged by local
+    features: ``geometric`` (enough of the photo explained, the gradients agree once
+    warped, neither photo having details the other lacks: crops, rotations, watermarks,
+    retouches). Only photos too smooth for that many keypoints are judged ``aligned``:
     the thumbnails agree almost exactly after phase correlation (re-encodes, resizes,
-    shifts of photos too smooth for many keypoints).
+    small shifts). Two look-alikes whose words differ in chroma alone align as well as
+    copies do; geometry, which sees the word, has the last word where it can speak.
+    Unscored pairs (NaN: an unreadable image, a gate of :func:`score_pair`) fail.
     """
     colours = scores["chroma"].to_numpy() <= config.max_chroma
+    judged = scores["inliers"].to_numpy() >= config.min_inliers
     geometric = (
-        (scores["inliers"].to_numpy() >= config.min_inliers)
+        judged
         & (scores["inlier_ratio"].to_numpy() >= config.min_inlier_ratio)
         & (scores["warped_edge_ncc"].to_numpy() >= config.min_warped_edge_ncc)
         & (scores["unmatched_edges"].to_numpy() <= config.max_unmatched_edges)
     )
     aligned = (
-        (scores["ncc"].to_numpy() >= config.min_ncc)
+        ~judged
+        & (scores["ncc"].to_numpy() >= config.min_ncc)
         & (scores["edge_ncc"].to_numpy() >= config.min_edge_ncc)
         & (scores["shift"].to_numpy() <= config.max_shift * config.thumb_size)
     )
