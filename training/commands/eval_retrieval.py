@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
     from training.retrieval.cli_args import parse_ks
-    from training.retrieval.embed import Combination, combine, encode_images
+    from training.retrieval.embed import choose_combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
     from training.retrieval.metrics import best_positive_ranks, topk_accuracy
     from training.retrieval.report import compare, plot_report, retrieval_page, summary_text
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if (frame["role"] == "query").sum() == 0 or (frame["role"] == "gallery").sum() == 0:
         raise UserError(f"{pairs.source}: needs user photos with a pair and shop photos")
     encoder = load_encoder(args.encoder)
-    combination = Combination.parse(list(encoder.tasks), args.weights, args.block_norm)
+    combination = choose_combination(encoder, args.embedding, args.weights, args.block_norm)
     encodings, kept = encode_images(
         encoder,
         pairs.store,

@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="one backbone per task (the retailer's setup) instead of one shared",
     )
+    parser.add_argument(
+        "--retrieval",
+        action="store_true",
+        default=None,
+        help="add the street-to-shop embedding head, trained on user-shop pairs and product "
+        "views (the config's retrieval: block sets its size, temperature and weight)",
+    )
     for dest, (kind, text) in OVERRIDES.items():
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, help=text)
     parser.add_argument(
@@ -81,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {dest: getattr(args, dest) for dest in OVERRIDES}
     overrides["separate"] = args.separate
+    if args.retrieval:
+        overrides["retrieval"] = {"enabled": True}
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     config = load_config(args.config, overrides)
