@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from training.retrieval.cli_args import parse_ks
     from training.retrieval.embed import choose_combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
-    from training.retrieval.metrics import best_positive_ranks, topk_accuracy
+    from training.retrieval.metrics import best_positive_ranks, chance_topk, topk_accuracy
     from training.retrieval.report import compare, plot_report, retrieval_page, summary_text
     from training.retrieval.sources import load_pairs
     from training.retrieval.uris import read_uri
@@ -122,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     report = topk_accuracy(ranks, ks, list(queries["category"]), args.unmatched)
     report.update(
         {
+            "chance_top_k": chance_topk(
+                list(queries["match_key"]), [key or None for key in gallery["match_key"]], ks
+            ),
             "source": pairs.source,
             "query_split": args.split,
             "encoder": args.encoder,
