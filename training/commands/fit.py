@@ -25,7 +25,7 @@ HELP = "train the attribute encoders (shared backbone, one head per task)"
 
 # flag dest -> (type, help); each overrides the config key of the same name.
 OVERRIDES: dict[str, tuple[Any, str]] = {
-    "backbone": (str, "resnet50 (default) or tiny (CPU tests and the demo)"),
+    "backbone": (str, "resnet50 (default), small (the CPU demo) or tiny (tests)"),
     "weights": (str, "imagenet (default), none, or a local .h5/.keras weights file"),
     "image_size": (int, "input size (default: the shards' size)"),
     "epochs": (int, "epochs in all (default 20)"),
