@@ -148,6 +148,9 @@ def write_demo_world(store: Store, items_per_category: int = 3, size: int = 64) 
             }
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")
         store.write_text(f"raw/demo/{slug}/items/r1-00001.jsonl", "".join(lines))
-    config = DemoCatalogueConfig(items_per_category=items_per_category, image_size=size)
+    # No customers' photos: the build tests count the listings' photos (merge tests cover them)
+    config = DemoCatalogueConfig(
+        items_per_category=items_per_category, image_size=size, shopper_photos=0
+    )
     build_demo_catalogue(store, config)
     return photos

@@ -116,6 +116,23 @@ def test_merge_with_multi_valued_cells_unknown_codes_and_pairs() -> None:
     ]
 
 
+def test_customers_photos_are_user_rows_paired_with_their_product() -> None:
+    tax = load_taxonomy()
+    codes = parse_codes(CODES, "codes.yaml", tax)
+    export = pd.read_csv(io.StringIO(EXPORT), dtype=str, keep_default_na=False)
+    export["shopper_1"] = ["img/P1-s1.jpg", "", "img/P3-s1.jpg", "img/P4-s1.jpg", ""]
+    manifest, summary = merge_catalogue(export, codes, tax, MergeConfig())
+    user = manifest[manifest["domain"] == "user"]
+    # P4's type is unknown: the product and its customer's photo are both left out
+    assert user["image_path"].tolist() == ["img/P1-s1.jpg", "img/P3-s1.jpg"]
+    assert set(user["source"]) == {"catalogue"} and user["item_id"].isna().all()
+    assert user["pair_id"].tolist() == ["P1", "P3"] and user["type"].tolist() == [
+        ["jackets-coats"], ["dresses"]]  # fmt: skip
+    pairs = dict(zip(manifest["image_path"], manifest["pair_id"], strict=True))
+    assert pairs["img/P1-1.jpg"] == "P1" and pairs["img/P2-1.jpg"] is None
+    assert summary["shopper_images_out"] == 2 and summary["images_out"] == 7
+
+
 def test_merge_command_parquet_export_on_s3(
     s3_bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -61,7 +61,11 @@ def test_demo_catalogue_export(demo_store: Path) -> None:
     assert codes.lookup("type", "perfecto") == ("jackets-coats",)
     manifest, summary = merge_catalogue(export, codes, load_taxonomy(), MergeConfig())
     assert summary["unknown_codes"] == {} and summary["excluded_products"] == {}
-    assert len(manifest) == 2 * len(export)
+    # two studio views and two customers' photos per product, paired with it
+    assert len(manifest) == 4 * len(export) and summary["shopper_images_out"] == 2 * len(export)
+    shoppers = manifest[manifest["domain"] == "user"]
+    assert (shoppers["pair_id"] == shoppers["product_id"]).all()
+    assert shoppers["image_path"].str.startswith("catalogue/demo/shoppers/").all()
     design = universe.design(first["product_id"])
     row = manifest.iloc[0]
     assert set(row["colour"]) == set(design.colours) and row["type"] == [design.type]
@@ -93,5 +97,6 @@ def test_demo_marketplace_maps_fully_and_pairs_with_the_catalogue(demo_store: Pa
     assert merged["pairs"]["matched"] == len(pairs)
     paired = manifest.dropna(subset=["pair_id"])
     types = paired.groupby(["pair_id", "domain"])["type"].first().map(tuple).unstack()
-    assert len(types) == merged["pairs"]["products_paired"]
+    # every product has customers' photos; the listings pair a few of them too
+    assert len(types) == len(export) and merged["pairs"]["products_paired"] > 0
     assert (types["user"] == types["shop"]).all()

@@ -61,7 +61,7 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
     with upload_log.open("w") as log:  # a file, not a pipe: nobody reads it meanwhile
         upload = subprocess.Popen(
             [sys.executable, "-m", "dataset", "demo-catalogue", "--store", store,
-             "--items-per-category", "3", "--size", "64"],
+             "--items-per-category", "3", "--size", "64", "--shopper-photos", "0"],
             env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=log, stderr=log,
         )  # fmt: skip
 

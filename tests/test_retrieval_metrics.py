@@ -8,7 +8,7 @@ import pytest
 from dataset.core.errors import UserError
 from training.retrieval.embed import Combination, combine
 from training.retrieval.knn import IVF, exact_topk
-from training.retrieval.metrics import best_positive_ranks, topk_accuracy
+from training.retrieval.metrics import best_positive_ranks, chance_topk, topk_accuracy
 from training.retrieval.sources import split_dataset_uri
 
 
@@ -114,3 +114,20 @@ def test_combination_weights_normalisation_and_errors() -> None:
 )
 def test_dataset_uri_splits_into_store_root_and_manifest(uri: str, root: str, key: str) -> None:
     assert split_dataset_uri(uri) == (root, key)
+
+
+def test_chance_topk_matches_random_rankings() -> None:
+    gallery = ["a", "a", "b", "c", "d", "e"]
+    queries = ["a", "b", "z"]  # z has no positive: left out, as in the accuracy
+    exact = chance_topk(queries, gallery, [1, 3])
+    rng = np.random.default_rng(0)
+    hits = {1: 0, 3: 0}
+    trials = 4000
+    for _ in range(trials):
+        for query in queries[:2]:
+            order = [gallery[i] for i in rng.permutation(len(gallery))]
+            for k in hits:
+                hits[k] += query in order[:k]
+    for k in hits:
+        assert exact[str(k)] == pytest.approx(hits[k] / (2 * trials), abs=0.02)
+    assert exact["1"] == pytest.approx((2 / 6 + 1 / 6) / 2, abs=1e-4)

@@ -58,6 +58,18 @@ def test_architecture_layer_shapes_shared_and_separate() -> None:
     separate = build_encoder(TASKS, "tiny", 32, "none", separate=True)
     assert [b.name for b in backbone_layers(separate)] == ["colour_backbone", "type_backbone"]
 
+
+def test_retrieval_head_is_unit_length_on_the_shared_or_its_own_backbone() -> None:
+    from training.model import RETRIEVAL_OUTPUT, backbone_layers, build_encoder
+
+    encoder = build_encoder(TASKS, "small", 32, "none", retrieval_dim=16)
+    vectors = np.asarray(encoder(np.full((2, 32, 32, 3), 90, np.uint8))[RETRIEVAL_OUTPUT])
+    assert vectors.shape == (2, 16) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    (shared,) = backbone_layers(encoder)
+    assert shared.output.shape[-1] == 256  # the small backbone: four stages, 32 to 256 filters
+    separate = build_encoder(TASKS, "small", 32, "none", separate=True, retrieval_dim=16)
+    assert [b.name for b in backbone_layers(separate)][-1] == "retrieval_backbone"
+
     resnet = build_encoder({"type": TASKS["type"]}, "resnet50", 32, "none")
     (backbone,) = backbone_layers(resnet)
     assert backbone.output.shape[-1] == 2048

@@ -3,7 +3,8 @@
 A backbone is a function in :data:`BACKBONES` returning a Keras ``Model`` from
 ``(image_size, weights, name)``; adding one is adding an entry. ``resnet50`` is the
 retailer's ResNet50 without top + GlobalAveragePooling2D (2048-d); ``tiny`` is a
-three-convolution network (64-d) that trains on a CPU in seconds, for tests and the demo.
+three-convolution network (64-d) that trains on a CPU in seconds, for tests; ``small``
+(eight convolutions, 256-d) sees a whole 64 px garment, for the CPU demo.
 
 Weights: ``imagenet`` (Keras downloads them where the machine has internet, cached under
 ``KERAS_HOME``), ``none`` (random), or a local file (``.h5`` from
@@ -51,7 +52,28 @@ def _tiny(image_size: int, name: str) -> Any:
     return keras.Model(inputs, x, name=name)
 
 
-BACKBONES: dict[str, Callable[[int, str], Any]] = {"resnet50": _resnet50, "tiny": _tiny}
+def _small(image_size: int, name: str) -> Any:
+    import keras
+
+    inputs = keras.Input((image_size, image_size, 3), name=f"{name}_input")
+    x = keras.layers.Rescaling(1 / 128.0)(inputs)
+    # Two convolutions per stage, four stages: at 64 px the last 4x4 map sees the whole
+    # garment, so its outline (what tells a cardigan from a jacket) reaches the pooling.
+    for stage, filters in enumerate((32, 64, 128, 256)):
+        for step, stride in enumerate((2, 1)):
+            x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
+                                    name=f"conv{stage}_{step}")(x)  # fmt: skip
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{stage}_{step}")(x)
+            x = keras.layers.ReLU()(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+BACKBONES: dict[str, Callable[[int, str], Any]] = {
+    "resnet50": _resnet50,
+    "tiny": _tiny,
+    "small": _small,
+}
 IMAGENET = {"resnet50"}  # backbones with ImageNet weights in keras.applications
 
 

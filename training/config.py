@@ -49,6 +49,25 @@ class AugmentConfig(BaseModel):
         return self
 
 
+class RetrievalConfig(BaseModel):
+    """The street-to-shop embedding head, trained on pairs (training/pair_loss.py).
+
+    Batches are P x K: P groups (a user-shop pair, or the views of one product) of
+    ``views_per_group`` images each, so every image has a positive in its batch and the
+    other groups are its negatives.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    dim: int = Field(128, ge=2, le=4096)  # the L2-normalised embedding's size
+    temperature: float = Field(0.1, gt=0, le=1)  # of the softmax over in-batch similarities
+    # Beside the attribute heads (weight 1 each). On the demo, 1.0 halved how fast the
+    # type head learnt (the backbone served the pairs first); 0.1 kept it on course.
+    loss_weight: float = Field(0.1, gt=0)
+    views_per_group: int = Field(2, ge=2, le=16)  # K of the P x K batches
+
+
 class TrainConfig(BaseModel):
     """Every option of ``s2s-train fit`` (the flags override these)."""
 
@@ -81,6 +100,7 @@ class TrainConfig(BaseModel):
     # auto: tf.data where TensorFlow is importable (either backend), else pure Python
     input_pipeline: Literal["auto", "tf_data", "python"] = "auto"
     augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
+    retrieval: RetrievalConfig = Field(default_factory=lambda: RetrievalConfig.model_validate({}))
     # Runtime
     strategy: Literal["auto", "default", "mirrored", "multi_worker"] = "auto"
     # auto: on with a GPU, bfloat16 at compute capability >= 8.0, else float16
@@ -97,6 +117,12 @@ class TrainConfig(BaseModel):
         if self.weights != "none" and self.freeze_epochs > self.epochs:
             raise ValueError(
                 f"freeze_epochs ({self.freeze_epochs}) is more than epochs ({self.epochs})"
+            )
+        group = self.retrieval.views_per_group
+        if self.retrieval.enabled and self.batch_size % group:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of "
+                f"retrieval.views_per_group ({group})"
             )
         if self.final_learning_rate is not None and self.final_learning_rate > self.learning_rate:
             raise ValueError("final_learning_rate must not exceed learning_rate")
@@ -130,7 +156,8 @@ def parse_config(raw: Any, source: str) -> TrainConfig:
 def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """The config of ``path`` (``None``: defaults) with ``overrides`` (flags) applied.
 
-    Overrides whose value is ``None`` (a flag not given) leave the file's value alone.
+    Overrides whose value is ``None`` (a flag not given) leave the file's value alone; a
+    mapping (``{"retrieval": {"enabled": True}}``) updates the file's block key by key.
     """
     raw: dict[str, Any] = {}
     source = "<flags>"
@@ -141,6 +168,8 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
             raise UserError(f"{source}: expected a mapping at the top. Received: {loaded!r}")
         raw = loaded if isinstance(loaded, dict) else {}  # a LineDict: errors name the line
     for key, value in (overrides or {}).items():
-        if value is not None:
+        if isinstance(value, Mapping) and isinstance(raw.get(key), Mapping):
+            raw[key] = {**raw[key], **value}
+        elif value is not None:
             raw[key] = value
     return parse_config(raw, source)

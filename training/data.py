@@ -9,8 +9,9 @@ and a split that is empty or a class that never occurs in training is a clear er
 
 Training pipeline: shard files shuffled -> parallel interleave of readers -> parse ->
 each record repeated ``repeat`` times (the rebalancing of the dataset build) -> shuffle
--> repeat forever -> parallel decode (+ augmentation) -> batch -> prefetch. Evaluation
-pipelines read each record once, in order, without augmentation.
+-> repeat forever -> (with the retrieval head: windows of K records of one group, so a
+batch is P groups x K images) -> parallel decode (+ augmentation) -> batch -> prefetch.
+Evaluation pipelines read each record once, in order, without augmentation.
 """
 
 from __future__ import annotations
@@ -322,18 +323,24 @@ def make_dataset(
     seed: int = 0,
     shuffle_buffer: int = 2048,
     with_paths: bool = False,
+    group_views: int | None = None,
 ) -> Any:
     """Batches of ``(images float32 0..255, {"<task>_probs": labels})``.
 
     ``training``: shuffled, records repeated by their ``repeat`` count, infinite (pass
     ``steps_per_epoch``), last partial batch dropped. Otherwise every record once, in
     order; ``with_paths`` adds the image paths as a third element (evaluation).
+    ``group_views`` (the retrieval head's K): labels gain ``retrieval_embedding``, each
+    image's group number, and training batches are runs of K images of one group.
     """
     import tensorflow as tf
 
+    from training.model import RETRIEVAL_OUTPUT
+    from training.pair_loss import GROUP_BUCKETS
+
     spec = feature_spec(tasks)
-    if with_paths:
-        spec["image_path"] = tf.io.FixedLenFeature([], tf.string, default_value="")
+    for key in ("image_path", "pair_id", "product_id"):
+        spec[key] = tf.io.FixedLenFeature([], tf.string, default_value="")
     files = tf.data.Dataset.from_tensor_slices(info.files(split))
     if training:
         files = files.shuffle(len(info.files(split)), seed=seed, reshuffle_each_iteration=True)
@@ -352,6 +359,22 @@ def make_dataset(
         )
         parsed = parsed.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
 
+    def group(example: dict[str, Any]) -> Any:
+        # training/pair_loss.group_text: the pair, else the product, else the image alone
+        text = tf.where(example["pair_id"] != "", example["pair_id"], example["product_id"])
+        text = tf.where(text != "", text, example["image_path"])
+        return tf.strings.to_hash_bucket_fast(text, GROUP_BUCKETS)
+
+    grouped = training and group_views is not None
+    if grouped:
+        # A group seen once waits for its next draw (the pipeline repeats), so a product
+        # with a single photo pairs two augmentations of it.
+        parsed = parsed.group_by_window(
+            key_func=group,
+            reduce_func=lambda _, window: window.batch(group_views),
+            window_size=group_views,
+        ).unbatch()
+
     def decode(example: dict[str, Any]) -> Any:
         image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
         image = tf.cast(image, tf.float32)
@@ -360,11 +383,16 @@ def make_dataset(
         if augment is not None:
             image = augment(image)
         labels = {f"{name}_probs": example[f"label/{name}"] for name in tasks}
+        if group_views is not None:
+            labels[RETRIEVAL_OUTPUT] = tf.cast(group(example), tf.float32)
         if with_paths:
             return image, labels, example["image_path"]
         return image, labels
 
-    images = parsed.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    # Grouped batches need the order kept: a group's K images must stay together.
+    images = parsed.map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=grouped or not training
+    )
     images = images.ignore_errors()  # undecodable images: counted by scan_split
     batched = images.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()

@@ -61,10 +61,13 @@ def batches(
     shuffle_buffer: int = 2048,
     steps: int | None = None,
     multiple_of: int = 1,
+    group_views: int | None = None,
 ) -> Any:
     """Batches of ``split``: training ones shuffled, repeated and augmented, endless
     (``steps`` per epoch); else every record once, in order (the python pipeline cuts
-    the last batch to a ``multiple_of`` the device count of a data-parallel run)."""
+    the last batch to a ``multiple_of`` the device count of a data-parallel run).
+    ``group_views`` (the retrieval head's K): labels gain each image's group number and
+    training batches are P groups x K images."""
     if pipeline == "python":
         from training.augment_numpy import NumpyAugmenter
         from training.pydata import PythonSplitScan, shard_batches
@@ -74,10 +77,11 @@ def batches(
         augmenter = NumpyAugmenter(augment) if training and augment is not None else None
         return shard_batches(scan, tasks, batch_size, image_size, training=training,
                              augment=augmenter, seed=seed, steps=steps,
-                             multiple_of=multiple_of)  # fmt: skip
+                             multiple_of=multiple_of, group_views=group_views)  # fmt: skip
     from training.augment import Augmenter
     from training.data import make_dataset
 
     tf_augmenter = Augmenter(augment, seed=seed) if training and augment is not None else None
     return make_dataset(info, split, tasks, batch_size, image_size, training=training,
-                        augment=tf_augmenter, seed=seed, shuffle_buffer=shuffle_buffer)  # fmt: skip
+                        augment=tf_augmenter, seed=seed, shuffle_buffer=shuffle_buffer,
+                        group_views=group_views)  # fmt: skip

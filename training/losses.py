@@ -22,6 +22,9 @@ from typing import Any
 import keras
 
 from dataset.taxonomy.tasks import TaskSpec
+from training.config import RetrievalConfig
+from training.model import RETRIEVAL_OUTPUT
+from training.pair_loss import MultiPositiveInfoNCE
 
 EPSILON = 1e-7
 
@@ -58,10 +61,14 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
 
 
 def build_losses(
-    tasks: dict[str, TaskSpec], weights: dict[str, tuple[list[float], list[float]]]
+    tasks: dict[str, TaskSpec],
+    weights: dict[str, tuple[list[float], list[float]]],
+    retrieval: RetrievalConfig | None = None,
 ) -> dict[str, Any]:
-    """One loss per ``<task>_probs`` output."""
+    """One loss per ``<task>_probs`` output, and the pair loss of the retrieval embedding."""
     losses: dict[str, Any] = {}
+    if retrieval is not None and retrieval.enabled:
+        losses[RETRIEVAL_OUTPUT] = MultiPositiveInfoNCE(retrieval.temperature)
     for name, task in tasks.items():
         if task.single:
             losses[f"{name}_probs"] = keras.losses.CategoricalCrossentropy(name=f"{name}_cce")

@@ -7,7 +7,9 @@ encodings, about 4x cheaper than the retailer's four models. ``separate=True`` g
 each task its own backbone, as they trained them; heads never share parameters, so
 training the separate model in one ``fit`` is the same as four independent trainings
 on the same batches. Outputs (float32 under mixed precision) are a dict with
-``<task>_embedding`` and ``<task>_probs``.
+``<task>_embedding`` and ``<task>_probs``; with ``retrieval_dim`` also
+``retrieval_embedding``: ``Dense(retrieval_dim)`` on the pooled backbone features,
+L2-normalised (the street-to-shop search vector, trained on pairs: training/pair_loss.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from dataset.taxonomy.tasks import TaskSpec
 from training.backbone import build_backbone
 from training.preprocessor import ImagePreprocessor
+
+RETRIEVAL = "retrieval"  # the embedding head's name in layer names and encoder.json
+RETRIEVAL_OUTPUT = f"{RETRIEVAL}_embedding"
 
 
 def backbone_layers(encoder: Any) -> list[Any]:
@@ -32,6 +37,7 @@ def build_encoder(
     separate: bool = False,
     embedding_dim: int = 1000,
     dropout: float = 0.2,
+    retrieval_dim: int | None = None,
 ) -> Any:
     import keras
 
@@ -60,6 +66,16 @@ def build_encoder(
         outputs[f"{name}_probs"] = keras.layers.Activation(
             activation, dtype="float32", name=f"{name}_probs"
         )(logits)
+    if retrieval_dim:
+        features = (
+            build_backbone(backbone, image_size, weights, f"{RETRIEVAL}_backbone")(pixels)
+            if shared_features is None
+            else shared_features
+        )
+        projected = keras.layers.Dense(retrieval_dim, name=f"{RETRIEVAL}_dense")(features)
+        outputs[RETRIEVAL_OUTPUT] = keras.layers.UnitNormalization(
+            axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT
+        )(projected)
     return keras.Model(inputs, outputs, name=f"encoder_{backbone}")
 
 
@@ -77,13 +93,16 @@ def _local_batch(strategy: Any, batch: Any) -> Any:
 
 
 def training_view(encoder: Any, tasks: dict[str, TaskSpec]) -> Any:
-    """The same layers with only the ``<task>_probs`` outputs (the ones with a loss).
+    """The same layers with only the outputs that have a loss: ``<task>_probs`` and the
+    retrieval embedding when the encoder has one.
 
     On TensorFlow it is a :class:`TrainingModel` (workarounds for MultiWorkerMirroredStrategy);
     on JAX a plain ``keras.Model``: JAX's trainer calls ``train_step(state, data)``."""
     import keras
 
     outputs = {f"{name}_probs": encoder.output[f"{name}_probs"] for name in tasks}
+    if RETRIEVAL_OUTPUT in encoder.output:
+        outputs[RETRIEVAL_OUTPUT] = encoder.output[RETRIEVAL_OUTPUT]
     if keras.backend.backend() != "tensorflow":
         return keras.Model(encoder.input, outputs, name="trainer")
     return _tensorflow_training_model()(encoder.input, outputs, name="trainer")

@@ -11,6 +11,8 @@ drawn, so a batch never holds a bad one.
 Order: training batches draw each record ``repeat`` times per pass, in an order
 shuffled by ``seed`` and the pass number, endlessly (``steps_per_epoch`` batches per
 epoch); evaluation batches hold every record once, in file order, the last one partial.
+With the retrieval head (``group_views`` K), a training pass is runs of K records of one
+group: each of the first 1/K of the shuffled draws followed by K - 1 others of its group.
 Threads suffice: checksums (google-crc32c), JPEG decoding and OpenCV release the GIL,
 leaving only the small protobuf parse in Python.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,8 @@ from dataset.shards.reader import CorruptFrame, decode_example, read_frame, read
 from dataset.taxonomy.tasks import TaskSpec
 from training.augment_numpy import NumpyAugmenter
 from training.data import DatasetInfo, SplitScan
+from training.model import RETRIEVAL_OUTPUT
+from training.pair_loss import GROUP_BUCKETS, group_text
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +46,15 @@ class PythonSplitScan(SplitScan):
     file_index: list[int] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)  # training/pair_loss.group_text, hashed
 
 
 def parse_record(
     data: bytes, tasks: dict[str, TaskSpec]
-) -> tuple[bytes, dict[str, np.ndarray], int]:
-    """(image bytes, labels per task, repeat) of one record; ``ValueError`` when the record
-    lacks a feature or a label has the wrong length (what ``tf.io.parse_single_example``
-    refuses)."""
+) -> tuple[bytes, dict[str, np.ndarray], int, int]:
+    """(image bytes, labels per task, repeat, group number) of one record; ``ValueError``
+    when the record lacks a feature or a label has the wrong length (what
+    ``tf.io.parse_single_example`` refuses)."""
     example = decode_example(data)
     images = example.get("image") or []
     if len(images) != 1 or not isinstance(images[0], bytes):
@@ -60,7 +66,45 @@ def parse_record(
             raise ValueError(f"label/{name} missing or of the wrong length")
         labels[name] = np.asarray(values, dtype=np.float32)
     repeat = example.get("repeat") or [1]
-    return images[0], labels, max(1, int(repeat[0]))
+    return images[0], labels, max(1, int(repeat[0])), group_number(example)
+
+
+def _text_feature(example: dict[str, Any], key: str) -> str:
+    values = example.get(key) or [b""]
+    value = values[0]
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def group_number(example: dict[str, Any]) -> int:
+    """The record's group (who its positives are) as a number below ``GROUP_BUCKETS``."""
+    text = group_text(*(_text_feature(example, key)
+                        for key in ("pair_id", "product_id", "image_path")))  # fmt: skip
+    return zlib.crc32(text.encode("utf-8")) % GROUP_BUCKETS
+
+
+def grouped_pass(
+    order: np.ndarray, groups: np.ndarray, views: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Runs of ``views`` records of one group: each of the first ``len(order) // views``
+    records of ``order`` followed by ``views - 1`` others of its group (drawn again when
+    the group is smaller; the record itself when it is alone).
+
+    >>> grouped_pass(np.array([0, 2, 1, 3]), np.array([7, 7, 8, 9]), 2,
+    ...              np.random.default_rng(0)).tolist()
+    [0, 1, 2, 2]
+    """
+    members: dict[int, np.ndarray] = {}
+    for group in np.unique(groups):
+        members[int(group)] = np.flatnonzero(groups == group)
+    out = np.empty(len(order) // views * views, np.int64)
+    for run, record in enumerate(order[: len(order) // views]):
+        pool = members[int(groups[record])]
+        others = pool[pool != record] if len(pool) > 1 else pool
+        out[run * views] = record
+        out[run * views + 1 : (run + 1) * views] = rng.choice(
+            others, views - 1, replace=len(others) < views - 1
+        )
+    return out
 
 
 def decode_bgr(data: bytes) -> np.ndarray | None:
@@ -82,7 +126,7 @@ def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec])
             for offset, data in read_frames(path):
                 seen += 1
                 try:
-                    image, labels, repeat = parse_record(data, tasks)
+                    image, labels, repeat, group = parse_record(data, tasks)
                 except ValueError:
                     scan.corrupt += 1
                     continue
@@ -94,6 +138,7 @@ def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec])
                 scan.file_index.append(index)
                 scan.offsets.append(offset)
                 scan.repeats.append(repeat)
+                scan.groups.append(group)
                 for name in tasks:
                     counts = scan.counts[name]
                     for i in np.flatnonzero(labels[name] > 0.5):
@@ -122,6 +167,7 @@ class ShardBatches:
         seed: int,
         steps: int | None,
         multiple_of: int = 1,
+        group_views: int | None = None,
     ) -> None:
         self.scan = scan
         self.tasks = tasks
@@ -130,12 +176,15 @@ class ShardBatches:
         self.training = training
         self.augment = augment
         self.seed = seed
+        self.group_views = group_views
         self.epoch = 0
         count = len(scan.offsets)
         if training:
             self.draws = np.repeat(np.arange(count), scan.repeats)
         else:  # JAX's DataParallel splits a batch evenly: the last one too
             self.draws = np.arange(count - count % batch_size % multiple_of)
+        # records per training pass: whole runs of one group when grouped
+        self.pass_length = len(self.draws) - len(self.draws) % (group_views or 1)
         self.steps = steps if training and steps else -(-len(self.draws) // batch_size)
         self._fds: dict[int, int] = {}
         self._passes: dict[int, np.ndarray] = {}
@@ -155,14 +204,18 @@ class ShardBatches:
 
     def _order(self, start: int, stop: int) -> np.ndarray:
         """Draws ``start..stop`` of the endless sequence of shuffled passes."""
-        n = len(self.draws)
+        n = self.pass_length
         out = []
         for position in range(start, stop):
             number, within = divmod(position, n)
             with self._lock:
                 if number not in self._passes:
                     rng = np.random.default_rng((self.seed, number))
-                    self._passes[number] = self.draws[rng.permutation(n)]
+                    order = self.draws[rng.permutation(len(self.draws))]
+                    if self.group_views:
+                        groups = np.asarray(self.scan.groups)
+                        order = grouped_pass(order, groups, self.group_views, rng)
+                    self._passes[number] = order
                     for old in [k for k in self._passes if k < number - 1]:
                         del self._passes[old]  # threads work at most two passes apart
                 out.append(self._passes[number][within])
@@ -170,7 +223,7 @@ class ShardBatches:
 
     def _image(
         self, record: int, rng: np.random.Generator | None
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
         import cv2
 
         index = self.scan.file_index[record]
@@ -178,7 +231,7 @@ class ShardBatches:
         data = read_frame(self._fd(index), source, self.scan.offsets[record])
         if data is None:
             raise CorruptFrame(source, self.scan.offsets[record], "record gone since the scan")
-        encoded, labels, _ = parse_record(data, self.tasks)
+        encoded, labels, _, group = parse_record(data, self.tasks)
         image = decode_bgr(encoded)
         if image is None:
             raise ValueError(f"{source}: image at byte {self.scan.offsets[record]} undecodable")
@@ -187,7 +240,7 @@ class ShardBatches:
                                interpolation=cv2.INTER_LINEAR)  # fmt: skip
         if self.augment is not None and rng is not None:
             image = self.augment(image, rng)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), labels
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), labels, group
 
     def batch(self, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if not 0 <= index < self.steps:
@@ -201,12 +254,16 @@ class ShardBatches:
             rng = None
         images = np.empty((len(records), self.image_size, self.image_size, 3), np.float32)
         labels: dict[str, list[np.ndarray]] = {name: [] for name in self.tasks}
+        groups = np.empty(len(records), np.float32)
         for row, record in enumerate(records):
-            image, record_labels = self._image(int(record), rng)
+            image, record_labels, groups[row] = self._image(int(record), rng)
             images[row] = image
             for name in self.tasks:
                 labels[name].append(record_labels[name])
-        return images, {f"{name}_probs": np.stack(v) for name, v in labels.items()}
+        targets = {f"{name}_probs": np.stack(v) for name, v in labels.items()}
+        if self.group_views is not None:
+            targets[RETRIEVAL_OUTPUT] = groups
+        return images, targets
 
     def close(self) -> None:
         with self._lock:
@@ -225,17 +282,19 @@ def shard_batches(
     seed: int = 0,
     steps: int | None = None,
     multiple_of: int = 1,
+    group_views: int | None = None,
 ) -> Any:
     """A ``keras.utils.PyDataset`` over :class:`ShardBatches`: one thread per core this
     process may use decodes batches ahead of training. ``multiple_of`` (evaluation): the
     last partial batch is cut to a multiple of it (the device count of a data-parallel
-    run; at most ``multiple_of - 1`` records left out)."""
+    run; at most ``multiple_of - 1`` records left out). ``group_views``: as
+    :func:`training.data.make_dataset`."""
     import cv2
     import keras
 
     cv2.setNumThreads(1)  # the decoding threads are the parallelism: no threads inside them
     batches = ShardBatches(scan, tasks, batch_size, image_size, training, augment, seed, steps,
-                           multiple_of)  # fmt: skip
+                           multiple_of, group_views)  # fmt: skip
     threads = len(os.sched_getaffinity(0))
 
     class Batches(keras.utils.PyDataset):

@@ -151,7 +151,12 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     from training.inputs import batches, choose_pipeline, scan_records
     from training.losses import build_losses
     from training.metrics import keras_metrics, task_report
-    from training.model import build_encoder, set_backbone_trainable, training_view
+    from training.model import (
+        RETRIEVAL_OUTPUT,
+        build_encoder,
+        set_backbone_trainable,
+        training_view,
+    )
     from training.optim import build_optimizer
     from training.workdir import PushEachEpoch, RunFolder, delete_mirrored
 
@@ -199,14 +204,17 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         (folder / "config.yaml").write_text(
             yaml.safe_dump({**config.resolved(), "dataset": dataset_uri}, sort_keys=False)
         )
+    retrieval = config.retrieval
+    group_views = retrieval.views_per_group if retrieval.enabled else None
     train_data = batches(
         info, "train", tasks, scans["train"], config.batch_size, image_size, pipeline,
         training=True, augment=config.augment, seed=config.seed,
-        shuffle_buffer=config.shuffle_buffer, steps=steps,
+        shuffle_buffer=config.shuffle_buffer, steps=steps, group_views=group_views,
     )  # fmt: skip
     val_data = batches(
         info, "val", tasks, scans["val"], config.batch_size, image_size, pipeline,
         multiple_of=runtime.replicas if runtime.kind == "data_parallel" else 1,
+        group_views=group_views,
     )  # fmt: skip
     if pipeline == "tf_data" and runtime.workers == 1 and runtime.kind != "data_parallel":
         # each worker of a multi-worker run sees only its share; the python pipeline
@@ -216,18 +224,24 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         encoder = build_encoder(
             tasks, config.backbone, image_size, config.weights, config.separate,
             config.embedding_dim, config.dropout,
+            retrieval.dim if retrieval.enabled else None,
         )  # fmt: skip
         model = training_view(encoder, tasks)
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
     throughput = Throughput(config.batch_size)
     backup_root = "backup" if chief else f"backup-worker{runtime.worker_index}"
+    losses = build_losses(tasks, weights, retrieval)
+    loss_weights = {
+        output: retrieval.loss_weight if output == RETRIEVAL_OUTPUT else 1.0 for output in losses
+    }
     for phase, start, end in _phases(config):
         phase_weights = folder / "checkpoints" / f"phase-{phase}.weights.h5"
         set_backbone_trainable(encoder, phase != "frozen")
         with runtime.strategy.scope():
             model.compile(
                 optimizer=build_optimizer(config, steps, start),
-                loss=build_losses(tasks, weights),
+                loss=losses,
+                loss_weights=loss_weights,
                 metrics=keras_metrics(tasks),
                 jit_compile=runtime.xla,
             )
@@ -289,6 +303,8 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         "backbone": config.backbone,
         "separate": config.separate,
         "embedding_dim": config.embedding_dim,
+        # the pair-trained search vector (output retrieval_embedding), preferred by search
+        **({"retrieval": {"dim": retrieval.dim}} if retrieval.enabled else {}),
         "dataset": dataset_uri,
         "backend": runtime.backend,  # informative: encoder.keras loads on either backend
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,14 +1,15 @@
 """A deterministic house catalogue export for the demo, from the synthetic garment universe.
 
 The retailer's side of the demo: every product of ``DemoUniverse(seed).catalogue_designs()``
-gets 2 to 5 studio shots (``render_catalogue_view``) and a row in an export that looks like
-the real one: house code ids instead of labels, multi-valued id cells (``"9,17"``), fine
+gets 2 to 5 studio shots (``render_catalogue_view``), ``shopper_photos`` customers' photos
+(``render_shopper_photo``: review photos, street-to-shop queries whose match is known) and a
+row in an export that looks like the real one: house code ids instead of labels, multi-valued id cells (``"9,17"``), fine
 product types (``blouson``, ``trench``) that the code table regroups. Some designs are also
 listed on the demo marketplace; ``pairs.csv`` names them, with the design id as ``pair_id``
 (the catalogue ``product_id`` is the design id), so retrieval can be scored on true pairs.
 
 Entry point :func:`build_demo_catalogue`; written under ``catalogue/<name>/``:
-``images/<product>-<view>.jpg``, ``export.csv``, ``codes.yaml``, ``pairs.csv``,
+``images/<product>-<view>.jpg``, ``shoppers/<product>-<k>.jpg``, ``export.csv``, ``codes.yaml``, ``pairs.csv``,
 ``demo-catalogue-summary.json``.
 """
 
@@ -75,6 +76,7 @@ PRODUCT_TYPES = {
     "leggings": ["legging"],
 }
 MAX_VIEWS = 5
+MAX_SHOPPER_PHOTOS = 3  # columns shopper_1..3 of the export
 
 
 class DemoCatalogueConfig(BaseModel):
@@ -83,6 +85,9 @@ class DemoCatalogueConfig(BaseModel):
     seed: int = 0
     items_per_category: int = Field(40, ge=1, description="as given to the demo marketplace")
     image_size: int = Field(128, ge=16, le=1024)
+    shopper_photos: int = Field(
+        2, ge=0, le=MAX_SHOPPER_PHOTOS, description="customers' photos per product"
+    )
     name: str = "demo"
     site: str = "demo"
     progress: bool = False
@@ -111,11 +116,15 @@ def codes_yaml() -> str:
     return header + yaml.safe_dump(table, sort_keys=False, allow_unicode=True)
 
 
-def _export_row(design: Any, views: list[str]) -> dict[str, str]:
+def _export_row(design: Any, views: list[str], shoppers: list[str]) -> dict[str, str]:
     fines = PRODUCT_TYPES[design.type]
     row = {
         "product_id": str(design.design_id),
         **{f"view_{n + 1}": views[n] if n < len(views) else "" for n in range(MAX_VIEWS)},
+        **{
+            f"shopper_{n + 1}": shoppers[n] if n < len(shoppers) else ""
+            for n in range(MAX_SHOPPER_PHOTOS)
+        },
         "colour_ids": _cell([COLOUR_IDS[c] for c in design.colours]),
         "material_ids": _cell([MATERIAL_IDS[m] for m in design.materials]),
         "gender_id": _cell([GENDER_IDS[g] for g in design.genders]),
@@ -135,19 +144,27 @@ def build_demo_catalogue(
     designs = sorted(universe.catalogue_designs(), key=lambda d: str(d.design_id))
     rows: list[dict[str, str]] = []
     written = 0
+
+    def image(key: str, render: Any, *args: Any) -> str:
+        nonlocal written
+        if not store.exists(key):  # rerunning rewrites nothing already there
+            store.write_bytes(key, render(*args, size=config.image_size))
+            written += 1
+        return key
+
     for design in tqdm(designs, desc="demo catalogue", unit="product", disable=not config.progress):
-        n_views = 2 + _stable(f"{config.seed}:{design.design_id}") % (MAX_VIEWS - 1)
-        views = []
-        for view in range(n_views):
-            key = f"{base}/images/{design.design_id}-{view + 1}.jpg"
-            if not store.exists(key):  # rerunning rewrites nothing already there
-                store.write_bytes(
-                    key,
-                    universe.render_catalogue_view(design.design_id, view, size=config.image_size),
-                )
-                written += 1
-            views.append(key)
-        rows.append(_export_row(design, views))
+        product = design.design_id
+        n_views = 2 + _stable(f"{config.seed}:{product}") % (MAX_VIEWS - 1)
+        studio, shopper = universe.render_catalogue_view, universe.render_shopper_photo
+        views = [
+            image(f"{base}/images/{product}-{view + 1}.jpg", studio, product, view)
+            for view in range(n_views)
+        ]
+        shoppers = [
+            image(f"{base}/shoppers/{product}-{k + 1}.jpg", shopper, product, k)
+            for k in range(config.shopper_photos)
+        ]
+        rows.append(_export_row(design, views, shoppers))
     export = pd.DataFrame(rows)
     products = set(export["product_id"])
     # Deleted listings 404 on the site, so no crawl ever holds them.
@@ -168,6 +185,7 @@ def build_demo_catalogue(
         "seed": config.seed,
         "products": len(export),
         "images": int(export.filter(like="view_").ne("").to_numpy().sum()),
+        "shopper_photos": int(export.filter(like="shopper_").ne("").to_numpy().sum()),
         "images_written": written,
         "multi_valued_cells": int(
             export[["colour_ids", "material_ids", "gender_id"]]

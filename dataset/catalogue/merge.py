@@ -6,8 +6,10 @@ Entry point :func:`merge_catalogue` (``s2s-dataset merge-catalogue`` reads the f
                                         marketplace=labelled, pairs=pairs)
 
 The export has one row per product: a product id, up to five image views (the first
-``views`` are kept: the others are backs and close-ups), colour ids, material ids, a
-gender id (cells may hold several ids, ``"9,17"``) and a fine product type. The manifest
+``views`` are kept: the others are backs and close-ups), optionally customers' photos of
+the product (``shopper_photos`` columns: rows of domain ``user`` whose ``pair_id`` is the
+product, street-to-shop queries with a known match), colour ids, material ids, a gender id
+(cells may hold several ids, ``"9,17"``) and a fine product type. The manifest
 has one row per image (docs/architecture.md): ``image_path``, ``source``, ``domain``,
 ``site``, ``item_id``, ``product_id``, one list column per task, ``pair_id``.
 """
@@ -38,6 +40,10 @@ class ExportColumns(BaseModel):
 
     product_id: str = "product_id"
     views: list[str] = Field(default_factory=lambda: [f"view_{n}" for n in range(1, 6)])
+    shopper_photos: list[str] = Field(
+        default_factory=lambda: [f"shopper_{n}" for n in range(1, 4)],
+        description="columns of customers' photos of the product (absent columns: none)",
+    )
     tasks: dict[str, str] = Field(
         default_factory=lambda: {
             "colour": "colour_ids",
@@ -94,6 +100,7 @@ def catalogue_rows(
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
     view_columns = [name for name in cols.views[: config.views] if name in export.columns]
+    shopper_columns = [name for name in cols.shopper_photos if name in export.columns]
     for record in export.to_dict("records"):
         product = str(record[cols.product_id]).strip()
         if not product or product in seen:
@@ -115,16 +122,20 @@ def catalogue_rows(
         if TYPE_TASK in labels and not labels[TYPE_TASK]:
             excluded["type_unknown_or_missing"] += 1
             continue
-        images = [str(record[name]).strip() for name in view_columns]
-        images = [config.image_prefix + path for path in images if path and path != "nan"]
+        images = _image_cells(record, view_columns, config.image_prefix)
         if not images:
             excluded["no_image"] += 1
             continue
-        for image in images:
-            rows.append({"image_path": image, "product_id": product, **labels})
-    frame = pd.DataFrame(rows, columns=["image_path", "product_id", *taxonomy.tasks])
+        for domain, paths in (
+            ("shop", images),
+            ("user", _image_cells(record, shopper_columns, config.image_prefix)),
+        ):
+            for image in paths:
+                rows.append(
+                    {"image_path": image, "domain": domain, "product_id": product, **labels}
+                )
+    frame = pd.DataFrame(rows, columns=["image_path", "domain", "product_id", *taxonomy.tasks])
     frame.insert(1, "source", "catalogue")
-    frame.insert(2, "domain", "shop")
     frame.insert(3, "site", None)
     frame.insert(4, "item_id", None)
     total = len(export)
@@ -132,6 +143,7 @@ def catalogue_rows(
         "products_in": total,
         "products_out": int(frame["product_id"].nunique()) if len(frame) else 0,
         "images_out": len(frame),
+        "shopper_images_out": int((frame["domain"] == "user").sum()),
         "views_kept": config.views,
         "excluded_products": dict(excluded),
         "coverage": {
@@ -142,6 +154,11 @@ def catalogue_rows(
         },
     }
     return frame, summary
+
+
+def _image_cells(record: dict[str, Any], columns: list[str], prefix: str) -> list[str]:
+    cells = [str(record[name]).strip() for name in columns]
+    return [prefix + path for path in cells if path and path != "nan"]
 
 
 def merge_catalogue(
@@ -156,7 +173,8 @@ def merge_catalogue(
     """The manifest (catalogue rows, then marketplace rows) and the merge summary.
 
     ``pairs`` has columns ``site``, ``item_id``, ``pair_id``: the listing shows the catalogue
-    product whose ``product_id`` is ``pair_id``. Both sides of a pair get that ``pair_id``.
+    product whose ``product_id`` is ``pair_id``. Both sides of a pair get that ``pair_id``;
+    so do a product's customers' photos and its studio shots.
     """
     shop, summary = catalogue_rows(export, codes, taxonomy, config, source)
     tasks = list(taxonomy.tasks)
@@ -182,8 +200,11 @@ def merge_catalogue(
 
 
 def _pair_ids(manifest: pd.DataFrame, pairs: pd.DataFrame | None, summary: dict[str, Any]) -> Any:
+    catalogue = manifest["source"] == "catalogue"
+    # A product with customers' photos is paired whatever the marketplace shows.
+    photographed = set(manifest.loc[catalogue & (manifest["domain"] == "user"), "product_id"])
     if pairs is None:
-        return None
+        return manifest["product_id"].where(catalogue & manifest["product_id"].isin(photographed))
     missing = [name for name in ("site", "item_id", "pair_id") if name not in pairs]
     if missing:
         raise UserError(f"pairs table lacks column(s) {', '.join(missing)}")
@@ -193,11 +214,12 @@ def _pair_ids(manifest: pd.DataFrame, pairs: pd.DataFrame | None, summary: dict[
     )
     products = set(manifest["product_id"].dropna())
     listed = set(zip(manifest["site"], manifest["item_id"], strict=True))
-    paired_products = {pid for key, pid in by_item.items() if key in listed and pid in products}
+    listed_products = {pid for key, pid in by_item.items() if key in listed and pid in products}
+    paired_products = listed_products | photographed
     summary["pairs"] = {
         "pairs_in": len(pairs),
         "matched": sum(key in listed and pid in products for key, pid in by_item.items()),
-        "products_paired": len(paired_products),
+        "products_paired": len(listed_products),
     }
     user = [by_item.get((s, i)) for s, i in zip(manifest["site"], manifest["item_id"], strict=True)]
     shop = manifest["product_id"].where(manifest["product_id"].isin(paired_products))

@@ -3,7 +3,8 @@
 Deterministic for a seed: the products are the catalogue designs of the synthetic garment
 universe that also feeds the demo marketplace (use the same --seed and
 --items-per-category as the demo site). Writes under catalogue/demo/ in the store:
-images/<product>-<view>.jpg (2 to 5 views each), export.csv (house ids, multi-valued
+images/<product>-<view>.jpg (2 to 5 views each), shoppers/<product>-<k>.jpg (customers'
+photos, --shopper-photos per product), export.csv (house ids, multi-valued
 cells like "9,17", fine product types), codes.yaml (the code table) and pairs.csv
 (site,item_id,pair_id for the marketplace listings showing a catalogue product).
 
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--items-per-category", type=int, default=40, help="as given to the demo site (default 40)"
     )
+    parser.add_argument(
+        "--shopper-photos",
+        type=int,
+        default=2,
+        help="customers' photos per product (default 2; 0 to 3): street-to-shop queries",
+    )
     parser.add_argument("--site", default="demo", help="marketplace site name in pairs.csv")
     clikit.add_format_argument(parser)
 
@@ -44,19 +51,21 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             image_size=args.size,
             items_per_category=args.items_per_category,
+            shopper_photos=args.shopper_photos,
             site=args.site,
             progress=args.format == "text",
         )
     except ValidationError as exc:
         error = exc.errors()[0]
         raise UserError(
-            f"--{error['loc'][0]}: {error['msg']}. Received: {error['input']}"
+            f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}. Received: {error['input']}"
         ) from None
     store = open_store(args.store)
     store.check()
     _, summary = build_demo_catalogue(store, config)
     text = (
-        f"demo catalogue: {summary['products']} products, {summary['images']} images "
+        f"demo catalogue: {summary['products']} products, {summary['images']} images and "
+        f"{summary['shopper_photos']} customers' photos "
         f"({summary['images_written']} new), {summary['multi_valued_cells']} multi-valued id "
         f"cells, {summary['pairs']} marketplace listings paired with "
         f"{summary['paired_products']} products\n  wrote {summary['export']}"

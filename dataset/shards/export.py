@@ -84,6 +84,20 @@ def encode_labels(values: Any, spec: TaskSpec) -> list[float]:
     return hot
 
 
+def garment_id(row: dict[str, Any]) -> str:
+    """The garment a photo shows: its catalogue product, else its listing (``site/item_id``);
+    photos sharing it are views of one garment (the retrieval head's positives).
+
+    >>> garment_id({"product_id": "P1"}), garment_id({"site": "demo", "item_id": 7})
+    ('P1', 'demo/7')
+    """
+    product = _text(row.get("product_id"))
+    if product:
+        return product
+    item = _text(row.get("item_id"))
+    return f"{_text(row.get('site'))}/{item}" if item else ""
+
+
 def record_features(
     row: dict[str, Any], image: bytes, specs: dict[str, TaskSpec]
 ) -> dict[str, FeatureValue]:
@@ -93,6 +107,7 @@ def record_features(
         "image_path": [_text(row.get("image_path")).encode()],
         "repeat": [int(row.get("repeat", 1) or 1)],
         "pair_id": [_text(row.get("pair_id")).encode()],
+        "product_id": [garment_id(row).encode()],
         "domain": [domain.encode()],
     }
     for name, spec in specs.items():

@@ -287,6 +287,14 @@ class DemoUniverse:
         shot = shopper_shot(rng)
         return render(listing.design.look(), shot, size, rng), shot.quality
 
+    def render_shopper_photo(self, design_id: str, k: int, size: int = 256) -> bytes:
+        """A customer's photo of catalogue design ``design_id`` (its ``k``-th): the
+        marketplace's shopper framing, so it is a street-to-shop query with a known match."""
+        design = self.design(design_id)
+        rng = entity_rng(self.seed, "shopper", f"{design_id}/{k}")
+        shot = shopper_shot(rng)
+        return to_jpeg(render(design.look(), shot, size, rng), shot.quality)
+
     def render_catalogue_view(self, design_id: str, view: int, size: int = 256) -> bytes:
         """A studio JPEG of a catalogue design: view 0 front, 1 second front, 2 back, 3-4 close-ups."""
         if not 0 <= view < CATALOGUE_VIEWS:

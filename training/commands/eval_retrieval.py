@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
     from training.retrieval.cli_args import parse_ks
-    from training.retrieval.embed import Combination, combine, encode_images
+    from training.retrieval.embed import choose_combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
-    from training.retrieval.metrics import best_positive_ranks, topk_accuracy
+    from training.retrieval.metrics import best_positive_ranks, chance_topk, topk_accuracy
     from training.retrieval.report import compare, plot_report, retrieval_page, summary_text
     from training.retrieval.sources import load_pairs
     from training.retrieval.uris import read_uri
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if (frame["role"] == "query").sum() == 0 or (frame["role"] == "gallery").sum() == 0:
         raise UserError(f"{pairs.source}: needs user photos with a pair and shop photos")
     encoder = load_encoder(args.encoder)
-    combination = Combination.parse(list(encoder.tasks), args.weights, args.block_norm)
+    combination = choose_combination(encoder, args.embedding, args.weights, args.block_norm)
     encodings, kept = encode_images(
         encoder,
         pairs.store,
@@ -122,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     report = topk_accuracy(ranks, ks, list(queries["category"]), args.unmatched)
     report.update(
         {
+            "chance_top_k": chance_topk(
+                list(queries["match_key"]), [key or None for key in gallery["match_key"]], ks
+            ),
             "source": pairs.source,
             "query_split": args.split,
             "encoder": args.encoder,

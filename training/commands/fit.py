@@ -25,7 +25,7 @@ HELP = "train the attribute encoders (shared backbone, one head per task)"
 
 # flag dest -> (type, help); each overrides the config key of the same name.
 OVERRIDES: dict[str, tuple[Any, str]] = {
-    "backbone": (str, "resnet50 (default) or tiny (CPU tests and the demo)"),
+    "backbone": (str, "resnet50 (default), small (the CPU demo) or tiny (tests)"),
     "weights": (str, "imagenet (default), none, or a local .h5/.keras weights file"),
     "image_size": (int, "input size (default: the shards' size)"),
     "epochs": (int, "epochs in all (default 20)"),
@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="one backbone per task (the retailer's setup) instead of one shared",
     )
+    parser.add_argument(
+        "--retrieval",
+        action="store_true",
+        default=None,
+        help="add the street-to-shop embedding head, trained on user-shop pairs and product "
+        "views (the config's retrieval: block sets its size, temperature and weight)",
+    )
     for dest, (kind, text) in OVERRIDES.items():
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, help=text)
     parser.add_argument(
@@ -81,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {dest: getattr(args, dest) for dest in OVERRIDES}
     overrides["separate"] = args.separate
+    if args.retrieval:
+        overrides["retrieval"] = {"enabled": True}
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
     config = load_config(args.config, overrides)

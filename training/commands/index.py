@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataset.core.errors import UserError
     from dataset.core.store import open_store
-    from training.retrieval.embed import Combination, combine, encode_images
+    from training.retrieval.embed import choose_combination, combine, encode_images
     from training.retrieval.encoder_loading import load_encoder
     from training.retrieval.index import SearchIndex
     from training.retrieval.knn import default_nlist
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if shop.empty:
         raise UserError(f"{where}: no shop (catalogue) rows to index")
     encoder = load_encoder(args.encoder)
-    combination = Combination.parse(list(encoder.tasks), args.weights, args.block_norm)
+    combination = choose_combination(encoder, args.embedding, args.weights, args.block_norm)
     encodings, kept = encode_images(
         encoder, store, list(shop["image_path"]), boxes=boxes, batch_size=args.batch_size,
         desc="indexing",

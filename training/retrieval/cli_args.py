@@ -9,6 +9,13 @@ from dataset.core.errors import UserError
 
 def add_combination_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--embedding",
+        choices=["auto", "retrieval", "attributes"],
+        default="auto",
+        help="search vector: the pair-trained retrieval head, or the concatenated task "
+        "encodings (the baseline); auto (default): the head when the encoder has one",
+    )
+    parser.add_argument(
         "--weights",
         metavar="TASK=W,...",
         help="per-task weights of the combined encoding, e.g. colour=1,type=2 "

@@ -5,8 +5,10 @@ and resized by a ``tf.data`` pipeline (by OpenCV in threads where TensorFlow is 
 importable), then encoded batch by batch. An image that
 cannot be read or decoded is dropped and counted; callers get back the positions kept.
 
-The combination (which task encodings, with which weights) is data recorded in every
-index, so a query is always encoded the way its gallery was:
+The combination (which encodings, with which weights) is data recorded in every index, so
+a query is always encoded the way its gallery was. An encoder with the pair-trained head
+(``retrieval_embedding``) is searched with it alone by default
+(:func:`choose_combination`); the attribute concatenation is the baseline and fallback:
 
 >>> c = Combination.parse(["colour", "type"], "colour=1,type=2")
 >>> c.weights
@@ -28,6 +30,7 @@ from tqdm import tqdm
 from dataset.core.errors import StoreError, UserError
 from dataset.core.store import Store
 from dataset.shards.tfrecord import tensorflow_available
+from training.model import RETRIEVAL
 
 if TYPE_CHECKING:
     from training.retrieval.encoder_loading import Encoder
@@ -82,6 +85,32 @@ class Combination:
         return cls(tuple(data["tasks"]), dict(data["weights"]), bool(data.get("block_norm")))
 
 
+EMBEDDINGS = ("auto", "retrieval", "attributes")  # --embedding: auto = the head when present
+
+
+def choose_combination(
+    encoder: Encoder, embedding: str, weights: str | None, block_norm: bool
+) -> Combination:
+    """The pair-trained embedding (``retrieval``; ``auto`` when the encoder has it) or the
+    concatenation of the task encodings (``attributes``, weighted by ``weights``)."""
+    if embedding not in EMBEDDINGS:
+        raise UserError(f"--embedding: use one of {list(EMBEDDINGS)}. Received: {embedding!r}")
+    has_head = RETRIEVAL in encoder.meta
+    if embedding == "retrieval" and not has_head:
+        raise UserError(
+            f"{encoder.uri}: the encoder has no retrieval head (trained without "
+            "--retrieval); use --embedding attributes"
+        )
+    if embedding == "attributes" or not has_head:
+        return Combination.parse(list(encoder.tasks), weights, block_norm)
+    if weights or block_norm:
+        raise UserError(
+            "--weights and --block-norm combine task encodings: add --embedding attributes "
+            f"to use them with {encoder.uri}, which has a retrieval head"
+        )
+    return Combination((RETRIEVAL,), {RETRIEVAL: 1.0})
+
+
 def _l2(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norm, 1e-12)
@@ -119,10 +148,15 @@ def prepare_image(image: Any, box: Any, size: int) -> Any:
     return tf.image.resize(tf.cast(cropped, tf.float32), (size, size))
 
 
-def _task_outputs(encoder: Encoder, batch: Any) -> dict[str, np.ndarray]:
-    outputs = encoder.model(batch, training=False)
+def encoding_names(encoder: Encoder) -> list[str]:
+    """The encodings an encoder gives: one per task, and ``retrieval`` with the head."""
+    return [*encoder.tasks, *([RETRIEVAL] if RETRIEVAL in encoder.meta else [])]
+
+
+def _encodings(encoder: Encoder, outputs: Any) -> dict[str, np.ndarray]:
     return {
-        task: np.asarray(outputs[f"{task}_embedding"], dtype=np.float32) for task in encoder.tasks
+        name: np.asarray(outputs[f"{name}_embedding"], dtype=np.float32)
+        for name in encoding_names(encoder)
     }
 
 
@@ -219,11 +253,11 @@ def encode_images(
                     yield data, (box_list[i] if box_list else NO_BOX), i
 
     decoded = _tf_batches if tensorflow_available() else _python_batches
-    parts: dict[str, list[np.ndarray]] = {task: [] for task in encoder.tasks}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in encoding_names(encoder)}
     kept: list[np.ndarray] = []
     with tqdm(total=len(keys), desc=desc, unit="img", leave=False) as bar:
         for images, idx in decoded(generate(), size, batch_size):
-            for task, values in _task_outputs(encoder, images).items():
+            for task, values in _encodings(encoder, encoder.model(images, training=False)).items():
                 parts[task].append(values)
             kept.append(idx)
             bar.update(int(idx.shape[0]))
@@ -263,9 +297,7 @@ def encode_array(
     else:
         batch = prepare_array(image, NO_BOX, encoder.image_size)[None]
     outputs = encoder.model(batch, training=False)
-    encodings = {
-        task: np.asarray(outputs[f"{task}_embedding"], dtype=np.float32) for task in encoder.tasks
-    }
+    encodings = _encodings(encoder, outputs)
     probs = {
         task: np.asarray(outputs[f"{task}_probs"], dtype=np.float32)[0]
         for task in encoder.tasks

@@ -79,3 +79,29 @@ def topk_accuracy(
             cat: summarise(ranks[(cats == cat).to_numpy()]) for cat in sorted(cats.unique())
         }
     return report
+
+
+def chance_topk(
+    query_keys: Sequence[Any], gallery_keys: Sequence[Any], ks: Sequence[int]
+) -> dict[str, float | None]:
+    """Top-k accuracy of a random ranking on the same queries: a query with ``m`` of the
+    ``n`` gallery images as positives is a hit at k with probability
+    ``1 - C(n - m, k) / C(n, k)``; queries without a positive are left out.
+
+    >>> chance_topk(["a", "b"], ["a", "a", "c", "d"], [1, 2])
+    {'1': 0.5, '2': 0.8333}
+    """
+    counts = pd.Series(list(gallery_keys), dtype=object).value_counts()
+    n = len(gallery_keys)
+    positives = np.array([int(counts.get(key, 0)) for key in query_keys])
+    positives = positives[positives > 0]
+    out: dict[str, float | None] = {}
+    for k in ks:
+        if not len(positives):
+            out[str(k)] = None
+            continue
+        # C(n - m, k) / C(n, k) = prod_{i < k} (n - m - i) / (n - i), computed in floats
+        steps = np.arange(min(k, n))
+        miss = np.prod(np.clip((n - positives[:, None] - steps) / (n - steps), 0.0, 1.0), axis=1)
+        out[str(k)] = round(float(np.mean(1.0 - miss)), 4)
+    return out

@@ -21,6 +21,7 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     cats_a, cats_b = current.get("per_category", {}), previous.get("per_category", {})
     return {
         "previous_encoder_id": previous.get("encoder_id"),
+        "previous_combination": previous.get("combination"),
         "previous_top_k": previous.get("top_k"),
         "delta_top_k": delta(current, previous),
         "delta_per_category": {c: delta(cats_a[c], cats_b[c]) for c in cats_a if c in cats_b},
@@ -121,21 +122,31 @@ def retrieval_page(report: dict[str, Any], topk_png: bytes, link: str | None) ->
     return figures_page("Street-to-shop retrieval", subtitle, sections, link)
 
 
+def _embedding_note(report: dict[str, Any]) -> str:
+    tasks = report.get("combination", {}).get("tasks", [])
+    return "  (pair-trained embedding)" if tasks == ["retrieval"] else "  (task encodings)"
+
+
 def summary_text(report: dict[str, Any]) -> str:
     ks = report["top_k"]
     line = "  ".join(f"top-{k} {_pct(v):5.1f}%" for k, v in ks.items())
     lines = [
-        f"{report['evaluated']} queries against {report['gallery']} gallery images: {line}",
+        f"{report['evaluated']} queries against {report['gallery']} gallery images: {line}"
+        + _embedding_note(report),
         f"skipped: {report['skipped']}  no gallery match: {report['no_gallery_match']} "
         f"({report['unmatched']})",
     ]
+    if "chance_top_k" in report:
+        odds = "  ".join(f"top-{k} {_pct(v):5.1f}%" for k, v in report["chance_top_k"].items())
+        lines.insert(1, f"  chance (a random ranking of the same gallery): {odds}")
     for cat, r in report.get("per_category", {}).items():
         cells = "  ".join(f"{_pct(v):5.1f}" for v in r["top_k"].values())
         lines.append(f"  {cat:<24} {r['evaluated']:>6}  {cells}")
     if "comparison" in report:
         deltas = report["comparison"]["delta_top_k"]
+        earlier = {"combination": report["comparison"].get("previous_combination") or {}}
         lines.append(
-            "vs previous: "
+            f"vs previous {_embedding_note(earlier).strip()}: "
             + "  ".join(
                 f"top-{k} {'n/a' if d is None else f'{100 * d:+.1f}'}" for k, d in deltas.items()
             )
