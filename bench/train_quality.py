@@ -14,7 +14,7 @@ baseline) and ``--embedding retrieval`` (the pair-trained head), each beside cha
 Prints one markdown section.
 
   python bench/train_quality.py [--cache DIR] [--quick]
-      [--image-size 96] [--epochs 20] [--variants shared,separate]
+      [--image-size 96] [--epochs 12] [--variants shared,separate]
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--items-per-category", type=int, default=40)
     parser.add_argument("--backbone", default="small")
     parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--variants", default="shared,separate")
