@@ -62,11 +62,6 @@ def _not_found(request: Request) -> Response:
     return _html(pages.not_found_page(request.path), 404)
 
 
-def _number(request: Request, name: str, default: int) -> int | None:
-    raw = request.query.get(name, [str(default)])[0]
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
-
-
 class DemoSite:
     """Both hosts of the demo marketplace; ``start()`` serves them in background threads."""
 
@@ -211,8 +206,8 @@ class DemoSite:
 
     def _catalogue(self, request: Request) -> Response:
         slug = request.path.removeprefix("/catalogue/").strip("/")
-        page = _number(request, "page", 1)
-        asked = _number(request, "per_page", self.config.per_page)
+        page = request.number("page", 1)
+        asked = request.number("per_page", self.config.per_page)
         if slug not in self.universe.categories or page is None or asked is None:
             return _not_found(request)
         sliced = self._slice(slug, page, self.page_size(asked))
@@ -247,8 +242,8 @@ class DemoSite:
 
     def _api(self, request: Request) -> Response:
         slug = request.query.get("catalog", [""])[0]
-        page = _number(request, "page", 1)
-        per_page = _number(request, "per_page", self.config.per_page)
+        page = request.number("page", 1)
+        per_page = request.number("per_page", self.config.per_page)
         if slug not in self.universe.categories:
             return _json({"error": f"unknown catalog {slug!r}"}, 404)
         if page is None or per_page is None:

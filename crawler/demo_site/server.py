@@ -39,6 +39,12 @@ class Request:
     def query(self) -> dict[str, list[str]]:
         return parse_qs(urlsplit(self.target).query)
 
+    def number(self, name: str, default: int) -> int | None:
+        """Query parameter ``name`` as a whole number >= 1 (``default`` when absent), or
+        None when it is not one."""
+        raw = self.query.get(name, [str(default)])[0]
+        return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+
     @property
     def hostname(self) -> str | None:
         """The Host header without its port, when it is a plain host name or address."""

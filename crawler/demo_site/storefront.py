@@ -248,10 +248,10 @@ class Storefront:
         token = request.query.get("cursor", [None])[0]
         offset = 0 if token is None else decode_cursor(token)
         listings = self.site.universe.listings(self.by_slug[slug])
-        limit = request.query.get("limit", [str(self.site.config.per_page)])[0]
-        if offset is None or offset > len(listings) or not limit.isdigit() or int(limit) < 1:
+        limit = request.number("limit", self.site.config.per_page)
+        if offset is None or offset > len(listings) or limit is None:
             return self._missing()
-        end = offset + self.site.page_size(int(limit))
+        end = offset + self.site.page_size(limit)
         shown = [product(x, self.words) for x in listings[offset:end]]
         next_cursor = encode_cursor(end) if end < len(listings) else None
         return Response(200, category_page(slug, shown, next_cursor).encode())

@@ -55,8 +55,9 @@ class HostBudget:
     A request leaves at least ``1 + margin`` seconds after the n-th one before it (n = the
     rate) and never sooner than ``CATCH_UP`` of the mean spacing after the last: one held
     up by a busy crawler is followed by quicker ones until the window is full again, so
-    delays do not pile up into an unused budget. Below two requests a second, while backing off, or
-    when the site asks for a ``Crawl-delay``, requests are spaced evenly by ``interval``.
+    delays do not pile up into an unused budget. Below two requests a second, while
+    backing off, or when the site asks for a ``Crawl-delay``, requests are spaced evenly
+    by ``interval``.
 
     >>> HostBudget(2.0, margin=0.05).interval
     0.525
@@ -76,15 +77,16 @@ class HostBudget:
             raise ValueError(f"rate must be > 0. Received: rate={rate}")
         self.rate = rate
         self.margin = margin
-        # n requests per window of 1 + margin s: (1 + margin) / n apart on average; below one
-        # request a second, 1 / rate is already the stricter spacing.
-        self.base_interval = max((1.0 + margin) / max(1, math.floor(rate)), 1.0 / rate)
+        window = max(1, math.floor(rate))  # requests per window of 1 + margin s
+        # (1 + margin) / n apart on average; below one request a second, 1 / rate is
+        # already the stricter spacing.
+        self.base_interval = max((1.0 + margin) / window, 1.0 / rate)
         self.crawl_delay = 0.0
         self.factor = 1.0
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
         self.recovery = recovery
-        self._sent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
+        self._sent: deque[float] = deque(maxlen=window)
         self._not_before = 0.0
         self._ok_in_a_row = 0
         self._lock: asyncio.Lock | None = None
