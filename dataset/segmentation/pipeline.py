@@ -43,6 +43,8 @@ COLUMNS = ["sha1", "variant", "segmentation", "segmented_path", "mask_path", "bo
            "box_source", "mask_fraction"]  # fmt: skip
 
 Task = tuple[str, list[float] | None]
+# _init_worker's arguments but the localiser: store URI, config JSON, out, cache, model id
+WorkerArgs = tuple[str, str, str, dict[str, dict], str | None]
 
 
 def _variant(
@@ -61,11 +63,10 @@ def _init_worker(
     out: str,
     done: dict[str, dict],
     localiser_id: str | None,
-    pooled: bool = False,
+    localiser: Localiser | None = None,
 ) -> None:
-    if pooled:  # one process per core already: one TensorFlow thread each (read at import)
-        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    """The state of a process that reads or cuts; only the one that locates (this
+    process, never a pooled worker) gets the ``localiser``."""
     _WORKER.clear()  # a run in this process before may have loaded another localiser
     _WORKER.update(
         store=open_store(store_uri),
@@ -73,14 +74,8 @@ def _init_worker(
         out=out,
         done=done,
         localiser_id=localiser_id,
+        localiser=localiser,
     )
-
-
-def _localiser() -> Localiser:
-    """The worker's localiser, loaded on first use (the model is small; once per process)."""
-    if "localiser" not in _WORKER:
-        _WORKER["localiser"] = Localiser.from_store(_WORKER["store"], _WORKER["config"].localiser)
-    return _WORKER["localiser"]
 
 
 def _png(mask: np.ndarray) -> bytes:
@@ -140,9 +135,9 @@ def _read_and_locate(tasks: list[Task]) -> tuple[list[dict[str, Any]], Located]:
     annotation (one batch per chunk)."""
     rows = [_read(_WORKER["store"], key, box) for key, box in tasks]
     todo = [i for i, row in enumerate(rows) if "_rgb" in row and tasks[i][1] is None]
-    if not (todo and _WORKER["config"].localiser):
+    if not (todo and _WORKER["localiser"] is not None):
         return rows, {}
-    found = _localiser().locate([rows[i]["_rgb"] for i in todo])
+    found = _WORKER["localiser"].locate([rows[i]["_rgb"] for i in todo])
     return rows, dict(zip(todo, found, strict=True))
 
 
@@ -178,7 +173,7 @@ def _chunks(tasks: Sequence[Task], size: int) -> Iterator[list[Task]]:
 
 
 def _located_here_cut_in_workers(
-    work: list[Task], args: tuple[Any, ...], workers: int, bar: Any
+    work: list[Task], args: WorkerArgs, localiser: Localiser, workers: int, bar: Any
 ) -> list[dict[str, Any]]:
     """Read and localise here, one batch per chunk; cut in ``workers`` processes that
     never load Keras (spawned: a fork of a process whose Keras runs threads can deadlock).
@@ -187,7 +182,7 @@ def _located_here_cut_in_workers(
     from collections import deque
     from concurrent.futures import Future
 
-    _init_worker(*args)
+    _init_worker(*args, localiser=localiser)
     results: list[dict[str, Any]] = []
     in_flight: deque[Future[list[dict[str, Any]]]] = deque()
 
@@ -198,7 +193,7 @@ def _located_here_cut_in_workers(
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(*args, True)
+        workers, mp_context=context, initializer=_init_worker, initargs=args
     ) as pool:
         for chunk in _chunks(work, CHUNK):
             in_flight.append(pool.submit(_cut_chunk, chunk, *_read_and_locate(chunk)))
@@ -243,32 +238,31 @@ def segment_images(
         f"{r['sha1']}-{r['variant']}": {c: r[c] for c in COLUMNS[2:]}
         for r in cache.to_dict("records")
     }
-    localiser_id = None
-    if config.localiser:
-        # Loaded here once: a missing or broken model stops the stage before any work,
-        # and its id (hash of the file) is part of every image's cache key.
-        localiser_id = Localiser.from_store(store, config.localiser).model_id
+    # Loaded here once: a missing or broken model stops the stage before any work, and
+    # its id (hash of the file) is part of every image's cache key.
+    localiser = Localiser.from_store(store, config.localiser) if config.localiser else None
+    localiser_id = localiser.model_id if localiser is not None else None
     workers = config.workers or os.cpu_count() or 1
-    args = (store.uri, config.model_dump_json(), out, done, localiser_id)
+    args: WorkerArgs = (store.uri, config.model_dump_json(), out, done, localiser_id)
     results: list[dict[str, Any]] = []
     bar = tqdm(total=len(work), desc="segmenting", unit="img", disable=not progress)
     if workers <= 1 or len(work) <= CHUNK:
-        _init_worker(*args)
+        _init_worker(*args, localiser=localiser)
         for chunk in _chunks(work, CHUNK):
             results.extend(_segment_chunk(chunk))
             bar.update(len(chunk))
-    elif not config.localiser:
+    elif localiser is None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(*args, True)
+            workers, mp_context=context, initializer=_init_worker, initargs=args
         ) as pool:
             for chunk_rows in pool.map(_segment_chunk, _chunks(work, CHUNK)):
                 results.extend(chunk_rows)
                 bar.update(len(chunk_rows))
     else:
-        results = _located_here_cut_in_workers(work, args, workers, bar)
+        results = _located_here_cut_in_workers(work, args, localiser, workers, bar)
     bar.close()
 
     table = pd.DataFrame(results, columns=["image_path", *COLUMNS])
