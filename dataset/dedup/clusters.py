@@ -28,6 +28,16 @@ A chain 0~1~2 where 1 is kept first: 0 and 2 join 1 only if confirmed against ea
 >>> star_clusters(4, left, right, np.array([1, 0, 2, 3]), link="keeper").tolist()
 [0, 0, 0, 1]
 
+A pair no one scored (0 and 2 were never candidates) is asked of ``confirm``, also
+when the keeper is 0 and 2 is found through member 1:
+
+>>> star_clusters(4, left, right, np.array([1, 0, 2, 3]), confirm=lambda i, j: True).tolist()
+[0, 0, 0, 1]
+>>> star_clusters(4, left, right, np.array([0, 1, 2, 3]), confirm=lambda i, j: True).tolist()
+[0, 0, 0, 1]
+>>> star_clusters(4, left, right, np.array([0, 1, 2, 3]), confirm=lambda i, j: False).tolist()
+[0, 0, 1, 2]
+
 Photos 0 and 2 are views of one listing: whatever confirms them, they stay apart.
 
 >>> listing = np.array([7, -1, 7, -1])
@@ -52,6 +62,7 @@ def star_clusters(
     rank: np.ndarray,
     link: str = "every_member",
     exclusive: Sequence[np.ndarray] = (),
+    confirm: Callable[[int, int], bool] | None = None,
 ) -> np.ndarray:
     """Cluster (0..k-1, in order of the keepers' rank) of each of ``n`` nodes.
 
@@ -61,7 +72,9 @@ def star_clusters(
     the keeper joins only if it is also confirmed against every member taken so far, so
     two look-alikes of one keeper that differ from each other never share a cluster.
     Each array of ``exclusive`` gives a code per node (-1: none); a cluster holds at most
-    one node of each code.
+    one node of each code. ``confirm(i, j)``, where given, is asked about a pair the
+    member test needs and ``left``/``right`` lack: two edited copies of one photo are
+    often no candidate pair (their edits add up), and "never checked" is not "different".
     """
     if link not in LINKS:
         raise ValueError(f"unknown cluster link {link!r}; expected one of {LINKS}")
@@ -78,20 +91,33 @@ def star_clusters(
         if labels[node] >= 0:
             continue
         labels[node] = cluster
-        neighbours = others[starts[node] : starts[node + 1]]  # best ranked first
+        # Best ranked first; with ``confirm``, the neighbours of members come next: a
+        # copy whose pair with the keeper stage 1 missed is still found (and verified
+        # against the keeper and every member like any other).
+        queue = list(dict.fromkeys(others[starts[node] : starts[node + 1]].tolist()))
+        seen = {node, *queue}
         taken = {(k, c) for k, c in enumerate(codes[:, node].tolist()) if c >= 0}
         members = [node]
-        for candidate in dict.fromkeys(neighbours[labels[neighbours] < 0].tolist()):
+        while queue:
+            candidate = queue.pop(0)
+            if labels[candidate] >= 0:
+                continue
             mine = {(k, c) for k, c in enumerate(codes[:, candidate].tolist()) if c >= 0}
             if mine & taken:
                 continue
             if link == "every_member" and not all(
-                candidate * n + member in confirmed for member in members[1:]
+                candidate * n + member in confirmed
+                or (confirm is not None and confirm(candidate, member))
+                for member in members
             ):
                 continue
             members.append(candidate)
             labels[candidate] = cluster
             taken |= mine
+            if link == "every_member" and confirm is not None:
+                found = others[starts[candidate] : starts[candidate + 1]].tolist()
+                queue.extend(other for other in dict.fromkeys(found) if other not in seen)
+                seen.update(found)
         cluster += 1
     return labels
 

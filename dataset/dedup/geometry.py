@@ -1,19 +1,20 @@
-"""Geometric verification: local features matched under one homography (copy detection).
+"""Geometric verification: local features matched under one similarity (copy detection).
 
 Per image, once: ORB keypoints and descriptors on a grey copy whose longer side is
 ``feature_side`` (so a resized copy is seen at the same scale). Per pair: the two
 nearest descriptors of each feature of ``a`` in ``b``, Lowe's ratio test, then a RANSAC
-homography. An edited copy (crop, shift, resize, rotation, re-encoding) keeps most of
-its features in place under one homography; a look-alike of the same cut shares its
+similarity (scale, rotation, shift). An edited copy (crop, shift, resize, rotation,
+re-encoding) keeps most of its features in place under one similarity; a look-alike of the same cut shares its
 silhouette corners but not the corners of its print, logo or buttons, which is where
 ORB puts most keypoints. Scores:
 
 - ``matches``: features that pass the ratio test;
-- ``inliers``: matches consistent with the homography;
-- ``inlier_ratio``: inliers over the features of the image with fewer of them (the share
-  of one photo the other explains: a cropped copy still explains most of it);
+- ``inliers``: matches consistent with the similarity;
+- ``inlier_ratio``: inliers over the features that could match: of each image those the
+  similarity puts inside the other's frame, the fewer of the two (the share of one photo
+  the other explains; a crop's lost margin does not count against it);
 - ``warped_edge_ncc``: gradient correlation after warping ``b`` onto ``a`` with that
-  homography, on the overlap (the same detail check as the thumbnails, aligned exactly
+  similarity, on the overlap (the same detail check as the thumbnails, aligned exactly
   even after a crop or a rotation);
 - ``unmatched_edges``: the share of strong edges one image has and the other lacks
   after the warp, the smaller of the two directions (see :func:`_warped_scores`).
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 RATIO = 0.8  # Lowe's ratio test
+EDGE_PX = 15  # ORB finds no keypoint this close to the border (its patch would not fit)
 RANSAC_PX = 4.0  # reprojection error of an inlier, in pixels at ``feature_side``
 # A copy has most matches right, so RANSAC stops early; a look-alike would use them all.
 RANSAC_ITERATIONS = 100
@@ -41,7 +43,11 @@ NO_MATCH = {
     "warped_edge_ncc": -1.0,
     "unmatched_edges": 1.0,
 }
-STRONG_EDGE = 0.5  # of the 95th percentile of an image's gradients: a detail's outline
+# The scale of an image's edges: a high percentile of its gradients. Most of a product
+# photo is smooth; at the 95th percentile a plain backdrop's noise and JPEG blocks set
+# the scale and pass for edges, which the copy does not share.
+EDGE_PERCENTILE = 99
+STRONG_EDGE = 0.5  # of that scale: a detail's outline
 PRESENT_EDGE = 0.4  # of that edge's strength, nearby in the other image: it is there too
 
 
@@ -61,7 +67,9 @@ def keypoints(grey: np.ndarray, chroma: np.ndarray, max_features: int) -> Keypoi
     import cv2
 
     # A low FAST threshold: product photos are smooth, the default finds few corners.
-    orb = cv2.ORB.create(nfeatures=max_features, fastThreshold=8, edgeThreshold=15, patchSize=15)
+    orb = cv2.ORB.create(
+        nfeatures=max_features, fastThreshold=8, edgeThreshold=EDGE_PX, patchSize=EDGE_PX
+    )
     found, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None:
         empty = np.empty((0, 2), np.float32)
@@ -90,27 +98,56 @@ def match(
         return {**NO_MATCH, "matches": float(len(good))}
     source = a.points[[m.queryIdx for m in good]]
     target = b.points[[m.trainIdx for m in good]]
-    homography, mask = cv2.findHomography(
-        target, source, cv2.RANSAC, RANSAC_PX, maxIters=RANSAC_ITERATIONS, confidence=0.995
-    )
-    if homography is None:
+    # A similarity (scale, rotation, shift): what crops, resizes, shifts and rotations
+    # of a photo do. A homography's extra freedom lets RANSAC slide along the stripes of
+    # a twill or a plaid and fit a sheared, wrong warp with as many inliers.
+    similarity, mask = cv2.estimateAffinePartial2D(
+        target, source, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+        maxIters=RANSAC_ITERATIONS, confidence=0.995, refineIters=10,
+    )  # fmt: skip
+    if similarity is None:
         return {**NO_MATCH, "matches": float(len(good))}
+    transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
     inliers = int(mask.sum())
     scores = {
         "matches": float(len(good)),
         "inliers": float(inliers),
-        "inlier_ratio": inliers / min(len(a.points), len(b.points)),
+        "inlier_ratio": inliers / max(_matchable(a, b, transform), 1),
     }
     if inliers < min_inliers or scores["inlier_ratio"] < min_inlier_ratio:
         return {**NO_MATCH, **scores}
-    return {**scores, **_warped_scores(_colour(a), _colour(b), homography)}
+    return {**scores, **_warped_scores(_colour(a), _colour(b), transform)}
+
+
+def _matchable(a: Keypoints, b: Keypoints, transform: np.ndarray) -> int:
+    """Keypoints that could have a partner: of each image, those the transform (``b``
+    onto ``a``) puts where the other image could have a keypoint; the fewer of the two.
+    After a crop or a shift, the part of the photo the copy lost has keypoints that
+    cannot match; counting them would make a crop look like a look-alike."""
+    import cv2
+
+    def inside(points: np.ndarray, matrix: np.ndarray, shape: tuple[int, ...]) -> int:
+        if not len(points):
+            return 0
+        mapped = cv2.perspectiveTransform(points[None].astype(np.float64), matrix)[0]
+        height, width = shape[:2]
+        within = (
+            (mapped[:, 0] >= EDGE_PX) & (mapped[:, 0] < width - EDGE_PX)
+            & (mapped[:, 1] >= EDGE_PX) & (mapped[:, 1] < height - EDGE_PX)
+        )  # fmt: skip
+        return int(within.sum())
+
+    return min(
+        inside(a.points, np.linalg.inv(transform), b.grey.shape),
+        inside(b.points, transform, a.grey.shape),
+    )
 
 
 def _colour(view: Keypoints) -> np.ndarray:
     return np.dstack([view.grey, view.chroma])
 
 
-def _warped_scores(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> dict[str, float]:
+def _warped_scores(a: np.ndarray, b: np.ndarray, transform: np.ndarray) -> dict[str, float]:
     """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a``.
 
     ``unmatched_edges``: the share of one image's strong edges with no edge of the same
@@ -123,8 +160,8 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> dict
     import cv2
 
     height, width = a.shape[:2]
-    warped = cv2.warpPerspective(b, homography, (width, height), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpPerspective(np.full(b.shape[:2], 255, np.uint8), homography, (width, height))
+    warped = cv2.warpPerspective(b, transform, (width, height), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(np.full(b.shape[:2], 255, np.uint8), transform, (width, height))
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
         return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges")}
@@ -137,9 +174,9 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> dict
     unmatched = []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
-        strong = (magnitude > STRONG_EDGE * _p95(magnitude, overlap)) & overlap
-        this = this / _p95(magnitude, overlap)
-        other = cv2.dilate(other, kernel) / _p95(other.sum(axis=-1), overlap)
+        strong = (magnitude > STRONG_EDGE * _scale(magnitude, overlap)) & overlap
+        this = this / _scale(magnitude, overlap)
+        other = cv2.dilate(other, kernel) / _scale(other.sum(axis=-1), overlap)
         # Each strong edge against the other image's edges of its own orientation.
         own = this.argmax(axis=-1)[..., None]
         mine = np.take_along_axis(this, own, -1)[..., 0]
@@ -149,8 +186,8 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> dict
     return {"warped_edge_ncc": ncc, "unmatched_edges": min(unmatched)}
 
 
-def _p95(values: np.ndarray, mask: np.ndarray) -> float:
-    return max(float(np.percentile(values[mask], 95)), 1e-3)
+def _scale(values: np.ndarray, mask: np.ndarray) -> float:
+    return max(float(np.percentile(values[mask], EDGE_PERCENTILE)), 1e-3)
 
 
 ORIENTATIONS = 4  # bins of edge orientation, 45 degrees apart (see _edges)

@@ -34,7 +34,7 @@ from dataset.dedup.clusters import (
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import SCORES, verify_pairs
+from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +126,15 @@ def find_duplicates(
     exclusive = {"same_listing": listing_codes(nodes)}
     if config.distinct_products:
         exclusive["distinct_products"] = catalogue_codes(nodes)
+    # Member pairs stage 1 never proposed are verified when the clusters need them.
+    on_demand = (
+        OnDemandVerifier(store, paths, config, first_of, cand_left, cand_right)
+        if config.verify
+        else None
+    )
     labels = star_clusters(
         len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link,
-        list(exclusive.values()),
+        list(exclusive.values()), on_demand,
     )  # fmt: skip
     timings["cluster_s"] = time.perf_counter() - started
 
@@ -161,6 +167,8 @@ def find_duplicates(
         "lookalike_product_pairs": int((pairs["decision"] == "distinct_products").sum()),
         "same_listing_pairs": int((pairs["decision"] == "same_listing").sum()),
         "chain_refused_pairs": int((pairs["decision"] == "chain_refused").sum()),
+        "on_demand_pairs": on_demand.verified if on_demand else 0,
+        "on_demand_confirmed": on_demand.confirmed if on_demand else 0,
         "bad_images": [
             {"image_path": p, "reason": r}
             for p, r in zip(bad["image_path"], bad["bad"], strict=True)

@@ -8,7 +8,7 @@ image (:class:`ImageViews`, not per pair):
   phase correlation, compared on the overlap (``ncc`` of grey levels, ``edge_ncc`` of
   gradient magnitudes), plus ``chroma``, the mean CIELAB (a*, b*) distance;
 - geometric verification (:mod:`dataset.dedup.geometry`): ORB features, ratio test,
-  RANSAC homography (``matches``, ``inliers``, ``inlier_ratio``) and the gradient
+  RANSAC similarity (``matches``, ``inliers``, ``inlier_ratio``) and the gradient
   correlation after that warp (``warped_edge_ncc``), which undoes crops and rotations
   that phase correlation cannot.
 
@@ -339,10 +339,73 @@ def verify_pairs(
     return frame
 
 
+class OnDemandVerifier:
+    """Verifies, one at a time, the pairs clustering asks about that stage 1 never
+    proposed (see :func:`dataset.dedup.clusters.star_clusters`): a callable
+    ``(i, j) -> confirmed`` on indices into ``image_paths``.
+
+    ``content[i]`` is the index of the first path with ``i``'s bytes (identical bytes are
+    one photo); ``scored_left``/``scored_right`` (content indices) were scored by stage 2
+    already, and a pair scored there and not confirmed stays unconfirmed. Views are
+    computed once per image, in this process: clustering asks about few pairs.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        image_paths: Sequence[str],
+        config: DedupConfig,
+        content: np.ndarray,
+        scored_left: np.ndarray,
+        scored_right: np.ndarray,
+    ) -> None:
+        self._store, self._paths, self._config, self._content = store, image_paths, config, content
+        self._size = max(len(image_paths), 1)
+        low, high = np.minimum(scored_left, scored_right), np.maximum(scored_left, scored_right)
+        self._results: dict[int, bool] = dict.fromkeys((low * self._size + high).tolist(), False)
+        self._views: dict[int, tuple[ImageViews, Thumbs] | None] = {}
+        self.verified = 0  # pairs scored here
+        self.confirmed = 0
+
+    def __call__(self, i: int, j: int) -> bool:
+        i, j = sorted((int(self._content[i]), int(self._content[j])))
+        if i == j:
+            return True
+        key = i * self._size + j
+        if key not in self._results:
+            self._results[key] = self._verify(i, j)
+        return self._results[key]
+
+    def _verify(self, i: int, j: int) -> bool:
+        a, b = self._view(i), self._view(j)
+        if a is None or b is None:
+            return False
+        scores = score_pair(a[0], b[0], self._config, lambda: (a[1], b[1]))
+        frame = pd.DataFrame([[scores.get(name, np.nan) for name in SCORES]], columns=SCORES)
+        confirmed = bool(decide(frame, self._config)[0])
+        self.verified += 1
+        self.confirmed += confirmed
+        return confirmed
+
+    def _view(self, index: int) -> tuple[ImageViews, Thumbs] | None:
+        if index not in self._views:
+            key = self._paths[index]
+            try:
+                views = image_views(self._store.read_bytes(key), self._config)
+            except (BadImage, Exception) as exc:  # deleted meanwhile: unconfirmed, never a crash
+                logger.warning("%s: not verifiable (%s: %s)", key, type(exc).__name__, exc)
+                self._views[index] = None
+                return None
+            grey = views.keypoints.grey
+            thumbs = _thumbs(grey, views.box, views.chroma, self._config.thumb_size)
+            self._views[index] = (views, thumbs)
+        return self._views[index]
+
+
 def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
     """Confirmed pairs: same colours, and local features or else thumbnails agree.
 
-    Where the homography has ``min_inliers`` inliers the pair is judged by local
+    Where the similarity has ``min_inliers`` inliers the pair is judged by local
     features: ``geometric`` (enough of the photo explained, the gradients agree once
     warped, neither photo having details the other lacks: crops, rotations, watermarks,
     retouches). Only photos too smooth for that many keypoints are judged ``aligned``:
