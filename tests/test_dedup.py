@@ -82,14 +82,14 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     assert stage1["recall"] >= 0.97
     assert stage1["precision"] < 0.5  # the hard negatives: hashes alone cannot tell
     # This set is held out: the thresholds are calibrated on dataset.synthetic.lookalikes
-    # (docs/dedup.md). Measured here: recall 0.84, precision 1.00; jpeg, resize and
-    # brightness 0.94-0.97, shift 0.72, crop 0.63.
-    assert both["recall"] >= 0.8 and both["precision"] >= 0.98
+    # (docs/dedup.md). Measured here: recall 0.92, precision 1.00; jpeg and resize 1.00,
+    # brightness 0.97, shift and crop 0.81.
+    assert both["recall"] >= 0.88 and both["precision"] >= 0.98
     for kind in ("jpeg", "resize", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
-    # Shifts and 4% crops of a 128 px smooth render: most of their ORB keypoints find no
-    # partner, the inlier ratio falls under the calibrated 0.3 (docs/dedup.md).
-    assert both["recall_shift"] >= 0.6 and both["recall_crop"] >= 0.55
+    # Shifts and 4% crops of a 128 px smooth render: some keep too few of their ORB
+    # keypoints for the calibrated inlier ratio 0.3 (docs/dedup.md).
+    assert both["recall_shift"] >= 0.75 and both["recall_crop"] >= 0.75
 
 
 def test_hash_cache_is_reused(tmp_path: Path) -> None:
@@ -346,6 +346,40 @@ def test_a_chain_of_lookalikes_never_merges_its_ends(tmp_path: Path, link: str) 
         assert clustered["kept_path"] == f"img/{keeper}.png"
         assert clustered["removed_path"] in {clustered["image_path_a"], clustered["image_path_b"]}
         assert summary["chain_refused_pairs"] == 1
+
+
+def test_pairs_stage_1_never_proposed_are_verified_when_clusters_need_them(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    from dataset.dedup.verify import OnDemandVerifier
+    from dataset.synthetic.lookalikes import edit_copy, render_family_member
+
+    store = open_store(tmp_path)
+    original = render_family_member(11, 1)
+    images = {
+        "shifted": edit_copy(original, "shift", random.Random(0))[0],
+        "cropped": edit_copy(original, "crop", random.Random(1))[0],
+        "lookalike": edit_copy(render_family_member(11, 2), "jpeg", random.Random(2))[0],
+    }
+    paths = []
+    for name, data in images.items():
+        paths.append(f"img/{name}.jpg")
+        store.write_bytes(paths[-1], data)
+    content = np.arange(len(paths))
+    verifier = OnDemandVerifier(store, paths, DedupConfig(), content, np.empty(0), np.empty(0))
+    assert verifier(0, 1)  # two edits of one photo
+    assert not verifier(0, 2) and not verifier(1, 2)  # another member of the family
+    assert (verifier.verified, verifier.confirmed) == (3, 1)
+    assert verifier(1, 0) and verifier.verified == 3  # asked again: remembered
+    # A pair stage 2 scored and did not confirm stays unconfirmed; identical bytes match.
+    scored = OnDemandVerifier(store, paths, DedupConfig(), content, np.array([1]), np.array([0]))
+    assert not scored(0, 1) and scored.verified == 0
+    same = OnDemandVerifier(
+        store, paths, DedupConfig(), np.array([0, 0, 2]), np.empty(0), np.empty(0)
+    )
+    assert same(0, 1) and same.verified == 0
 
 
 NULLABLE = {

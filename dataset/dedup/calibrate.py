@@ -26,13 +26,16 @@ import pandas as pd
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.verify import decide
 
+# ``min_inliers`` is not searched: every true pair of the tuning set has 30 inliers or
+# more and every setting from 10 to 30 scores the same there, so the data cannot choose
+# it. Its default (12) is what a similarity fit needs not to be chance; from there the
+# detail checks after the warp judge the pair, not the count.
 GRID: dict[str, list[float]] = {
-    "min_inliers": [20, 25, 30, 40],
-    "min_inlier_ratio": [0.1, 0.2, 0.3],
-    "min_warped_edge_ncc": [-1.0, 0.5, 0.7],
-    "max_unmatched_edges": [0.005, 0.01, 0.02, 0.05, 1.0],
+    "min_inlier_ratio": [0.0, 0.1, 0.2, 0.3],
+    "min_warped_edge_ncc": [-1.0, 0.5, 0.7, 0.8],
+    "max_unmatched_edges": [0.001, 0.002, 0.003, 0.005, 0.01, 0.02],
     "min_edge_ncc": [0.97, 0.99, 1.01],
-    "max_chroma": [3.0, 6.0, 10.0],
+    "max_chroma": [6.0, 10.0, 15.0],
 }
 
 
@@ -43,7 +46,7 @@ def scoring_config(base: DedupConfig, grid: dict[str, list[float]] | None = None
     loosest = {
         name: max(values) if name.startswith("max_") else min(values)
         for name, values in grid.items()
-        if name in ("max_chroma", "min_inliers", "min_inlier_ratio")
+        if name in ("max_chroma", "min_inlier_ratio")
     }
     return base.model_copy(update=loosest)
 

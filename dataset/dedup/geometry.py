@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 RATIO = 0.8  # Lowe's ratio test
+MIN_SCALE = 0.67  # a plausible copy's scale lies in [MIN_SCALE, 1 / MIN_SCALE] ...
+MAX_ROTATION_DEG = 15.0  # ... and its rotation within this (see _plausible)
 EDGE_PX = 15  # ORB finds no keypoint this close to the border (its patch would not fit)
 RANSAC_PX = 4.0  # reprojection error of an inlier, in pixels at ``feature_side``
 # A copy has most matches right, so RANSAC stops early; a look-alike would use them all.
@@ -47,8 +49,8 @@ NO_MATCH = {
 # photo is smooth; at the 95th percentile a plain backdrop's noise and JPEG blocks set
 # the scale and pass for edges, which the copy does not share.
 EDGE_PERCENTILE = 99
-STRONG_EDGE = 0.5  # of that scale: a detail's outline
-PRESENT_EDGE = 0.4  # of that edge's strength, nearby in the other image: it is there too
+STRONG_EDGE = 0.3  # of that scale: a detail's outline (a faint pocket seam too)
+PRESENT_EDGE = 0.3  # of that edge's strength, nearby in the other image: it is there too
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def match(
 
     Fewer than ``min_inliers`` matches cannot give that many inliers: RANSAC is skipped;
     a fit of fewer inliers, or of a lower inlier ratio, is no copy: the warp is skipped
-    (:data:`NO_MATCH` stands for what was not computed).
+    (:data:`NO_MATCH` stands for what was not computed); so is a fit no edit of a photo
+    gives (:func:`_plausible`).
     """
     import cv2
 
@@ -105,7 +108,7 @@ def match(
         target, source, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
         maxIters=RANSAC_ITERATIONS, confidence=0.995, refineIters=10,
     )  # fmt: skip
-    if similarity is None:
+    if similarity is None or not _plausible(similarity):
         return {**NO_MATCH, "matches": float(len(good))}
     transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
     inliers = int(mask.sum())
@@ -117,6 +120,15 @@ def match(
     if inliers < min_inliers or scores["inlier_ratio"] < min_inlier_ratio:
         return {**NO_MATCH, **scores}
     return {**scores, **_warped_scores(_colour(a), _colour(b), transform)}
+
+
+def _plausible(similarity: np.ndarray) -> bool:
+    """A scale and rotation an edited copy can have: both images are seen at one size
+    (longer side ``feature_side``), so a crop of up to a third or a resize leaves the scale
+    near 1; a tilt is a few degrees. Few matches on a smooth photo can fit a wild warp."""
+    scale = float(np.hypot(similarity[0, 0], similarity[1, 0]))
+    angle = float(np.degrees(np.arctan2(similarity[1, 0], similarity[0, 0])))
+    return MIN_SCALE <= scale <= 1 / MIN_SCALE and abs(angle) <= MAX_ROTATION_DEG
 
 
 def _matchable(a: Keypoints, b: Keypoints, transform: np.ndarray) -> int:
@@ -170,7 +182,7 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, transform: np.ndarray) -> dict[
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
-    kernel = np.ones((5, 5), np.uint8)  # forgives the fit's error of a pixel or two
+    kernel = np.ones((3, 3), np.uint8)  # forgives the fit's error of a pixel
     unmatched = []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
