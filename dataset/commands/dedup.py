@@ -3,7 +3,7 @@
 Stage 1 hashes every image (pHash of the frame and of the object on its plain
 backdrop, a Fourier-magnitude hash; cached by content in hashes.parquet) and finds the
 nearest pairs within a Hamming radius by multi-index hashing; stage 2 confirms each pair
-on aligned thumbnails and by geometric verification (ORB features, RANSAC homography).
+on aligned thumbnails and by geometric verification (ORB features, RANSAC similarity).
 A photo joins a cluster only if confirmed against the photo the cluster keeps and every
 member: clusters never chain. Writes OUT/manifest.parquet (with dup_cluster and
 dup_keep), OUT/duplicates.parquet (the confirmed pairs, their scores and what each
