@@ -32,7 +32,7 @@ from dataset.dedup.clusters import (
     star_clusters,
 )
 from dataset.dedup.config import DedupConfig
-from dataset.dedup.hashing import compute_hashes
+from dataset.dedup.hashing import chroma_grids, compute_hashes
 from dataset.dedup.search import near_pairs
 from dataset.dedup.verify import SCORES, verify_pairs
 
@@ -80,6 +80,7 @@ def find_duplicates(
         config.hashes,
         cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
         decode_size=config.decode_size,
+        feature_side=config.feature_side,
         max_pixels=config.max_pixels,
         workers=config.workers,
         progress=progress,
@@ -101,7 +102,10 @@ def find_duplicates(
 
     started = time.perf_counter()
     if config.verify:
-        scores = verify_pairs(store, paths, cand_left, cand_right, config, progress=progress)
+        scores = verify_pairs(
+            store, paths, cand_left, cand_right, config, chroma=chroma_grids(good),
+            progress=progress,
+        )  # fmt: skip
     else:
         scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
     timings["verify_s"] = time.perf_counter() - started
@@ -185,12 +189,12 @@ def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) 
     """
     hashes, _counts = compute_hashes(
         store, image_paths, config.hashes, decode_size=config.decode_size,
-        max_pixels=config.max_pixels, workers=config.workers,
+        feature_side=config.feature_side, max_pixels=config.max_pixels, workers=config.workers,
     )  # fmt: skip
     good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
     left, right = _candidates(good, config)
     paths = good["image_path"].tolist()
-    scores = verify_pairs(store, paths, left, right, config)
+    scores = verify_pairs(store, paths, left, right, config, chroma=chroma_grids(good))
     pairs = pd.DataFrame(
         {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
     )
