@@ -106,8 +106,11 @@ def find_duplicates(
             store, paths, cand_left, cand_right, config, chroma=chroma_grids(good),
             progress=progress,
         )  # fmt: skip
+        # Past the chroma gate: the pairs whose images' views were made and compared.
+        verified = int((scores["chroma"] <= config.max_chroma).sum())
     else:
         scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
+        verified = 0
     timings["verify_s"] = time.perf_counter() - started
     confirmed = scores["confirmed"].to_numpy()
 
@@ -158,6 +161,7 @@ def find_duplicates(
         "radius": config.radius,
         "identical_bytes_pairs": int(len(same)),
         "candidate_pairs": int(len(cand_left)),
+        "verified_pairs": verified,
         "confirmed_pairs": int(confirmed.sum()),
         "clusters_with_duplicates": int((sizes > 1).sum()),
         "rows_removed": int((~frame["dup_keep"]).sum() - (frame["dup_cluster"] < 0).sum()),
