@@ -3,8 +3,12 @@
 Speed comes from decoding less: the JPEG decoder scales down in the DCT domain
 (``Image.draft``), so a 1000x800 photo decodes at 250x200 in grey levels, several times
 faster than a full decode (see ``bench/dedup_bench.py``). All hash kinds of one image
-share that one decode. The cache (``hashes.parquet``) is keyed by the SHA-1 of the image
-bytes, so a rerun, or a new dataset version over the same photos, hashes only new ones.
+share that one decode. Beside the hashes, each image's chroma grid (CIELAB a*, b* on
+12x12 cells, :func:`dataset.dedup.verify.chroma_grid`): stage 2 rejects the candidate
+pairs of different colours with it before it makes any view. The cache
+(``hashes.parquet``) is keyed by the SHA-1 of the image bytes, so a rerun, or a new
+dataset version over the same photos, hashes only new ones; its rows carry
+:data:`CACHE_VERSION` and the ``feature_side`` of their grid, and other rows are made anew.
 
 >>> from dataset.synthetic.near_duplicates import make_near_duplicate_set
 >>> data = next(iter(make_near_duplicate_set(1, 1, 0).images.values()))
@@ -26,12 +30,14 @@ import pandas as pd
 from PIL import Image
 
 from dataset.core.store import Store, open_store
+from dataset.dedup.verify import CHROMA_GRID, chroma_grid
 from dataset.images.background import object_box
 from dataset.images.safe import BadImage, open_image
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 64  # images per task sent to a worker process: amortises the pickling
+CACHE_VERSION = 2  # of a row of hashes.parquet: 2 added the chroma grid
 
 HashFn = Callable[[Image.Image], Any]
 
@@ -103,7 +109,7 @@ def _init_worker(store_uri: str, known: frozenset[str], kinds: list[str], params
 
 def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
     store: Store = _WORKER["store"]
-    decode_size, max_pixels = _WORKER["params"]
+    decode_size, max_pixels, feature_side = _WORKER["params"]
     rows = []
     for key in keys:
         row: dict[str, Any] = {"image_path": key}
@@ -117,6 +123,7 @@ def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
         if row["sha1"] not in _WORKER["known"]:
             try:
                 row.update(hash_image(data, _WORKER["kinds"], decode_size, max_pixels))
+                row["chroma"] = chroma_grid(data, feature_side, max_pixels).tobytes()
             except BadImage as exc:
                 row["bad"] = exc.reason
         rows.append(row)
@@ -168,35 +175,42 @@ def compute_hashes(
     *,
     cache_key: str | None = None,
     decode_size: int = 128,
+    feature_side: int = 160,
     max_pixels: int = 40_000_000,
     workers: int | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One row per unique path: ``image_path, sha1, width, height, <kinds>..., bad``.
+    """One row per unique path: ``image_path, sha1, width, height, <kinds>..., chroma, bad``.
 
-    ``bad`` holds the reason an image was skipped (missing, not an image, truncated,
-    decompression bomb...) or ``None``. With ``cache_key``, hashes of images whose
-    content is already in that parquet are reused and the new ones are added to it.
+    ``chroma`` holds the bytes of the image's ``uint8`` chroma grid at ``feature_side``
+    (:func:`chroma_grids` reads them back). ``bad`` holds the reason an image was skipped
+    (missing, not an image, truncated, decompression bomb...) or ``None``. With
+    ``cache_key``, the rows of images whose content is already in that parquet (same
+    :data:`CACHE_VERSION` and ``feature_side``) are reused and the new ones are added to it.
     Returns the frame and counts ``{"hashed": n, "from_cache": n, "bad": n}``.
     """
     kinds = list(kinds)
+    columns = _columns(kinds)
     paths = list(dict.fromkeys(image_paths))
-    cache = _read_cache(store, cache_key, kinds)
+    cache = _read_cache(store, cache_key, kinds, feature_side)
     known = frozenset(cache.index)
     workers = workers or os.cpu_count() or 1
-    rows = _run_chunks(store, paths, known, kinds, (decode_size, max_pixels), workers, progress)
-    frame = pd.DataFrame(rows, columns=["image_path", "sha1", "width", "height", *kinds, "bad"])
+    params = (decode_size, max_pixels, feature_side)
+    rows = _run_chunks(store, paths, known, kinds, params, workers, progress)
+    frame = pd.DataFrame(rows, columns=["image_path", "sha1", *columns])
     new = frame[frame["sha1"].notna() & ~frame["sha1"].isin(known)]
     from_cache = frame["sha1"].isin(known)
     if from_cache.any():
         cached = cache.loc[frame.loc[from_cache, "sha1"]]
-        for column in ["width", "height", *kinds, "bad"]:
+        for column in columns:
             frame[column] = frame[column].astype(object)
             frame.loc[from_cache, column] = cached[column].astype(object).to_numpy()
     if cache_key and len(new):
         fresh = new.drop(columns=["image_path"]).drop_duplicates("sha1").set_index("sha1")
-        merged = pd.concat([cache, fresh[cache.columns]])
-        store.write_parquet(cache_key, _typed(merged.reset_index(), kinds))
+        merged = _typed(pd.concat([cache, fresh[columns]]).reset_index(), kinds)
+        store.write_parquet(
+            cache_key, merged.assign(version=CACHE_VERSION, feature_side=feature_side)
+        )
     frame = _typed(frame, kinds)
     counts = {
         "hashed": int(len(new)),
@@ -207,18 +221,31 @@ def compute_hashes(
     return frame, counts
 
 
-def _read_cache(store: Store, cache_key: str | None, kinds: list[str]) -> pd.DataFrame:
-    columns = ["width", "height", *kinds, "bad"]
+def chroma_grids(frame: pd.DataFrame) -> np.ndarray:
+    """The chroma grids of the rows of :func:`compute_hashes` (good images only), stacked."""
+    grids = [np.frombuffer(data, np.uint8) for data in frame["chroma"]]
+    return np.stack(grids).reshape(len(frame), CHROMA_GRID, CHROMA_GRID, 2)
+
+
+def _columns(kinds: list[str]) -> list[str]:
+    return ["width", "height", *kinds, "chroma", "bad"]
+
+
+def _read_cache(
+    store: Store, cache_key: str | None, kinds: list[str], feature_side: int
+) -> pd.DataFrame:
+    columns = _columns(kinds)
     empty = pd.DataFrame(columns=["sha1", *columns]).set_index("sha1")
     if not cache_key or not store.exists(cache_key):
         return empty
     cache = store.read_parquet(cache_key)
-    missing = [c for c in columns if c not in cache.columns]
+    missing = [c for c in [*columns, "version", "feature_side"] if c not in cache.columns]
     if missing:
-        # Hashes of another kind: start over for the kinds asked now (rows are cheap).
+        # Hashes of another kind or an older version: start over (rows are cheap).
         logger.info("%s lacks %s: not reused", store.uri_for(cache_key), missing)
         return empty
-    usable = cache["bad"].notna() | cache[kinds].notna().all(axis=1)
+    current = (cache["version"] == CACHE_VERSION) & (cache["feature_side"] == feature_side)
+    usable = current & (cache["bad"].notna() | cache[[*kinds, "chroma"]].notna().all(axis=1))
     return cache.loc[usable, ["sha1", *columns]].drop_duplicates("sha1").set_index("sha1")
 
 
@@ -226,5 +253,6 @@ def _typed(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     frame = frame.copy()
     for column in ["width", "height", *kinds]:
         frame[column] = frame[column].astype("UInt64" if column in kinds else "Int64")
-    frame["bad"] = frame["bad"].astype("object").where(frame["bad"].notna(), None)
+    for column in ("chroma", "bad"):
+        frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
     return frame

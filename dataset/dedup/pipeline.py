@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import time
 from typing import Any
 
@@ -32,7 +33,7 @@ from dataset.dedup.clusters import (
     star_clusters,
 )
 from dataset.dedup.config import DedupConfig
-from dataset.dedup.hashing import compute_hashes
+from dataset.dedup.hashing import chroma_grids, compute_hashes
 from dataset.dedup.search import near_pairs
 from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
 
@@ -67,24 +68,26 @@ def find_duplicates(
     ``height`` and ``fetched_at`` feed the keep rule when present. ``out`` is the
     dataset folder (a key prefix) that receives ``duplicates.parquet`` and, unless
     ``config.hash_cache_key`` says otherwise, ``hashes.parquet``. The summary holds the
-    counts, the timings and ``bad_images`` (``[{"image_path", "reason"}]``).
+    counts, the timings (wall clock; ``cpu_timings``: CPU seconds of this process and its
+    workers, which a machine shared with other jobs does not inflate) and ``bad_images``
+    (``[{"image_path", "reason"}]``).
     """
     if "image_path" not in manifest.columns:
         raise UserError("manifest has no 'image_path' column (store keys of the images)")
     frame = manifest.reset_index(drop=True).copy()
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    clock = _Stopwatch()
     hashes, hash_counts = compute_hashes(
         store,
         frame["image_path"].astype(str).tolist(),
         config.hashes,
         cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
         decode_size=config.decode_size,
+        feature_side=config.feature_side,
         max_pixels=config.max_pixels,
         workers=config.workers,
         progress=progress,
     )
-    timings["hashing_s"] = time.perf_counter() - started
+    clock.lap("hashing")
 
     good = hashes[hashes["bad"].isna()].reset_index(drop=True)
     paths = good["image_path"].tolist()
@@ -94,20 +97,23 @@ def find_duplicates(
     same = np.flatnonzero(first_of != np.arange(len(good)))
     reps = np.unique(first_of)
 
-    started = time.perf_counter()
     cand_left, cand_right = _candidates(good.loc[reps], config)
     cand_left, cand_right = reps[cand_left], reps[cand_right]
-    timings["search_s"] = time.perf_counter() - started
+    clock.lap("search")
 
-    started = time.perf_counter()
     if config.verify:
-        scores = verify_pairs(store, paths, cand_left, cand_right, config, progress=progress)
+        scores = verify_pairs(
+            store, paths, cand_left, cand_right, config, chroma=chroma_grids(good),
+            progress=progress,
+        )  # fmt: skip
+        # Past the chroma gate: the pairs whose images' views were made and compared.
+        verified = int((scores["chroma"] <= config.max_chroma).sum())
     else:
         scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
-    timings["verify_s"] = time.perf_counter() - started
+        verified = 0
+    clock.lap("verify")
     confirmed = scores["confirmed"].to_numpy()
 
-    started = time.perf_counter()
     # Reported pairs: identical bytes, then the confirmed candidates (between contents).
     left = np.concatenate([first_of[same], cand_left[confirmed]])
     right = np.concatenate([same, cand_right[confirmed]])
@@ -136,7 +142,7 @@ def find_duplicates(
         len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link,
         list(exclusive.values()), on_demand,
     )  # fmt: skip
-    timings["cluster_s"] = time.perf_counter() - started
+    clock.lap("cluster")
 
     path_cluster = dict(zip(paths, labels.tolist(), strict=True))
     frame["dup_cluster"] = frame["image_path"].map(path_cluster).fillna(-1).astype(int)
@@ -160,6 +166,7 @@ def find_duplicates(
         "radius": config.radius,
         "identical_bytes_pairs": int(len(same)),
         "candidate_pairs": int(len(cand_left)),
+        "verified_pairs": verified,
         "confirmed_pairs": int(confirmed.sum()),
         "clusters_with_duplicates": int((sizes > 1).sum()),
         "rows_removed": int((~frame["dup_keep"]).sum() - (frame["dup_cluster"] < 0).sum()),
@@ -173,7 +180,8 @@ def find_duplicates(
             {"image_path": p, "reason": r}
             for p, r in zip(bad["image_path"], bad["bad"], strict=True)
         ],
-        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "timings": {f"{k}_s": round(v, 3) for k, v in clock.wall.items()},
+        "cpu_timings": {f"{k}_s": round(v, 3) for k, v in clock.cpu.items()},
     }
     logger.info(
         "dedup: %d candidates, %d confirmed, %d rows removed, %d bad images",
@@ -185,6 +193,31 @@ def find_duplicates(
     return frame, summary
 
 
+class _Stopwatch:
+    """Wall-clock and CPU seconds of each stage; CPU of this process, its threads and its
+    finished worker processes (a pool's workers are counted once it shuts down)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._mark = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        own, workers = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        cpu = own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+        return time.perf_counter(), cpu
+
+    def lap(self, stage: str) -> None:
+        now = self._now()
+        self.wall[stage] = now[0] - self._mark[0]
+        self.cpu[stage] = now[1] - self._mark[1]
+        self._mark = now
+
+
 def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) -> pd.DataFrame:
     """Every candidate pair of stage 1 with its stage 2 scores (for calibration).
 
@@ -193,12 +226,12 @@ def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) 
     """
     hashes, _counts = compute_hashes(
         store, image_paths, config.hashes, decode_size=config.decode_size,
-        max_pixels=config.max_pixels, workers=config.workers,
+        feature_side=config.feature_side, max_pixels=config.max_pixels, workers=config.workers,
     )  # fmt: skip
     good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
     left, right = _candidates(good, config)
     paths = good["image_path"].tolist()
-    scores = verify_pairs(store, paths, left, right, config)
+    scores = verify_pairs(store, paths, left, right, config, chroma=chroma_grids(good))
     pairs = pd.DataFrame(
         {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
     )

@@ -18,6 +18,7 @@ The decision (:func:`decide`) combines them with thresholds calibrated on data b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -93,15 +94,40 @@ class ImageViews:
     chroma: np.ndarray
 
 
+def _feature_rgb(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
+    """The image in RGB, its longer side ``feature_side``; raises :class:`BadImage`."""
+    import cv2
+
+    rgb = np.asarray(open_image(data, max_pixels=max_pixels, mode="RGB", draft=feature_side))
+    scale = feature_side / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def chroma_grid(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
+    """The ``chroma`` of :func:`image_views` alone, as ``uint8`` (CIELAB a*, b* of 8-bit
+    RGB are whole numbers): stage 1 stores it beside the hashes, so that the chroma gate
+    runs on every candidate pair before any view is made."""
+    return _grey_box_chroma(_feature_rgb(data, feature_side, max_pixels))[2].astype(np.uint8)
+
+
+def chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """:func:`chroma_distance` of the pairs ``(grids[left[k]], grids[right[k]])``, in blocks
+    (the same float32 sums, so the same values)."""
+    out = np.empty(len(left), np.float32)
+    for start in range(0, len(left), 65_536):
+        a = grids[left[start : start + 65_536]].astype(np.float32)
+        b = grids[right[start : start + 65_536]].astype(np.float32)
+        norms = np.linalg.norm(a - b, axis=-1)
+        out[start : start + 65_536] = norms.reshape(len(norms), -1).mean(axis=1)
+    return out
+
+
 def image_views(data: bytes, config: DedupConfig) -> ImageViews:
     """The views of one image; raises :class:`BadImage`."""
     import cv2
 
-    image = open_image(data, max_pixels=config.max_pixels, mode="RGB", draft=config.feature_side)
-    rgb = np.asarray(image)
-    scale = config.feature_side / max(rgb.shape[:2])
-    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    rgb = _feature_rgb(data, config.feature_side, config.max_pixels)
     grey, box, chroma = _grey_box_chroma(rgb)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     return ImageViews(keypoints(grey, lab[..., 1:], config.max_features), box, chroma)
@@ -202,58 +228,58 @@ def _window(size: int) -> np.ndarray:
 
 
 SCORES = ["ncc", "edge_ncc", "shift", "chroma", *NO_MATCH]
-VIEW_CHUNK = 64  # images per task of the view pass
-PAIR_CHUNK = 512  # pairs per task of the scoring pass
+PAIR_CHUNK = 512  # pairs per task at most (fewer where that keeps every worker busy)
+TASKS_PER_WORKER = 4  # an uneven task does not leave a core idle at the end
 
 # Worker state, set by the pool initializer (not pickled per task).
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(store_uri: str | None, config: DedupConfig) -> None:
+def _init_worker(store_uri: str, config: DedupConfig) -> None:
     import cv2
 
     from dataset.core.store import open_store
 
     cv2.setNumThreads(1)  # one process per core already: no threads on top
     _WORKER["config"] = config
-    if store_uri is not None:
-        _WORKER["store"] = open_store(store_uri)
+    _WORKER["store"] = open_store(store_uri)
 
 
-def _views_chunk(keys: list[str]) -> list[ImageViews | str]:
+# A task: the images it needs (index -> store key) and its pairs of those indices.
+PairTask = tuple[dict[int, str], np.ndarray, np.ndarray]
+
+
+def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
+    """Scores of a task's pairs (rows of :data:`SCORES`) and the images that could not be
+    read again (key -> reason). Views are made here, from the store: only paths travel."""
+    keys, left, right = task
     store: Store = _WORKER["store"]
-    out: list[ImageViews | str] = []
-    for key in keys:
+    config: DedupConfig = _WORKER["config"]
+    views: dict[int, ImageViews] = {}
+    failed: dict[str, str] = {}
+    for index, key in keys.items():
         try:
-            out.append(image_views(store.read_bytes(key), _WORKER["config"]))
+            views[index] = image_views(store.read_bytes(key), config)
         except (BadImage, Exception) as exc:  # deleted meanwhile: unconfirmed, never a crash
-            out.append(f"{type(exc).__name__}: {exc}")
-    return out
-
-
-PairTask = tuple[np.ndarray, np.ndarray, dict[int, ImageViews]]
-
-
-def _score_chunk(task: PairTask) -> np.ndarray:
-    left, right, views = task
-    size = _WORKER["config"].thumb_size
+            failed[key] = f"{type(exc).__name__}: {exc}"
     cache: dict[int, Thumbs] = {}
 
     def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs past the chroma gate
         for i in ids:
             if i not in cache:
-                cache[i] = _thumbs(views[i].keypoints.grey, views[i].box, views[i].chroma, size)
+                v = views[i]
+                cache[i] = _thumbs(v.keypoints.grey, v.box, v.chroma, config.thumb_size)
         return tuple(cache[i] for i in ids)
 
     rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         if i in views and j in views:
-            scores = score_pair(views[i], views[j], _WORKER["config"], partial(thumbs_of, i, j))
+            scores = score_pair(views[i], views[j], config, partial(thumbs_of, i, j))
             rows[k] = [scores.get(name, np.nan) for name in SCORES]
-    return rows
+    return rows, failed
 
 
-def _pool(workers: int, store_uri: str | None, config: DedupConfig) -> ProcessPoolExecutor:
+def _pool(workers: int, store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
     import multiprocessing
 
     # spawn: a forked child inherits OpenCV's thread pool in whatever state, and hangs.
@@ -265,9 +291,37 @@ def _pool(workers: int, store_uri: str | None, config: DedupConfig) -> ProcessPo
     )
 
 
-def _chunks(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _pair_tasks(
+    image_paths: Sequence[str], left: np.ndarray, right: np.ndarray, size: int
+) -> list[tuple[np.ndarray, PairTask]]:
+    """Pairs grouped so that a task needs few images, each image in as few tasks as can be:
+    connected groups of pairs (look-alike families and their copies) are packed whole
+    into tasks of about ``size`` pairs; a group larger than that is cut in order of its
+    pairs' first image (its images' views are then made once per piece). Each task comes
+    with the positions of its pairs in ``left``/``right``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = np.unique(np.concatenate([left, right]))
+    a, b = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
+    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(len(nodes), len(nodes)))
+    _count, group = connected_components(graph, directed=False)
+    order = np.lexsort((right, left, group[a]))
+    sorted_group = group[a][order]
+    firsts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    cuts = [0]
+    for first, end in zip(firsts.tolist(), [*firsts[1:].tolist(), len(order)], strict=True):
+        if end - cuts[-1] > size and first > cuts[-1]:
+            cuts.append(first)  # the task is full: this group starts the next one
+        while end - cuts[-1] > size:
+            cuts.append(cuts[-1] + size)  # a group larger than a task
+    tasks = []
+    for start, stop in zip(cuts, [*cuts[1:], len(order)], strict=True):
+        positions = order[start:stop]
+        lc, rc = left[positions], right[positions]
+        keys = {i: image_paths[i] for i in np.unique(np.concatenate([lc, rc])).tolist()}
+        tasks.append((positions, (keys, lc, rc)))
+    return tasks
 
 
 def verify_pairs(
@@ -277,63 +331,46 @@ def verify_pairs(
     right: np.ndarray,
     config: DedupConfig,
     *,
+    chroma: np.ndarray | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
     Columns :data:`SCORES` and ``confirmed``. An image that cannot be read again
-    (deleted meanwhile) gives ``confirmed = False``. ``config.workers`` processes
-    (default: every core) compute the views of each image once, then score the pairs.
+    (deleted meanwhile) gives ``confirmed = False``. With ``chroma`` (the
+    :func:`chroma_grid` of each image, indexed like ``image_paths``) the pairs whose
+    colours differ are rejected here, as :func:`score_pair` would, and views are made only
+    for the images of the other pairs. ``config.workers`` processes (default: every core),
+    started once, each make the views of the images of its pairs and score them: only
+    paths go to the workers and only scores come back.
     """
     from tqdm import tqdm
 
+    scored_rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
+    past = np.arange(len(left))
+    if chroma is not None:
+        distance = chroma_distances(chroma, left, right)
+        scored_rows[:, SCORES.index("chroma")] = distance
+        past = np.flatnonzero(distance <= config.max_chroma)
     workers = config.workers or os.cpu_count() or 1
-    needed = np.unique(np.concatenate([left, right])) if len(left) else np.empty(0, np.int64)
-    keys = [image_paths[i] for i in needed.tolist()]
-    computed: list[ImageViews | str] = []
-    bar = tqdm(total=len(keys), desc="image views", unit="img", disable=not progress)
-    key_chunks = [keys[s : s + VIEW_CHUNK] for s in range(0, len(keys), VIEW_CHUNK)]
-    if workers <= 1 or len(keys) <= VIEW_CHUNK:
-        _init_worker(store.uri, config)
-        results: Iterator[list[ImageViews | str]] = map(_views_chunk, key_chunks)
-        for done in results:
-            computed.extend(done)
-            bar.update(len(done))
-    else:
-        with _pool(workers, store.uri, config) as pool:
-            for done in pool.map(_views_chunk, key_chunks):
-                computed.extend(done)
-                bar.update(len(done))
+    size = max(1, min(PAIR_CHUNK, -(-len(past) // (TASKS_PER_WORKER * workers))))
+    tasks = _pair_tasks(image_paths, left[past], right[past], size) if len(past) else []
+    bar = tqdm(total=len(past), desc="verifying", unit="pair", disable=not progress)
+    with contextlib.ExitStack() as stack:
+        if workers <= 1 or len(tasks) <= 1:
+            _init_worker(store.uri, config)
+            results: Iterator[tuple[np.ndarray, dict[str, str]]] = map(
+                _verify_chunk, [task for _positions, task in tasks]
+            )
+        else:
+            pool = stack.enter_context(_pool(workers, store.uri, config))
+            results = pool.map(_verify_chunk, [task for _positions, task in tasks])
+        for (positions, _task), (rows, failed) in zip(tasks, results, strict=True):
+            scored_rows[past[positions]] = rows
+            for key, reason in failed.items():
+                logger.warning("%s: not verifiable (%s)", key, reason)
+            bar.update(len(rows))
     bar.close()
-    views: dict[int, ImageViews | None] = {}
-    for index, key, value in zip(needed.tolist(), keys, computed, strict=True):
-        if isinstance(value, str):
-            logger.warning("%s: not verifiable (%s)", key, value)
-        views[index] = value if isinstance(value, ImageViews) else None
-
-    # Pairs in order of their first image, so that a task needs few distinct images.
-    order = np.lexsort((right, left))
-    tasks: list[PairTask] = []
-    for positions in _chunks(order, PAIR_CHUNK):
-        lc, rc = left[positions], right[positions]
-        needed_here = np.unique(np.concatenate([lc, rc])).tolist()
-        here = {i: v for i in needed_here if (v := views[i]) is not None}
-        tasks.append((lc, rc, here))
-    rows = [np.empty((0, len(SCORES)), np.float32)]
-    bar = tqdm(total=len(left), desc="verifying", unit="pair", disable=not progress)
-    if workers <= 1 or len(left) <= PAIR_CHUNK:
-        _init_worker(None, config)
-        for scored in map(_score_chunk, tasks):
-            rows.append(scored)
-            bar.update(len(scored))
-    else:
-        with _pool(workers, None, config) as pool:
-            for scored in pool.map(_score_chunk, tasks):
-                rows.append(scored)
-                bar.update(len(scored))
-    bar.close()
-    scored_rows = np.empty((len(left), len(SCORES)), np.float32)
-    scored_rows[order] = np.concatenate(rows)
     frame = pd.DataFrame(scored_rows, columns=SCORES)
     frame["confirmed"] = decide(frame, config)
     return frame

@@ -1,0 +1,52 @@
+"""The candidate search at its edges: extreme hashes, crowded buckets, threads, radius 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataset.dedup.search import _chunk_layout, brute_force_pairs, near_pairs
+
+TOP = np.uint64(2**64 - 1)
+
+
+def _edge_hashes() -> np.ndarray:
+    """Hashes at the ends of the 64-bit range and their near copies, a crowd of equal
+    hashes (more pairs than a thread's first buffer holds) and random ones."""
+    rng = np.random.default_rng(7)
+    extremes = [np.uint64(0), TOP, np.uint64(2**63), np.uint64(2**63 - 1)]
+    near = [value ^ np.uint64(1 << int(bit)) for value in extremes for bit in (0, 31, 63)]
+    crowd = [np.uint64(0x0123456789ABCDEF)] * 60  # 1,770 pairs at distance 0
+    random = rng.integers(0, 2**63, 2000, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    flipped = random[:400] ^ (np.uint64(1) << rng.integers(0, 64, 400).astype(np.uint64))
+    return np.concatenate([extremes, near, crowd, random, flipped]).astype(np.uint64)
+
+
+@pytest.mark.parametrize(("radius", "workers"), [(0, 1), (1, 2), (10, 2), (24, 1)])
+def test_search_equals_brute_force_at_the_edges(radius: int, workers: int) -> None:
+    hashes = _edge_hashes()
+    expected = brute_force_pairs(hashes, radius)
+    got = near_pairs(hashes, radius, workers=workers)
+    assert len(expected[0]) >= 1770
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(want, have)
+    assert got[2].dtype == np.uint8
+
+
+def test_layout_covers_the_radius_by_pigeonhole() -> None:
+    """Budgets ``t_i`` with ``sum(t_i + 1) == radius + 1`` over chunks that tile the 64 bits."""
+    for n_items in (2, 10_000, 1_000_000, 50_000_000):
+        for radius in (0, 5, 10, 24):
+            chunks = _chunk_layout(n_items, radius)
+            assert sum(c.budget + 1 for c in chunks) == radius + 1
+            assert all(c.width <= 24 and c.budget >= 0 for c in chunks)
+            covered = sorted((c.shift, c.shift + c.width) for c in chunks)
+            assert all(a[1] <= b[0] for a, b in zip(covered, covered[1:], strict=False))
+
+
+def test_tiny_inputs() -> None:
+    empty = near_pairs(np.empty(0, np.uint64), 10)
+    one = near_pairs(np.array([5], np.uint64), 10)
+    assert all(len(part) == 0 for part in (*empty, *one))
+    left, right, dist = near_pairs(np.array([TOP, 0, TOP], np.uint64), 0, workers=2)
+    assert (left.tolist(), right.tolist(), dist.tolist()) == ([0], [2], [0])

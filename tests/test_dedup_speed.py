@@ -1,0 +1,76 @@
+"""The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
+before any view, the hash cache's version, pairs packed into tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dataset.core.store import open_store
+from dataset.dedup import DedupConfig
+from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
+from dataset.dedup.verify import _pair_tasks, verify_pairs
+from tests.dedup_fixtures import store_near_duplicates
+
+
+def test_chroma_gate_before_views_scores_as_the_full_path(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    stored = store_near_duplicates(
+        store, n_families=3, family_size=3, copies_per_image=1.0, seed=11
+    )
+    keys = stored.manifest["image_path"].tolist()
+    hashes, _counts = compute_hashes(store, keys, ["phash"], workers=1)
+    left, right = np.triu_indices(len(keys), k=1)  # every pair: most differ in colour
+    config = DedupConfig(workers=1)
+    full = verify_pairs(store, keys, left, right, config)
+    gated = verify_pairs(store, keys, left, right, config, chroma=chroma_grids(hashes))
+    # The same decisions; scores to float32 rounding (numpy's sums depend on alignment).
+    pd.testing.assert_series_equal(full["confirmed"], gated["confirmed"])
+    pd.testing.assert_frame_equal(full, gated, rtol=1e-5)
+    rejected = full["ncc"].isna() & full["chroma"].notna()
+    assert 0 < rejected.sum() < len(full) and full["confirmed"].sum() >= 3
+
+
+def test_hash_cache_rows_of_another_version_or_side_are_made_anew(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    stored = store_near_duplicates(store, n_families=1, family_size=2, copies_per_image=0.0)
+    keys = stored.manifest["image_path"].tolist()
+    cache = "c/hashes.parquet"
+    first, counts = compute_hashes(store, keys, ["phash"], cache_key=cache, workers=1)
+    assert counts["hashed"] == 2
+    _frame, counts = compute_hashes(store, keys, ["phash"], cache_key=cache, workers=1)
+    assert counts == {"hashed": 0, "from_cache": 2, "bad": 0}
+    # Another feature side: another chroma grid.
+    other, counts = compute_hashes(
+        store, keys, ["phash"], cache_key=cache, feature_side=96, workers=1
+    )
+    assert counts["hashed"] == 2 and other["chroma"][0] != first["chroma"][0]
+    # A cache written by an older version (no chroma grid): not reused.
+    store.write_parquet(cache, store.read_parquet(cache).drop(columns=["chroma", "version"]))
+    _frame, counts = compute_hashes(store, keys, ["phash"], cache_key=cache, workers=1)
+    assert counts["hashed"] == 2
+    assert (store.read_parquet(cache)["version"] == CACHE_VERSION).all()
+
+
+def test_pair_tasks_keep_groups_whole_and_cut_large_ones() -> None:
+    paths = [f"img/{i}.jpg" for i in range(40)]
+    # A star of 12 pairs around image 0; five triangles of 3 pairs on images 20..34.
+    triangles = [
+        (i, j) for t in range(20, 35, 3) for i, j in ((t, t + 1), (t, t + 2), (t + 1, t + 2))
+    ]
+    left = np.array([0] * 12 + [i for i, _j in triangles])
+    right = np.array(list(range(1, 13)) + [j for _i, j in triangles])
+    tasks = _pair_tasks(paths, left, right, size=5)
+    positions = np.concatenate([p for p, _task in tasks])
+    assert sorted(positions.tolist()) == list(range(len(left)))  # every pair once
+    for p, (keys, lc, rc) in tasks:
+        assert len(p) <= 5
+        np.testing.assert_array_equal(lc, left[p])
+        np.testing.assert_array_equal(rc, right[p])
+        assert keys == {i: paths[i] for i in sorted({*lc.tolist(), *rc.tolist()})}
+    # Each triangle in one task (its images' views made once); the star in pieces.
+    for t in range(20, 35, 3):
+        assert sum(t in keys for _p, (keys, _l, _r) in tasks) == 1
+    assert sum(0 in keys for _p, (keys, _l, _r) in tasks) == 3
