@@ -8,7 +8,8 @@ backgrounds) never tuned on. ``--cache DIR`` keeps them between runs. For each v
 (``shared``, ``separate``) one ``s2s-train fit --retrieval`` on the seed-0 dataset, longer
 and at a larger image size than the demo; then on the test split of each world,
 ``evaluate`` gives per-task accuracy and macro-F1 at the calibrated thresholds (chosen on
-the seed-0 val split, kept for the held-out world), and ``eval-retrieval`` gives top-1/10
+the seed-0 val split, kept for the held-out world) and type accuracy on shop and user
+photos apart, and ``eval-retrieval`` gives top-1/10
 of the test split's street-to-shop queries for ``--embedding attributes`` (the seed's
 baseline) and ``--embedding retrieval`` (the pair-trained head), each beside chance.
 Prints one markdown section.
@@ -139,12 +140,36 @@ def task_cells(report: dict[str, Any]) -> str:
             f"{_fmt(f1)} ({_fmt(odds.get('macro_f1'))})")  # fmt: skip
 
 
+def type_by_domain(model: str, dataset: Path) -> str:
+    """Type accuracy of the test split's shop photos / user photos (the shards' images,
+    matched to the manifest's ``domain`` by image path)."""
+    import numpy as np
+    import pandas as pd
+
+    from training.data import make_dataset, stage_dataset
+    from training.encoder_io import load_encoder
+
+    encoder = load_encoder(model)
+    info = stage_dataset(str(dataset))
+    tasks = {"type": info.tasks["type"]}
+    domains = pd.read_parquet(dataset / "manifest.parquet").set_index("image_path")["domain"]
+    hits: dict[str, list[bool]] = {"shop": [], "user": []}
+    batches = make_dataset(info, "test", tasks, 64, encoder.image_size, with_paths=True)
+    for images, labels, paths in batches:
+        predicted = np.argmax(encoder.model(images, training=False)["type_probs"], axis=1)
+        truth = np.argmax(labels["type_probs"], axis=1)
+        for path, hit in zip(paths.numpy(), predicted == truth, strict=True):
+            hits[domains[path.decode()]].append(bool(hit))
+    return " / ".join(f"{np.mean(hits[d]):.3f} ({len(hits[d])})" for d in ("shop", "user"))
+
+
 def measure(
     model: str, dataset: Path, label: str, variant: str
 ) -> tuple[list[object], list[object]]:
     """Test-split attribute figures, and top-1/10 of both search vectors on the same queries."""
     tasks = s2s_train("evaluate", "--model", model, "--dataset", str(dataset))["tasks"]
     attributes: list[object] = [label, variant, *(task_cells(tasks[t]) for t in TASKS)]
+    attributes.append(type_by_domain(model, dataset))
     retrieval: list[object] = [label, variant]
     for embedding in ("attributes", "retrieval"):
         report = s2s_train("eval-retrieval", "--encoder", model, "--pairs", str(dataset),
@@ -212,7 +237,7 @@ def main() -> None:
     )
     print("Test split of each world. Per task: accuracy (top-1 for the multi-label heads) / "
           "macro-F1 at the calibrated thresholds, chance in brackets.\n")  # fmt: skip
-    table(["world", "backbone", *TASKS], attribute_rows, "llrrrr")
+    table(["world", "backbone", *TASKS, "type: shop / user photos"], attribute_rows, "llrrrrr")
     print("Street-to-shop: the test split's user photos with a true catalogue match against "
           "the catalogue; top-1 / top-10 of each search vector on the same queries.\n")  # fmt: skip
     table(

@@ -88,7 +88,9 @@ echo "$RETRIEVAL"
 read -r QUERY PAIR < <(python -c "import pandas as pd, sys; m = pd.read_parquet(sys.argv[1]); \
 r = m[(m.domain == 'user') & (m.pair_id.fillna('') != '') & (m.split == 'test')].iloc[0]; \
 print(r.image_path, r.pair_id)" "$DATASET/manifest.parquet")
+# The shopper's whole photo, cut out as the dataset's segment stage cut the training images.
 s2s-train search --index "$STORE/indexes/demo" --image "$STORE/$QUERY" --pair-id "$PAIR" \
+    --segment --localiser "$STORE/models/localiser/demo/localiser.keras" \
     --top 10 --grid "$EVAL/search-grid.png"
 s2s-train plot-embeddings --encoder "$ENCODER" --dataset "$DATASET" --task colour \
     --out "$EVAL/tsne-colour.png"

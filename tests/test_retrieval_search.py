@@ -389,3 +389,25 @@ def test_manifest_queries_come_from_one_split_and_the_gallery_from_all(tmp_path:
     ]  # fmt: skip
     with pytest.raises(UserError, match="no user photo with a pair_id in split 'val'"):
         from_manifest(str(tmp_path), query_split="val")
+
+
+def test_manifest_images_are_the_cut_outs_the_encoder_trained_on(tmp_path: Path) -> None:
+    from training.retrieval.sources import from_manifest
+
+    # Cut-out names are hashes: the catalogue's view order must come from the photos.
+    manifest = pd.DataFrame(
+        {
+            "image_path": ["u1.jpg", "u2.jpg", "A-1.jpg", "A-2.jpg", "A-3.jpg"],
+            "segmented_path": ["cut/9.jpg", None, "cut/8.jpg", "cut/2.jpg", "cut/1.jpg"],
+            "domain": ["user", "user", "shop", "shop", "shop"],
+            "pair_id": ["A", "A", "A", "A", "A"],
+            "product_id": [None, None, "A", "A", "A"],
+        }
+    )
+    manifest.to_parquet(tmp_path / "manifest.parquet")
+    frame = from_manifest(str(tmp_path), views=2).frame
+    # A photo the segment stage could not cut stays the photo, as in the shards.
+    assert frame.loc[frame["role"] == "query", "image_path"].tolist() == ["cut/9.jpg", "u2.jpg"]
+    gallery = frame[frame["role"] == "gallery"]
+    assert gallery["image_path"].tolist() == ["cut/8.jpg", "cut/2.jpg"]
+    assert gallery["view"].tolist() == [0, 1]

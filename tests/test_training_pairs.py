@@ -20,7 +20,7 @@ from training.encoder_io import Encoder
 from training.inputs import batches, scan_records
 from training.model import RETRIEVAL_OUTPUT
 from training.pair_loss import MultiPositiveInfoNCE
-from training.pydata import grouped_pass
+from training.pydata import grouped_pass, similar_runs_together
 from training.retrieval.embed import choose_combination
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +71,17 @@ def test_grouped_pass_makes_runs_of_one_group() -> None:
     assert list(arranged[::3]) == list(order[:2])  # the anchors keep the shuffled order
 
 
+def test_similar_runs_come_in_pairs_of_one_kind() -> None:
+    runs = np.arange(14).reshape(7, 2)
+    kinds = np.array([3, 4, 3, 5, 4, 3, 6])
+    arranged = similar_runs_together(runs, kinds, np.random.default_rng(0))
+    assert sorted(arranged[:, 0].tolist()) == runs[:, 0].tolist()  # every run, once
+    pairs = kinds[arranged[:6, 0] // 2].reshape(3, 2)
+    # kind 3 has three runs: one pair of 3s; the odd 3, 5 and 6 pair up or end the pass
+    assert sorted(map(tuple, pairs.tolist())).count((3, 3)) == 1
+    assert sorted(map(tuple, pairs.tolist())).count((4, 4)) == 1
+
+
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> str:
     return write_training_dataset(tmp_path_factory.mktemp("pairs") / "store", per_cell=4)
@@ -81,17 +92,22 @@ def test_training_batches_are_groups_of_k_views(toy: str, pipeline: str) -> None
     info = stage_dataset(toy)
     scan = scan_records(info, "train", SPECS, pipeline)
     data = batches(info, "train", SPECS, scan, 8, 32, pipeline, training=True, steps=3,
-                   group_views=2)  # fmt: skip
-    seen = 0
+                   group_views=2, similar_tasks=("type", "colour"))  # fmt: skip
+    seen = alike = 0
     for step, (images, labels) in enumerate(data):
         groups = np.asarray(labels[RETRIEVAL_OUTPUT])
         assert np.asarray(images).shape == (8, 32, 32, 3)
         assert (groups[0::2] == groups[1::2]).all()  # each image has a positive
+        # runs come in pairs of one type and colour, hard negatives for each other (the
+        # python reader pairs a pass's odd runs out with each other)
+        kinds = [np.argmax(np.asarray(labels[f"{task}_probs"]), axis=1) for task in SPECS]
+        alike += int(np.logical_and.reduce([k[0::4] == k[2::4] for k in kinds]).sum())
         # user and shop photos of a product share a pair: not every run is one image twice
         seen += len(set(groups.tolist()))
         if step == 2:
             break
     assert seen > 3
+    assert alike >= 5  # of 6 pairs; 1 in 9 by chance (3 types x 3 colours)
 
 
 def test_retrieval_block_is_validated() -> None:

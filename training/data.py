@@ -324,6 +324,7 @@ def make_dataset(
     shuffle_buffer: int = 2048,
     with_paths: bool = False,
     group_views: int | None = None,
+    similar_tasks: tuple[str, ...] = (),
 ) -> Any:
     """Batches of ``(images float32 0..255, {"<task>_probs": labels})``.
 
@@ -331,12 +332,14 @@ def make_dataset(
     ``steps_per_epoch``), last partial batch dropped. Otherwise every record once, in
     order; ``with_paths`` adds the image paths as a third element (evaluation).
     ``group_views`` (the retrieval head's K): labels gain ``retrieval_embedding``, each
-    image's group number, and training batches are runs of K images of one group.
+    image's group number, and training batches are runs of K images of one group;
+    ``similar_tasks``: those runs come in pairs of one kind (the same first label of each
+    of these tasks), hard negatives for each other.
     """
     import tensorflow as tf
 
     from training.model import RETRIEVAL_OUTPUT
-    from training.pair_loss import GROUP_BUCKETS
+    from training.pair_loss import GROUP_BUCKETS, kind_number
 
     spec = feature_spec(tasks)
     for key in ("image_path", "pair_id", "product_id"):
@@ -369,11 +372,22 @@ def make_dataset(
     if grouped:
         # A group seen once waits for its next draw (the pipeline repeats), so a product
         # with a single photo pairs two augmentations of it.
-        parsed = parsed.group_by_window(
+        runs = parsed.group_by_window(
             key_func=group,
             reduce_func=lambda _, window: window.batch(group_views),
             window_size=group_views,
-        ).unbatch()
+        )
+        if similar_tasks:
+            sizes = [len(tasks[name].classes) for name in similar_tasks]
+
+            def kind(run: dict[str, Any]) -> Any:
+                first = [tf.argmax(run[f"label/{name}"][0]) for name in similar_tasks]
+                return kind_number(first, sizes)
+
+            runs = runs.group_by_window(
+                key_func=kind, reduce_func=lambda _, pair: pair.batch(2), window_size=2
+            ).unbatch()
+        parsed = runs.unbatch()
 
     def decode(example: dict[str, Any]) -> Any:
         image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)

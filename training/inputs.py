@@ -62,12 +62,14 @@ def batches(
     steps: int | None = None,
     multiple_of: int = 1,
     group_views: int | None = None,
+    similar_tasks: tuple[str, ...] = (),
 ) -> Any:
     """Batches of ``split``: training ones shuffled, repeated and augmented, endless
     (``steps`` per epoch); else every record once, in order (the python pipeline cuts
     the last batch to a ``multiple_of`` the device count of a data-parallel run).
     ``group_views`` (the retrieval head's K): labels gain each image's group number and
-    training batches are P groups x K images."""
+    training batches are P groups x K images, in pairs of groups of one kind by
+    ``similar_tasks`` (hard negatives)."""
     if pipeline == "python":
         from training.augment_numpy import NumpyAugmenter
         from training.pydata import PythonSplitScan, shard_batches
@@ -77,11 +79,12 @@ def batches(
         augmenter = NumpyAugmenter(augment) if training and augment is not None else None
         return shard_batches(scan, tasks, batch_size, image_size, training=training,
                              augment=augmenter, seed=seed, steps=steps,
-                             multiple_of=multiple_of, group_views=group_views)  # fmt: skip
+                             multiple_of=multiple_of, group_views=group_views,
+                             similar_tasks=similar_tasks)  # fmt: skip
     from training.augment import Augmenter
     from training.data import make_dataset
 
     tf_augmenter = Augmenter(augment, seed=seed) if training and augment is not None else None
     return make_dataset(info, split, tasks, batch_size, image_size, training=training,
                         augment=tf_augmenter, seed=seed, shuffle_buffer=shuffle_buffer,
-                        group_views=group_views)  # fmt: skip
+                        group_views=group_views, similar_tasks=similar_tasks)  # fmt: skip

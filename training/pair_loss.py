@@ -56,3 +56,16 @@ class MultiPositiveInfoNCE(keras.losses.Loss):
 def group_text(pair_id: str, product_id: str, image_path: str) -> str:
     """What makes two images positives: the pair, else the product, else the image alone."""
     return pair_id or product_id or image_path
+
+
+def kind_number(first_labels: list[int], sizes: list[int]) -> int:
+    """Products of one kind (the same first label of each similar task) share this number:
+    the labels' class indices read as digits of the mixed radix ``sizes``.
+
+    >>> kind_number([2, 5], [15, 11])  # type class 2, colour class 5
+    27
+    """
+    number = 0
+    for label, size in zip(first_labels, sizes, strict=True):
+        number = number * size + label
+    return number

@@ -12,7 +12,8 @@ Order: training batches draw each record ``repeat`` times per pass, in an order
 shuffled by ``seed`` and the pass number, endlessly (``steps_per_epoch`` batches per
 epoch); evaluation batches hold every record once, in file order, the last one partial.
 With the retrieval head (``group_views`` K), a training pass is runs of K records of one
-group: each of the first 1/K of the shuffled draws followed by K - 1 others of its group.
+group: each of the first 1/K of the shuffled draws followed by K - 1 others of its group;
+with ``similar_tasks``, runs of products of one kind (same type and colour) come in pairs.
 Threads suffice: checksums (google-crc32c), JPEG decoding and OpenCV release the GIL,
 leaving only the small protobuf parse in Python.
 """
@@ -33,7 +34,7 @@ from dataset.taxonomy.tasks import TaskSpec
 from training.augment_numpy import NumpyAugmenter
 from training.data import DatasetInfo, SplitScan
 from training.model import RETRIEVAL_OUTPUT
-from training.pair_loss import GROUP_BUCKETS, group_text
+from training.pair_loss import GROUP_BUCKETS, group_text, kind_number
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class PythonSplitScan(SplitScan):
     offsets: list[int] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)  # training/pair_loss.group_text, hashed
+    first_labels: dict[str, list[int]] = field(default_factory=dict)  # class index per task
 
 
 def parse_record(
@@ -83,11 +85,16 @@ def group_number(example: dict[str, Any]) -> int:
 
 
 def grouped_pass(
-    order: np.ndarray, groups: np.ndarray, views: int, rng: np.random.Generator
+    order: np.ndarray,
+    groups: np.ndarray,
+    views: int,
+    rng: np.random.Generator,
+    kinds: np.ndarray | None = None,
 ) -> np.ndarray:
     """Runs of ``views`` records of one group: each of the first ``len(order) // views``
     records of ``order`` followed by ``views - 1`` others of its group (drawn again when
-    the group is smaller; the record itself when it is alone).
+    the group is smaller; the record itself when it is alone). With ``kinds`` (one per
+    record), the runs are reordered by :func:`similar_runs_together`.
 
     >>> grouped_pass(np.array([0, 2, 1, 3]), np.array([7, 7, 8, 9]), 2,
     ...              np.random.default_rng(0)).tolist()
@@ -104,7 +111,36 @@ def grouped_pass(
         out[run * views + 1 : (run + 1) * views] = rng.choice(
             others, views - 1, replace=len(others) < views - 1
         )
-    return out
+    if kinds is None:
+        return out
+    runs = out.reshape(-1, views)
+    return similar_runs_together(runs, kinds[runs[:, 0]], rng).reshape(-1)
+
+
+def similar_runs_together(
+    runs: np.ndarray, kinds: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``runs`` (one row each) reordered in pairs of one kind, the pairs shuffled, so a
+    group's images meet a look-alike group in their batch (a batch of an even number of
+    runs holds whole pairs); the runs left alone by their kind pair up with each other,
+    the last odd one at the end.
+
+    >>> similar_runs_together(np.array([[0], [1], [2], [3]]), np.array([5, 6, 5, 6]),
+    ...                       np.random.default_rng(0)).reshape(-1).tolist()
+    [0, 2, 1, 3]
+    """
+    members: dict[int, list[int]] = {}
+    for run, kind in enumerate(kinds):
+        members.setdefault(int(kind), []).append(run)
+    pairs: list[list[int]] = []
+    alone: list[int] = []
+    for runs_of_kind in members.values():
+        pairs += [runs_of_kind[i : i + 2] for i in range(0, len(runs_of_kind) - 1, 2)]
+        alone += runs_of_kind[len(runs_of_kind) // 2 * 2 :]
+    pairs += [alone[i : i + 2] for i in range(0, len(alone) - len(alone) % 2, 2)]
+    order = [run for i in rng.permutation(len(pairs)) for run in pairs[i]]
+    order += alone[len(alone) - len(alone) % 2 :]
+    return runs[order]
 
 
 def decode_bgr(data: bytes) -> np.ndarray | None:
@@ -140,6 +176,8 @@ def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec])
                 scan.repeats.append(repeat)
                 scan.groups.append(group)
                 for name in tasks:
+                    scan.first_labels.setdefault(name, []).append(int(np.argmax(labels[name])))
+                for name in tasks:
                     counts = scan.counts[name]
                     for i in np.flatnonzero(labels[name] > 0.5):
                         counts[i] += repeat
@@ -168,6 +206,7 @@ class ShardBatches:
         steps: int | None,
         multiple_of: int = 1,
         group_views: int | None = None,
+        similar_tasks: tuple[str, ...] = (),
     ) -> None:
         self.scan = scan
         self.tasks = tasks
@@ -177,6 +216,13 @@ class ShardBatches:
         self.augment = augment
         self.seed = seed
         self.group_views = group_views
+        self.kinds = None
+        if group_views and similar_tasks:
+            sizes = [len(tasks[name].classes) for name in similar_tasks]
+            labels = [scan.first_labels[name] for name in similar_tasks]
+            self.kinds = np.array(
+                [kind_number(list(first), sizes) for first in zip(*labels, strict=True)]
+            )
         self.epoch = 0
         count = len(scan.offsets)
         if training:
@@ -214,7 +260,7 @@ class ShardBatches:
                     order = self.draws[rng.permutation(len(self.draws))]
                     if self.group_views:
                         groups = np.asarray(self.scan.groups)
-                        order = grouped_pass(order, groups, self.group_views, rng)
+                        order = grouped_pass(order, groups, self.group_views, rng, self.kinds)
                     self._passes[number] = order
                     for old in [k for k in self._passes if k < number - 1]:
                         del self._passes[old]  # threads work at most two passes apart
@@ -283,18 +329,19 @@ def shard_batches(
     steps: int | None = None,
     multiple_of: int = 1,
     group_views: int | None = None,
+    similar_tasks: tuple[str, ...] = (),
 ) -> Any:
     """A ``keras.utils.PyDataset`` over :class:`ShardBatches`: one thread per core this
     process may use decodes batches ahead of training. ``multiple_of`` (evaluation): the
     last partial batch is cut to a multiple of it (the device count of a data-parallel
-    run; at most ``multiple_of - 1`` records left out). ``group_views``: as
-    :func:`training.data.make_dataset`."""
+    run; at most ``multiple_of - 1`` records left out). ``group_views`` and
+    ``similar_tasks``: as :func:`training.data.make_dataset`."""
     import cv2
     import keras
 
     cv2.setNumThreads(1)  # the decoding threads are the parallelism: no threads inside them
     batches = ShardBatches(scan, tasks, batch_size, image_size, training, augment, seed, steps,
-                           multiple_of, group_views)  # fmt: skip
+                           multiple_of, group_views, similar_tasks)  # fmt: skip
     threads = len(os.sched_getaffinity(0))
 
     class Batches(keras.utils.PyDataset):

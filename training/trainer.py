@@ -206,10 +206,12 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         )
     retrieval = config.retrieval
     group_views = retrieval.views_per_group if retrieval.enabled else None
+    similar_tasks = tuple(name for name in retrieval.similar_tasks if name in tasks)
     train_data = batches(
         info, "train", tasks, scans["train"], config.batch_size, image_size, pipeline,
         training=True, augment=config.augment, seed=config.seed,
         shuffle_buffer=config.shuffle_buffer, steps=steps, group_views=group_views,
+        similar_tasks=similar_tasks,
     )  # fmt: skip
     val_data = batches(
         info, "val", tasks, scans["val"], config.batch_size, image_size, pipeline,

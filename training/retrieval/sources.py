@@ -108,7 +108,22 @@ def read_manifest(uri: str, store_uri: str | None = None) -> tuple[Store, pd.Dat
     missing = required - set(frame.columns)
     if missing:
         raise UserError(f"{uri}: manifest lacks columns {sorted(missing)}")
-    return store, frame, store.uri_for(key)
+    return store, trained_images(frame), store.uri_for(key)
+
+
+def trained_images(frame: pd.DataFrame) -> pd.DataFrame:
+    """``image_path`` set to the image the training shards were made of: the garment's
+    cut-out where the segment stage made one, else the photo (the shard export's rule);
+    the photo stays in ``photo_path``.
+
+    The encoder learnt from cut-outs: a shopper's whole photo (background and all) is an
+    input it never saw, which left street-to-shop search near chance on the demo.
+    """
+    frame = frame.assign(photo_path=frame["image_path"])
+    if "segmented_path" not in frame.columns:
+        return frame
+    cut = frame["segmented_path"].map(_clean_id)
+    return frame.assign(image_path=cut.where(cut != "", frame["image_path"]))
 
 
 def shop_rows(frame: pd.DataFrame, views: int) -> pd.DataFrame:
@@ -122,7 +137,7 @@ def shop_rows(frame: pd.DataFrame, views: int) -> pd.DataFrame:
     shop["pair_id"] = shop["pair_id"].map(_clean_id) if "pair_id" in shop else ""
     if "view" not in shop.columns:
         # No view column: the catalogue export lists a product's views in order.
-        shop = shop.sort_values(["product_id", "image_path"], kind="stable")
+        shop = shop.sort_values(["product_id", "photo_path"], kind="stable")
         shop["view"] = shop.groupby("product_id").cumcount()
     if views > 0:
         shop = shop[shop["view"] < views]
