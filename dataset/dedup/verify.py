@@ -139,16 +139,18 @@ def score_pair(
     config: DedupConfig,
     thumbs: Callable[[], tuple[Thumbs, ...]],
 ) -> dict[str, float]:
-    """The scores of the module docstring for one pair, cheapest first, as far as the
-    decision under ``config`` needs them: most candidates are look-alikes of another
-    colour, which the chroma grids alone reject (the rest is left out: NaN)."""
+    """The scores of the module docstring for one pair, as far as the decision under
+    ``config`` reads them (the rest is left out: NaN): the chroma grids reject the
+    look-alikes of another colour; the aligned thumbnails (``thumbs``, made on first use)
+    only judge pairs whose similarity has fewer than ``min_inliers`` inliers."""
     chroma = chroma_distance(a.chroma, b.chroma)
     if chroma > config.max_chroma:
         return {"chroma": chroma}
-    ncc, edge_ncc, shift = compare(*thumbs())
-    scores = {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma}
     geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
-    return {**scores, **geometric}
+    if geometric["inliers"] >= config.min_inliers:
+        return {"chroma": chroma, **geometric}
+    ncc, edge_ncc, shift = compare(*thumbs())
+    return {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma, **geometric}
 
 
 def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -264,7 +266,7 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
             failed[key] = f"{type(exc).__name__}: {exc}"
     cache: dict[int, Thumbs] = {}
 
-    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs past the chroma gate
+    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs the thumbnails judge
         for i in ids:
             if i not in cache:
                 v = views[i]
