@@ -15,6 +15,7 @@ import pytest
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig, find_duplicates
 from dataset.dedup.hashing import compute_hashes
+from dataset.dedup.pipeline import _candidates
 from dataset.dedup.search import brute_force_pairs, near_pairs
 from tests.dedup_fixtures import (
     StoredSet,
@@ -31,6 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
+    # Image 0's nearest hashes are three look-alikes of another colour; its copy (image
+    # 4, same colour) is farther. A cap before the chroma gate would keep only them.
+    reps = pd.DataFrame({"phash": np.array([0, 1, 3, 7, 15], np.uint64)})
+    grids = np.zeros((5, 12, 12, 2), np.uint8)
+    grids[1:4] = 60  # a chroma distance of 85, far above max_chroma
+    config = DedupConfig(hashes=["phash"], max_candidates=1, workers=1)
+    left, right = _candidates(reps, grids, config)
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 4), (1, 2), (2, 3)]
 
 
 @pytest.mark.parametrize("radius", [0, 3, 8, 12])

@@ -1,5 +1,6 @@
 """The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
-before any view, the hash cache's version, pairs packed into tasks."""
+before any view, the hash cache's version, pairs packed into tasks, views reused across
+pairs and thumbnails made only for the pairs they judge."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
-from dataset.dedup.verify import _pair_tasks, verify_pairs
+from dataset.dedup.verify import _pair_tasks, _thumbs, image_views, score_pair, verify_pairs
 from tests.dedup_fixtures import store_near_duplicates
 
 
@@ -74,3 +76,33 @@ def test_pair_tasks_keep_groups_whole_and_cut_large_ones() -> None:
     for t in range(20, 35, 3):
         assert sum(t in keys for _p, (keys, _l, _r) in tasks) == 1
     assert sum(0 in keys for _p, (keys, _l, _r) in tasks) == 3
+
+
+def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    stored = store_near_duplicates(store, n_families=2, family_size=2, copies_per_image=1.0)
+    data = [store.read_bytes(key) for key in stored.manifest["image_path"]]
+    config = DedupConfig(workers=1, max_chroma=1e9)  # every pair scored in full
+    shared = [image_views(d, config) for d in data]  # their edges kept from pair to pair
+    thumbs_made: list[tuple[int, int]] = []
+
+    def thumbs_of(*ids: int) -> tuple:
+        thumbs_made.append(ids)
+        return tuple(
+            _thumbs(v.keypoints.grey, v.box, v.chroma, 96) for v in map(shared.__getitem__, ids)
+        )
+
+    warped = 0
+    for i in range(len(data)):
+        for j in range(len(data)):
+            if i == j:
+                continue
+            reused = score_pair(shared[i], shared[j], config, lambda i=i, j=j: thumbs_of(i, j))
+            a, b = image_views(data[i], config), image_views(data[j], config)
+            fresh_thumbs = tuple(_thumbs(v.keypoints.grey, v.box, v.chroma, 96) for v in (a, b))
+            fresh = score_pair(a, b, config, lambda t=fresh_thumbs: t)
+            assert reused == pytest.approx(fresh, rel=1e-5)
+            # The thumbnails only where the decision reads them: too few inliers.
+            assert ((i, j) in thumbs_made) == (reused["inliers"] < config.min_inliers)
+            warped += reused["unmatched_edges"] < 1.0
+    assert warped >= 4 and 0 < len(thumbs_made) < len(data) * (len(data) - 1)

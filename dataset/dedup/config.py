@@ -24,7 +24,7 @@ class DedupConfig(BaseModel):
         dedup:
           hashes: [phash, phash_object, fmhash]
           radius: 10
-          max_candidates: 8
+          max_candidates: 2
           verify: true
           keep_rule: [prefer_catalogue, larger_image, older_listing]
     """
@@ -43,9 +43,11 @@ class DedupConfig(BaseModel):
     decode_size: int = Field(128, ge=32, le=1024)  # JPEG DCT downscale keeps sides >= this
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)  # larger: a decompression bomb
     workers: int | None = Field(None, ge=1)  # processes (all stages); None: every core
-    # Candidates kept per image, nearest hashes first: look-alikes of one cut crowd the
-    # radius as the set grows, a copy is nearly always among the closest.
-    max_candidates: int = Field(8, ge=1)
+    # Candidates kept per image and hash kind, nearest hashes first, among the pairs the
+    # chroma gate (max_chroma) passes: look-alikes of one cut and colour crowd the radius
+    # as the set grows, a copy is nearly always among the closest. 2: measured on the
+    # tuning set (docs/dedup.md, Candidates).
+    max_candidates: int = Field(2, ge=1)
     hash_cache_key: str | None = None  # None: <out>/hashes.parquet
 
     # Stage 2 (dataset.dedup.verify, dataset.dedup.geometry). A pair is confirmed when

@@ -28,6 +28,7 @@ edges: on smooth photos a re-encode's blocky chroma would dominate it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -61,6 +62,17 @@ class Keypoints:
     descriptors: np.ndarray  # (n, 32) uint8, ORB
     grey: np.ndarray  # uint8, longer side ``feature_side``
     chroma: np.ndarray  # (h, w, 2) uint8, CIELAB a*, b* of ``grey``'s pixels
+
+    @cached_property
+    def colour(self) -> np.ndarray:
+        """The image in grey and chroma (h, w, 3), made at its first pair that reaches
+        the warp and kept for the others."""
+        return np.dstack([self.grey, self.chroma])
+
+    @cached_property
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_edges` of :attr:`colour`: the same for each of its pairs as ``a``."""
+        return _edges(self.colour)
 
 
 def keypoints(grey: np.ndarray, chroma: np.ndarray, max_features: int) -> Keypoints:
@@ -119,7 +131,7 @@ def match(
     }
     if inliers < min_inliers or scores["inlier_ratio"] < min_inlier_ratio:
         return {**NO_MATCH, **scores}
-    return {**scores, **_warped_scores(_colour(a), _colour(b), transform)}
+    return {**scores, **_warped_scores(a, b, transform)}
 
 
 def _plausible(similarity: np.ndarray) -> bool:
@@ -155,12 +167,9 @@ def _matchable(a: Keypoints, b: Keypoints, transform: np.ndarray) -> int:
     )
 
 
-def _colour(view: Keypoints) -> np.ndarray:
-    return np.dstack([view.grey, view.chroma])
-
-
-def _warped_scores(a: np.ndarray, b: np.ndarray, transform: np.ndarray) -> dict[str, float]:
-    """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a``.
+def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[str, float]:
+    """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a`` (colour
+    images: grey and chroma).
 
     ``unmatched_edges``: the share of one image's strong edges with no edge of the same
     orientation near them in the other, the smaller of the two directions. A copy keeps
@@ -171,13 +180,15 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, transform: np.ndarray) -> dict[
     """
     import cv2
 
-    height, width = a.shape[:2]
-    warped = cv2.warpPerspective(b, transform, (width, height), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpPerspective(np.full(b.shape[:2], 255, np.uint8), transform, (width, height))
+    height, width = a.grey.shape[:2]
+    warped = cv2.warpPerspective(b.colour, transform, (width, height), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(
+        np.full(b.grey.shape[:2], 255, np.uint8), transform, (width, height)
+    )
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
         return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges")}
-    (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = _edges(a), _edges(warped)
+    (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = a.edges, _edges(warped)
     values_a, values_b = grey_a[overlap], grey_b[overlap]
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
@@ -186,15 +197,17 @@ def _warped_scores(a: np.ndarray, b: np.ndarray, transform: np.ndarray) -> dict[
     unmatched = []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
-        strong = (magnitude > STRONG_EDGE * _scale(magnitude, overlap)) & overlap
-        this = this / _scale(magnitude, overlap)
-        other = cv2.dilate(other, kernel) / _scale(other.sum(axis=-1), overlap)
+        scale = _scale(magnitude, overlap)
+        strong = (magnitude > STRONG_EDGE * scale) & overlap
+        # Only the strong edges are judged: the other pixels are not compared at all.
+        this = this[strong] / scale
+        other = cv2.dilate(other, kernel)[strong] / _scale(other.sum(axis=-1), overlap)
         # Each strong edge against the other image's edges of its own orientation.
-        own = this.argmax(axis=-1)[..., None]
-        mine = np.take_along_axis(this, own, -1)[..., 0]
-        theirs = np.take_along_axis(other, own, -1)[..., 0]
-        lacking = strong & (theirs < PRESENT_EDGE * mine)
-        unmatched.append(float(lacking.sum() / max(int(strong.sum()), 1)))
+        own = this.argmax(axis=-1)[:, None]
+        mine = np.take_along_axis(this, own, -1)[:, 0]
+        theirs = np.take_along_axis(other, own, -1)[:, 0]
+        lacking = theirs < PRESENT_EDGE * mine
+        unmatched.append(float(lacking.sum() / max(len(mine), 1)))
     return {"warped_edge_ncc": ncc, "unmatched_edges": min(unmatched)}
 
 

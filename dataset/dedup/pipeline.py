@@ -35,7 +35,7 @@ from dataset.dedup.clusters import (
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import chroma_grids, compute_hashes
 from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
+from dataset.dedup.verify import SCORES, OnDemandVerifier, chroma_distances, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -97,15 +97,15 @@ def find_duplicates(
     same = np.flatnonzero(first_of != np.arange(len(good)))
     reps = np.unique(first_of)
 
-    cand_left, cand_right = _candidates(good.loc[reps], config)
+    grids = chroma_grids(good)
+    cand_left, cand_right = _candidates(good.loc[reps], grids[reps], config)
     cand_left, cand_right = reps[cand_left], reps[cand_right]
     clock.lap("search")
 
     if config.verify:
         scores = verify_pairs(
-            store, paths, cand_left, cand_right, config, chroma=chroma_grids(good),
-            progress=progress,
-        )  # fmt: skip
+            store, paths, cand_left, cand_right, config, chroma=grids, progress=progress
+        )
         # Past the chroma gate: the pairs whose images' views were made and compared.
         verified = int((scores["chroma"] <= config.max_chroma).sum())
     else:
@@ -229,20 +229,26 @@ def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) 
         feature_side=config.feature_side, max_pixels=config.max_pixels, workers=config.workers,
     )  # fmt: skip
     good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
-    left, right = _candidates(good, config)
+    grids = chroma_grids(good)
+    left, right = _candidates(good, grids, config)
     paths = good["image_path"].tolist()
-    scores = verify_pairs(store, paths, left, right, config, chroma=chroma_grids(good))
+    scores = verify_pairs(store, paths, left, right, config, chroma=grids)
     pairs = pd.DataFrame(
         {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
     )
     return pd.concat([pairs, scores], axis=1)
 
 
-def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs into ``reps`` within the radius for at least one hash kind.
+def _candidates(
+    reps: pd.DataFrame, grids: np.ndarray, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs into ``reps`` within the radius for at least one hash kind, whose
+    colours pass the chroma gate (``grids``: the chroma grids of ``reps``).
 
-    Per kind, each image keeps its ``max_candidates`` nearest; the kinds' picks are united
-    (one kind's crowd of look-alikes cannot push out what another kind found).
+    Per kind, each image keeps its ``max_candidates`` nearest of its own colours; the
+    kinds' picks are united (one kind's crowd of look-alikes cannot push out what another
+    kind found). The gate comes first: look-alikes of other colours, which stage 2 would
+    reject at once, would otherwise fill the cap as the set grows.
     """
     n = max(len(reps), 1)
     workers = config.workers or os.cpu_count() or 1
@@ -250,6 +256,8 @@ def _candidates(reps: pd.DataFrame, config: DedupConfig) -> tuple[np.ndarray, np
     for kind in config.hashes:
         values = reps[kind].to_numpy(dtype=np.uint64)
         left, right, dist = near_pairs(values, config.radius, workers=workers)
+        same_colour = chroma_distances(grids, left, right) <= config.max_chroma
+        left, right, dist = left[same_colour], right[same_colour], dist[same_colour]
         kept = _nearest(left, right, dist, config.max_candidates)
         keys.append(left[kept] * n + right[kept])
     key = np.unique(np.concatenate(keys))

@@ -112,15 +112,13 @@ def chroma_grid(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
 
 
 def chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """:func:`chroma_distance` of the pairs ``(grids[left[k]], grids[right[k]])``, in blocks
-    (the same float32 sums, so the same values)."""
-    out = np.empty(len(left), np.float32)
-    for start in range(0, len(left), 65_536):
-        a = grids[left[start : start + 65_536]].astype(np.float32)
-        b = grids[right[start : start + 65_536]].astype(np.float32)
-        norms = np.linalg.norm(a - b, axis=-1)
-        out[start : start + 65_536] = norms.reshape(len(norms), -1).mean(axis=1)
-    return out
+    """:func:`chroma_distance` of the pairs ``(grids[left[k]], grids[right[k]])``, compiled
+    (:mod:`dataset.dedup.probe`; the same cell distances, summed in float64: equal to
+    float32 rounding)."""
+    from dataset.dedup.probe import chroma_distances as compiled
+
+    cells = np.ascontiguousarray(grids.reshape(len(grids), -1, 2), dtype=np.float32)
+    return compiled(cells, np.ascontiguousarray(left), np.ascontiguousarray(right))
 
 
 def image_views(data: bytes, config: DedupConfig) -> ImageViews:
@@ -139,16 +137,18 @@ def score_pair(
     config: DedupConfig,
     thumbs: Callable[[], tuple[Thumbs, ...]],
 ) -> dict[str, float]:
-    """The scores of the module docstring for one pair, cheapest first, as far as the
-    decision under ``config`` needs them: most candidates are look-alikes of another
-    colour, which the chroma grids alone reject (the rest is left out: NaN)."""
+    """The scores of the module docstring for one pair, as far as the decision under
+    ``config`` reads them (the rest is left out: NaN): the chroma grids reject the
+    look-alikes of another colour; the aligned thumbnails (``thumbs``, made on first use)
+    only judge pairs whose similarity has fewer than ``min_inliers`` inliers."""
     chroma = chroma_distance(a.chroma, b.chroma)
     if chroma > config.max_chroma:
         return {"chroma": chroma}
-    ncc, edge_ncc, shift = compare(*thumbs())
-    scores = {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma}
     geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
-    return {**scores, **geometric}
+    if geometric["inliers"] >= config.min_inliers:
+        return {"chroma": chroma, **geometric}
+    ncc, edge_ncc, shift = compare(*thumbs())
+    return {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma, **geometric}
 
 
 def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -264,7 +264,7 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
             failed[key] = f"{type(exc).__name__}: {exc}"
     cache: dict[int, Thumbs] = {}
 
-    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs past the chroma gate
+    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs the thumbnails judge
         for i in ids:
             if i not in cache:
                 v = views[i]

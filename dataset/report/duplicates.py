@@ -19,7 +19,9 @@ from dataset.report.config import ReportConfig
 from dataset.report.html import attrs, count_line, esc, filterable, first_label, gallery, record
 from dataset.report.thumbs import Thumbnails
 
-PRIMARY_SCORES = ("score", "ncc", "edge_ncc")  # the first present one orders the pairs
+# The first present one orders the pairs: the aligned thumbnails' ``ncc`` where they
+# judged the pair, else (the dedup stage leaves them out) the correlation after the warp.
+PRIMARY_SCORES = ("score", "ncc", "edge_ncc", "warped_edge_ncc")
 NOT_SCORES = {"cross_source", "merged", "confirmed", "dup_cluster"}
 MERGED = "clustered"  # the dedup stage's own word for a pair inside one cluster
 
