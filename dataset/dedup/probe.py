@@ -37,12 +37,12 @@ def _grown(values: np.ndarray) -> np.ndarray:
     return out
 
 
+# chunks, hashes, order, starts, masks: one table of dataset.dedup.search._table
+Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 def _tile_pairs(
-    chunks: np.ndarray,
-    hashes: np.ndarray,
-    order: np.ndarray,
-    starts: np.ndarray,
-    masks: np.ndarray,
+    table: Table,
     tile_bits: int,
     radius: int,
     tile: int,
@@ -53,6 +53,7 @@ def _tile_pairs(
     the new row count, or -1 when ``out`` is full (the caller grows it and runs the tile
     again). ``out`` is never reassigned here: the hot loop stays free of reference counts.
     """
+    chunks, hashes, order, starts, masks = table
     left, right, dist = out
     first, end = starts[tile << tile_bits], starts[(tile + 1) << tile_bits]
     for mask in masks:
@@ -99,7 +100,7 @@ def _probe_tiles(
         done = -1
         while done < 0:
             done = _tile_pairs(
-                chunks, hashes, order, starts, masks, tile_bits, radius, tile, out, found
+                (chunks, hashes, order, starts, masks), tile_bits, radius, tile, out, found
             )
             if done < 0:
                 out = (_grown(out[0]), _grown(out[1]), _grown(out[2]))
