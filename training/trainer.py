@@ -227,6 +227,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             tasks, config.backbone, image_size, config.weights, config.separate,
             config.embedding_dim, config.dropout,
             retrieval.dim if retrieval.enabled else None,
+            tuple(name for name in config.colour_statistics if name in tasks),
         )  # fmt: skip
         model = training_view(encoder, tasks)
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
