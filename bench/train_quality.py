@@ -38,11 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchkit import header, table  # noqa: E402
 
-# colour-statistics: shared, the colour head also reading the image's colour statistics
+# colour-statistics: shared, the colour head (and the search head) also reading the
+# image's colour statistics
 VARIANTS = {
     "shared": [],
     "separate": ["--separate"],
     "colour-statistics": ["--colour-statistics", "colour"],
+    "colour-statistics-retrieval": ["--colour-statistics", "colour,retrieval"],
 }
 # The categories scripts/demo.sh crawls on the demo marketplace and on the storefront.
 CATEGORIES = (

@@ -108,8 +108,15 @@ def test_colour_statistics_reach_only_the_heads_that_ask() -> None:
     assert encoder.get_layer("colour_dense").kernel.shape == (64 + FEATURES, 1000)
     assert encoder.get_layer("type_dense").kernel.shape == (64, 1000)
     assert encoder(np.zeros((1, 40, 50, 3), np.uint8))["colour_probs"].shape == (1, 3)
-    with pytest.raises(ValueError, match="colour_statistics names no task"):
+    searched = build_encoder(
+        TASKS, "tiny", 32, "none", retrieval_dim=8, colour_statistics=("retrieval",)
+    )
+    assert searched.get_layer("retrieval_dense").kernel.shape == (64 + FEATURES, 8)
+    assert searched.get_layer("colour_dense").kernel.shape == (64, 1000)
+    with pytest.raises(ValueError, match="colour_statistics names no head"):
         build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("pattern",))
+    with pytest.raises(ValueError, match=r"no head of the encoder: \['retrieval'\]"):
+        build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("retrieval",))
 
 
 def test_preprocessor_matches_resnet50_preprocess_input() -> None:

@@ -86,8 +86,8 @@ class TrainConfig(BaseModel):
     separate: bool = False  # one backbone per task, as the retailer trained them
     embedding_dim: int = Field(1000, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)
-    # Heads that also read the image's colour statistics (training/colour_statistics.py);
-    # tasks the encoder does not train are left out.
+    # Heads (tasks, or "retrieval") that also read the image's colour statistics
+    # (training/colour_statistics.py); heads the encoder does not have are left out.
     colour_statistics: list[str] = Field(default_factory=list)
     # Schedule
     epochs: int = Field(20, ge=1)

@@ -10,7 +10,7 @@ on the same batches. Outputs (float32 under mixed precision) are a dict with
 ``<task>_embedding`` and ``<task>_probs``; with ``retrieval_dim`` also
 ``retrieval_embedding``: ``Dense(retrieval_dim)`` on the pooled backbone features,
 L2-normalised (the street-to-shop search vector, trained on pairs: training/pair_loss.py).
-The heads named in ``colour_statistics`` read the image's global colour statistics
+The heads named in ``colour_statistics`` (tasks, or ``retrieval``) read the image's global colour statistics
 (training/colour_statistics.py) beside the pooled features: deep features shared with
 type and material keep colour poorly.
 """
@@ -46,9 +46,10 @@ def build_encoder(
 ) -> Any:
     import keras
 
-    unknown = sorted(set(colour_statistics) - set(tasks))
+    heads = {*tasks, *([RETRIEVAL] if retrieval_dim else [])}
+    unknown = sorted(set(colour_statistics) - heads)
     if unknown:
-        raise ValueError(f"colour_statistics names no task of the encoder: {unknown}")
+        raise ValueError(f"colour_statistics names no head of the encoder: {unknown}")
     inputs = keras.Input((None, None, 3), name="image")
     pixels = ImagePreprocessor(image_size, name="preprocess")(inputs)
     statistics = (
@@ -89,6 +90,10 @@ def build_encoder(
             if shared_features is None
             else shared_features
         )
+        if RETRIEVAL in colour_statistics:
+            features = keras.layers.Concatenate(name=f"{RETRIEVAL}_with_colour_statistics")(
+                [features, statistics]
+            )
         projected = keras.layers.Dense(retrieval_dim, name=f"{RETRIEVAL}_dense")(features)
         outputs[RETRIEVAL_OUTPUT] = keras.layers.UnitNormalization(
             axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT
