@@ -38,7 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchkit import header, table  # noqa: E402
 
-VARIANTS = {"shared": [], "separate": ["--separate"]}
+# colour-statistics: shared, the colour head (and the search head) also reading the
+# image's colour statistics
+VARIANTS = {
+    "shared": [],
+    "separate": ["--separate"],
+    "colour-statistics": ["--colour-statistics", "colour"],
+    "colour-statistics-retrieval": ["--colour-statistics", "colour,retrieval"],
+}
 # The categories scripts/demo.sh crawls on the demo marketplace and on the storefront.
 CATEGORIES = (
     "robes", "jeans", "pulls-et-sweats", "t-shirts", "manteaux-et-vestes", "pantalons",

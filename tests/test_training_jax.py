@@ -77,8 +77,10 @@ def test_jax_with_tensorflow_importable_and_its_encoder_on_tensorflow(
     toy: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dataset, model = toy["dataset"], str(tmp_path / "jax-model")
+    # The colour head reads the colour statistics: that layer runs on JAX, then on TF.
     results = run_commands(tmp_path, [
-        ("fit", ["fit", "--dataset", dataset, "--out", model, *FIT]),
+        ("fit", ["fit", "--dataset", dataset, "--out", model, *FIT,
+                 "--colour-statistics", "colour"]),
         ("evaluate", ["evaluate", "--model", model, "--dataset", dataset, "--format", "json"]),
         *search_steps(model, dataset, tmp_path),
     ], block_tf=False)  # fmt: skip

@@ -76,6 +76,49 @@ def test_retrieval_head_is_unit_length_on_the_shared_or_its_own_backbone() -> No
     assert resnet.get_layer("type_dense").kernel.shape == (2048, 1000)
 
 
+def test_colour_statistics_describe_the_garment_not_the_white_background() -> None:
+    from training.colour_statistics import FEATURES, HUE_SECTORS, ColourStatistics, to_cielab
+
+    # Pure sRGB red is L 53.24, a 80.09, b 67.20 (CIELAB, D65).
+    red_lab = np.asarray(to_cielab(np.array([255.0, 0.0, 0.0], "float32")))
+    assert red_lab == pytest.approx([53.24, 80.09, 67.20], abs=0.05)
+    layer = ColourStatistics(image_size=16)
+    small, large = np.full((2, 16, 16, 3), 255, np.uint8), np.full((1, 16, 16, 3), 255, np.uint8)
+    small[0, 6:10, 6:10] = (255, 0, 0)  # a small red garment, and a large one
+    large[0, 2:14, 2:14] = (255, 0, 0)
+    small[1, 6:10, 6:10] = (0, 0, 255)  # blue
+    stats, big = np.asarray(layer(small)), np.asarray(layer(large))[0]
+    assert stats.shape == (2, FEATURES)
+    # The garment's own colour whatever its size: the white around it is left out.
+    assert stats[0, :3] == pytest.approx(red_lab / 100, abs=0.02)
+    assert big[:3] == pytest.approx(red_lab / 100, abs=0.01)
+    assert (stats[0, -1], big[-1]) == pytest.approx((16 / 256, 144 / 256), abs=0.01)
+    hues = stats[:, 6 : 6 + 3 * HUE_SECTORS].reshape(2, HUE_SECTORS, 3).sum(axis=2)
+    assert hues.sum(axis=1) == pytest.approx([1, 1], abs=0.02)  # all chromatic
+    red_sector, blue_sector = np.argmax(hues, axis=1)
+    assert red_sector != blue_sector
+    assert np.asarray(layer(np.full((1, 16, 16, 3), 255, np.uint8)))[0, -1] < 0.01
+
+
+def test_colour_statistics_reach_only_the_heads_that_ask() -> None:
+    from training.colour_statistics import FEATURES
+    from training.model import build_encoder
+
+    encoder = build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("colour",))
+    assert encoder.get_layer("colour_dense").kernel.shape == (64 + FEATURES, 1000)
+    assert encoder.get_layer("type_dense").kernel.shape == (64, 1000)
+    assert encoder(np.zeros((1, 40, 50, 3), np.uint8))["colour_probs"].shape == (1, 3)
+    searched = build_encoder(
+        TASKS, "tiny", 32, "none", retrieval_dim=8, colour_statistics=("retrieval",)
+    )
+    assert searched.get_layer("retrieval_dense").kernel.shape == (64 + FEATURES, 8)
+    assert searched.get_layer("colour_dense").kernel.shape == (64, 1000)
+    with pytest.raises(ValueError, match="colour_statistics names no head"):
+        build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("pattern",))
+    with pytest.raises(ValueError, match=r"no head of the encoder: \['retrieval'\]"):
+        build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("retrieval",))
+
+
 def test_preprocessor_matches_resnet50_preprocess_input() -> None:
     import keras
 

@@ -86,6 +86,9 @@ class TrainConfig(BaseModel):
     separate: bool = False  # one backbone per task, as the retailer trained them
     embedding_dim: int = Field(1000, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)
+    # Heads (tasks, or "retrieval") that also read the image's colour statistics
+    # (training/colour_statistics.py); heads the encoder does not have are left out.
+    colour_statistics: list[str] = Field(default_factory=list)
     # Schedule
     epochs: int = Field(20, ge=1)
     freeze_epochs: int = Field(2, ge=0)  # backbone frozen (BatchNorm in inference mode)

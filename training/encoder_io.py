@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+import training.colour_statistics  # noqa: F401 - registers ColourStatistics
 import training.losses  # noqa: F401 - registers WeightedBinaryCrossentropy
 import training.optim  # noqa: F401 - registers DecaySchedule
 import training.preprocessor  # noqa: F401 - registers ImagePreprocessor

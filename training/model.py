@@ -10,6 +10,9 @@ on the same batches. Outputs (float32 under mixed precision) are a dict with
 ``<task>_embedding`` and ``<task>_probs``; with ``retrieval_dim`` also
 ``retrieval_embedding``: ``Dense(retrieval_dim)`` on the pooled backbone features,
 L2-normalised (the street-to-shop search vector, trained on pairs: training/pair_loss.py).
+The heads named in ``colour_statistics`` (tasks, or ``retrieval``) read the image's global colour statistics
+(training/colour_statistics.py) beside the pooled features: deep features shared with
+type and material keep colour poorly.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from dataset.taxonomy.tasks import TaskSpec
 from training.backbone import build_backbone
+from training.colour_statistics import ColourStatistics
 from training.preprocessor import ImagePreprocessor
 
 RETRIEVAL = "retrieval"  # the embedding head's name in layer names and encoder.json
@@ -38,11 +42,21 @@ def build_encoder(
     embedding_dim: int = 1000,
     dropout: float = 0.2,
     retrieval_dim: int | None = None,
+    colour_statistics: tuple[str, ...] = (),
 ) -> Any:
     import keras
 
+    heads = {*tasks, *([RETRIEVAL] if retrieval_dim else [])}
+    unknown = sorted(set(colour_statistics) - heads)
+    if unknown:
+        raise ValueError(f"colour_statistics names no head of the encoder: {unknown}")
     inputs = keras.Input((None, None, 3), name="image")
     pixels = ImagePreprocessor(image_size, name="preprocess")(inputs)
+    statistics = (
+        ColourStatistics(image_size, name="colour_statistics")(inputs)
+        if colour_statistics
+        else None
+    )
     # The shared backbone is called once: calling it per head would run it once per task.
     shared = None if separate else build_backbone(backbone, image_size, weights, "backbone")
     shared_features = None if shared is None else shared(pixels)
@@ -53,6 +67,10 @@ def build_encoder(
             if shared_features is None
             else shared_features
         )
+        if name in colour_statistics:
+            features = keras.layers.Concatenate(name=f"{name}_with_colour_statistics")(
+                [features, statistics]
+            )
         embedding = keras.layers.Dense(embedding_dim, activation="relu", name=f"{name}_dense")(
             features
         )
@@ -72,6 +90,10 @@ def build_encoder(
             if shared_features is None
             else shared_features
         )
+        if RETRIEVAL in colour_statistics:
+            features = keras.layers.Concatenate(name=f"{RETRIEVAL}_with_colour_statistics")(
+                [features, statistics]
+            )
         projected = keras.layers.Dense(retrieval_dim, name=f"{RETRIEVAL}_dense")(features)
         outputs[RETRIEVAL_OUTPUT] = keras.layers.UnitNormalization(
             axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT

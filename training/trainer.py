@@ -152,6 +152,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     from training.losses import build_losses
     from training.metrics import keras_metrics, task_report
     from training.model import (
+        RETRIEVAL,
         RETRIEVAL_OUTPUT,
         build_encoder,
         set_backbone_trainable,
@@ -227,6 +228,11 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
             tasks, config.backbone, image_size, config.weights, config.separate,
             config.embedding_dim, config.dropout,
             retrieval.dim if retrieval.enabled else None,
+            tuple(
+                name
+                for name in config.colour_statistics
+                if name in tasks or (name == RETRIEVAL and retrieval.enabled)
+            ),
         )  # fmt: skip
         model = training_view(encoder, tasks)
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)

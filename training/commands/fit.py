@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="YAML", help="training config file")
     parser.add_argument("--tasks", help="comma-separated tasks (default: all of the dataset)")
     parser.add_argument(
+        "--colour-statistics",
+        metavar="TASKS",
+        help="comma-separated heads that also read the image's colour statistics",
+    )
+    parser.add_argument(
         "--separate",
         action="store_true",
         default=None,
@@ -92,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         overrides["retrieval"] = {"enabled": True}
     if args.tasks:
         overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if args.colour_statistics:
+        overrides["colour_statistics"] = [
+            t.strip() for t in args.colour_statistics.split(",") if t.strip()
+        ]
     config = load_config(args.config, overrides)
     # Keras prints its epoch lines to stdout: with --format json, stdout is the JSON alone.
     progress = (
