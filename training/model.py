@@ -60,17 +60,24 @@ def build_encoder(
     # The shared backbone is called once: calling it per head would run it once per task.
     shared = None if separate else build_backbone(backbone, image_size, weights, "backbone")
     shared_features = None if shared is None else shared(pixels)
-    outputs: dict[str, Any] = {}
-    for name, task in tasks.items():
+
+    def head_features(name: str) -> Any:
+        """What head ``name`` reads: its backbone's pooled features (the shared one's
+        unless separate), beside the colour statistics where it asks for them."""
         features = (
             build_backbone(backbone, image_size, weights, f"{name}_backbone")(pixels)
             if shared_features is None
             else shared_features
         )
-        if name in colour_statistics:
-            features = keras.layers.Concatenate(name=f"{name}_with_colour_statistics")(
-                [features, statistics]
-            )
+        if name not in colour_statistics:
+            return features
+        return keras.layers.Concatenate(name=f"{name}_with_colour_statistics")(
+            [features, statistics]
+        )
+
+    outputs: dict[str, Any] = {}
+    for name, task in tasks.items():
+        features = head_features(name)
         embedding = keras.layers.Dense(embedding_dim, activation="relu", name=f"{name}_dense")(
             features
         )
@@ -85,16 +92,9 @@ def build_encoder(
             activation, dtype="float32", name=f"{name}_probs"
         )(logits)
     if retrieval_dim:
-        features = (
-            build_backbone(backbone, image_size, weights, f"{RETRIEVAL}_backbone")(pixels)
-            if shared_features is None
-            else shared_features
+        projected = keras.layers.Dense(retrieval_dim, name=f"{RETRIEVAL}_dense")(
+            head_features(RETRIEVAL)
         )
-        if RETRIEVAL in colour_statistics:
-            features = keras.layers.Concatenate(name=f"{RETRIEVAL}_with_colour_statistics")(
-                [features, statistics]
-            )
-        projected = keras.layers.Dense(retrieval_dim, name=f"{RETRIEVAL}_dense")(features)
         outputs[RETRIEVAL_OUTPUT] = keras.layers.UnitNormalization(
             axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT
         )(projected)
