@@ -258,25 +258,47 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
     views: dict[int, ImageViews] = {}
     failed: dict[str, str] = {}
     for index, key in keys.items():
-        try:
-            views[index] = image_views(store.read_bytes(key), config)
-        except (BadImage, Exception) as exc:  # deleted meanwhile: unconfirmed, never a crash
-            failed[key] = f"{type(exc).__name__}: {exc}"
-    cache: dict[int, Thumbs] = {}
-
-    def thumbs_of(*ids: int) -> tuple[Thumbs, ...]:  # only for the pairs the thumbnails judge
-        for i in ids:
-            if i not in cache:
-                v = views[i]
-                cache[i] = _thumbs(v.keypoints.grey, v.box, v.chroma, config.thumb_size)
-        return tuple(cache[i] for i in ids)
-
+        read = _read_views(store, key, config)
+        if isinstance(read, str):
+            failed[key] = read
+        else:
+            views[index] = read
+    thumbs = _LazyThumbs(views, config.thumb_size)
     rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
     for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         if i in views and j in views:
-            scores = score_pair(views[i], views[j], config, partial(thumbs_of, i, j))
-            rows[k] = [scores.get(name, np.nan) for name in SCORES]
+            scores = score_pair(views[i], views[j], config, partial(thumbs.of, i, j))
+            rows[k] = _score_row(scores)
     return rows, failed
+
+
+def _read_views(store: Store, key: str, config: DedupConfig) -> ImageViews | str:
+    """The views of a stored image, or why it cannot be read again (deleted meanwhile:
+    the pair stays unconfirmed, never a crash)."""
+    try:
+        return image_views(store.read_bytes(key), config)
+    except (BadImage, Exception) as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+class _LazyThumbs:
+    """Each image's aligned thumbnails, made on first use: only the pairs the thumbnails
+    judge (fewer than ``min_inliers`` inliers) ask for them."""
+
+    def __init__(self, views: dict[int, ImageViews], size: int) -> None:
+        self._views, self._size = views, size
+        self._made: dict[int, Thumbs] = {}
+
+    def of(self, *ids: int) -> tuple[Thumbs, ...]:
+        for i in ids:
+            if i not in self._made:
+                v = self._views[i]
+                self._made[i] = _thumbs(v.keypoints.grey, v.box, v.chroma, self._size)
+        return tuple(self._made[i] for i in ids)
+
+
+def _score_row(scores: dict[str, float]) -> list[float]:
+    return [scores.get(name, np.nan) for name in SCORES]
 
 
 def _pool(workers: int, store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
@@ -400,7 +422,9 @@ class OnDemandVerifier:
         self._size = max(len(image_paths), 1)
         low, high = np.minimum(scored_left, scored_right), np.maximum(scored_left, scored_right)
         self._results: dict[int, bool] = dict.fromkeys((low * self._size + high).tolist(), False)
-        self._views: dict[int, tuple[ImageViews, Thumbs] | None] = {}
+        self._views: dict[int, ImageViews] = {}
+        self._unreadable: set[int] = set()
+        self._thumbs = _LazyThumbs(self._views, config.thumb_size)
         self.verified = 0  # pairs scored here
         self.confirmed = 0
 
@@ -414,29 +438,26 @@ class OnDemandVerifier:
         return self._results[key]
 
     def _verify(self, i: int, j: int) -> bool:
-        a, b = self._view(i), self._view(j)
-        if a is None or b is None:
+        if not (self._readable(i) and self._readable(j)):
             return False
-        scores = score_pair(a[0], b[0], self._config, lambda: (a[1], b[1]))
-        frame = pd.DataFrame([[scores.get(name, np.nan) for name in SCORES]], columns=SCORES)
+        views = self._views
+        scores = score_pair(views[i], views[j], self._config, partial(self._thumbs.of, i, j))
+        frame = pd.DataFrame([_score_row(scores)], columns=SCORES)
         confirmed = bool(decide(frame, self._config)[0])
         self.verified += 1
         self.confirmed += confirmed
         return confirmed
 
-    def _view(self, index: int) -> tuple[ImageViews, Thumbs] | None:
-        if index not in self._views:
+    def _readable(self, index: int) -> bool:
+        if index not in self._views and index not in self._unreadable:
             key = self._paths[index]
-            try:
-                views = image_views(self._store.read_bytes(key), self._config)
-            except (BadImage, Exception) as exc:  # deleted meanwhile: unconfirmed, never a crash
-                logger.warning("%s: not verifiable (%s: %s)", key, type(exc).__name__, exc)
-                self._views[index] = None
-                return None
-            grey = views.keypoints.grey
-            thumbs = _thumbs(grey, views.box, views.chroma, self._config.thumb_size)
-            self._views[index] = (views, thumbs)
-        return self._views[index]
+            read = _read_views(self._store, key, self._config)
+            if isinstance(read, str):
+                logger.warning("%s: not verifiable (%s)", key, read)
+                self._unreadable.add(index)
+            else:
+                self._views[index] = read
+        return index in self._views
 
 
 def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
