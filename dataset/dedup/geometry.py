@@ -215,13 +215,14 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
     """``np.percentile(values[mask], EDGE_PERCENTILE)`` (its linear interpolation, the same
-    number), at least 1e-3: one partition at the two ranks it reads instead of four."""
+    number), at least 1e-3: one partition at the rank below, the next value the least
+    above it (numpy partitions at four ranks)."""
     picked = values[mask]
     rank = (len(picked) - 1) * (EDGE_PERCENTILE / 100)
     low = int(rank)
-    high = min(low + 1, len(picked) - 1)
-    ordered = np.partition(picked, [low, high])
-    below, above, weight = float(ordered[low]), float(ordered[high]), rank - low
+    ordered = np.partition(picked, low)
+    below, weight = float(ordered[low]), rank - low
+    above = float(ordered[low + 1 :].min()) if low + 1 < len(picked) else below
     gap = above - below
     value = above - gap * (1 - weight) if weight >= 0.5 else below + gap * weight
     return max(value, 1e-3)
