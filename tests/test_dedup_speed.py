@@ -12,6 +12,7 @@ import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
+from dataset.dedup.geometry import EDGE_PERCENTILE, _bin_sum, _scale
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
 from dataset.dedup.schedule import pair_streams
 from dataset.dedup.verify import _thumbs, image_views, score_pair, verify_pairs
@@ -120,3 +121,16 @@ def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
             assert ((i, j) in thumbs_made) == (reused["inliers"] < config.min_inliers)
             warped += reused["unmatched_edges"] < 1.0
     assert warped >= 4 and 0 < len(thumbs_made) < len(data) * (len(data) - 1)
+
+
+def test_edge_scale_and_bin_sum_give_numpys_numbers() -> None:
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 101, 5000):
+        # Whole numbers repeat (ties at the percentile's ranks); powers skew the values.
+        values = np.round(rng.random((size, 4), dtype=np.float32) ** 3 * 200)
+        mask = rng.random(size) < 0.9
+        mask[0] = True
+        for column in values.T:
+            expected = max(float(np.percentile(column[mask], EDGE_PERCENTILE)), 1e-3)
+            assert _scale(column, mask) == expected
+        np.testing.assert_array_equal(_bin_sum(values), values.sum(axis=-1))

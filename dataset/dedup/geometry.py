@@ -214,18 +214,20 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
 
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
-    """``np.percentile(values[mask], EDGE_PERCENTILE)`` (its linear interpolation, the same
-    number), at least 1e-3: one partition at the rank below, the next value the least
-    above it (numpy partitions at four ranks)."""
+    """``np.percentile(values[mask], EDGE_PERCENTILE)``, the same number (numpy's rank and
+    its interpolation in the values' float32), at least 1e-3: one partition at the rank
+    below and the least value above it, where numpy partitions at four ranks."""
     picked = values[mask]
-    rank = (len(picked) - 1) * (EDGE_PERCENTILE / 100)
-    low = int(rank)
+    share = EDGE_PERCENTILE / 100
+    rank = len(picked) * share + (1 - share) - 1
+    low = min(max(int(np.floor(rank)), 0), len(picked) - 1)
+    weight = rank - low
     ordered = np.partition(picked, low)
-    below, weight = float(ordered[low]), rank - low
-    above = float(ordered[low + 1 :].min()) if low + 1 < len(picked) else below
+    below = ordered[low]
+    above = ordered[low + 1 :].min() if low + 1 < len(picked) else below
     gap = above - below
     value = above - gap * (1 - weight) if weight >= 0.5 else below + gap * weight
-    return max(value, 1e-3)
+    return max(float(value), 1e-3)
 
 
 def _bin_sum(oriented: np.ndarray) -> np.ndarray:
