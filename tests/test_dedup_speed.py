@@ -1,6 +1,7 @@
 """The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
-before any view, the hash cache's version, pairs packed into tasks, views reused across
-pairs and thumbnails made only for the pairs they judge."""
+before any view, the hash cache's version, pairs dealt to the workers in streams, views
+reused across pairs, thumbnails made only for the pairs they judge and the edge scale's
+own percentile."""
 
 from __future__ import annotations
 
