@@ -1,6 +1,7 @@
 """The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
-before any view, the hash cache's version, pairs packed into tasks, views reused across
-pairs and thumbnails made only for the pairs they judge."""
+before any view, the hash cache's version, pairs dealt to the workers in streams, views
+reused across pairs, thumbnails made only for the pairs they judge and the edge scale's
+own percentile."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
+from dataset.dedup.geometry import EDGE_PERCENTILE, _bin_sum, _scale
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
-from dataset.dedup.verify import _pair_tasks, _thumbs, image_views, score_pair, verify_pairs
+from dataset.dedup.schedule import pair_streams
+from dataset.dedup.verify import _thumbs, image_views, score_pair, verify_pairs
 from tests.dedup_fixtures import store_near_duplicates
 
 
@@ -56,26 +59,39 @@ def test_hash_cache_rows_of_another_version_or_side_are_made_anew(tmp_path: Path
     assert (store.read_parquet(cache)["version"] == CACHE_VERSION).all()
 
 
-def test_pair_tasks_keep_groups_whole_and_cut_large_ones() -> None:
-    paths = [f"img/{i}.jpg" for i in range(40)]
-    # A star of 12 pairs around image 0; five triangles of 3 pairs on images 20..34.
+def test_pair_streams_make_each_images_views_once_per_stream() -> None:
+    paths = [f"img/{i}.jpg" for i in range(60)]
+    rng = np.random.default_rng(5)
+    # A random graph of look-alikes (one large component) beside five triangles.
+    a, b = rng.integers(0, 40, 90), rng.integers(0, 40, 90)
     triangles = [
-        (i, j) for t in range(20, 35, 3) for i, j in ((t, t + 1), (t, t + 2), (t + 1, t + 2))
+        (i, j) for t in range(40, 55, 3) for i, j in ((t, t + 1), (t, t + 2), (t + 1, t + 2))
     ]
-    left = np.array([0] * 12 + [i for i, _j in triangles])
-    right = np.array(list(range(1, 13)) + [j for _i, j in triangles])
-    tasks = _pair_tasks(paths, left, right, size=5)
-    positions = np.concatenate([p for p, _task in tasks])
+    left = np.r_[np.minimum(a, b)[a != b], [i for i, _j in triangles]]
+    right = np.r_[np.maximum(a, b)[a != b], [j for _i, j in triangles]]
+    streams = pair_streams(paths, left, right, workers=2, size=7)
+    assert len(streams) == 2
+    positions = np.concatenate([p for stream in streams for p, _task in stream])
     assert sorted(positions.tolist()) == list(range(len(left)))  # every pair once
-    for p, (keys, lc, rc) in tasks:
-        assert len(p) <= 5
-        np.testing.assert_array_equal(lc, left[p])
-        np.testing.assert_array_equal(rc, right[p])
-        assert keys == {i: paths[i] for i in sorted({*lc.tolist(), *rc.tolist()})}
-    # Each triangle in one task (its images' views made once); the star in pieces.
-    for t in range(20, 35, 3):
-        assert sum(t in keys for _p, (keys, _l, _r) in tasks) == 1
-    assert sum(0 in keys for _p, (keys, _l, _r) in tasks) == 3
+    made = 0
+    for stream in streams:
+        held: set[int] = set()  # what a worker keeps between tasks
+        released: set[int] = set()
+        for p, task in stream:
+            assert len(p) <= 7
+            np.testing.assert_array_equal(task.left, left[p])
+            np.testing.assert_array_equal(task.right, right[p])
+            needed = {*task.left.tolist(), *task.right.tolist()}
+            assert task.keys == {i: paths[i] for i in sorted(needed)}
+            assert not needed & released  # never needed again once dropped
+            made += len(needed - held)
+            held = (held | needed) - set(task.release)
+            released |= set(task.release)
+        assert not held  # every image released at its last task
+    images = len(np.unique(np.r_[left, right]))
+    # Views made again only for images with pairs in both streams (the cut), and fewer
+    # than tasks cut in order of the pairs' first image would make.
+    assert images <= made < images + 15
 
 
 def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
@@ -106,3 +122,16 @@ def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
             assert ((i, j) in thumbs_made) == (reused["inliers"] < config.min_inliers)
             warped += reused["unmatched_edges"] < 1.0
     assert warped >= 4 and 0 < len(thumbs_made) < len(data) * (len(data) - 1)
+
+
+def test_edge_scale_and_bin_sum_give_numpys_numbers() -> None:
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 101, 5000):
+        # Whole numbers repeat (ties at the percentile's ranks); powers skew the values.
+        values = np.round(rng.random((size, 4), dtype=np.float32) ** 3 * 200)
+        mask = rng.random(size) < 0.9
+        mask[0] = True
+        for column in values.T:
+            expected = max(float(np.percentile(column[mask], EDGE_PERCENTILE)), 1e-3)
+            assert _scale(column, mask) == expected
+        np.testing.assert_array_equal(_bin_sum(values), values.sum(axis=-1))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -33,6 +33,7 @@ import pandas as pd
 from dataset.core.store import Store
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.geometry import NO_MATCH, Keypoints, keypoints, match
+from dataset.dedup.schedule import PairTask, pair_streams
 from dataset.images.background import object_box
 from dataset.images.safe import BadImage, open_image
 
@@ -228,10 +229,10 @@ def _window(size: int) -> np.ndarray:
 
 
 SCORES = ["ncc", "edge_ncc", "shift", "chroma", *NO_MATCH]
-PAIR_CHUNK = 512  # pairs per task at most (fewer where that keeps every worker busy)
-TASKS_PER_WORKER = 4  # an uneven task does not leave a core idle at the end
+PAIR_CHUNK = 512  # pairs per task at most: the progress bar moves every task
 
-# Worker state, set by the pool initializer (not pickled per task).
+# Worker state, set by the pool initializer (not pickled per task); ``views`` and
+# ``thumbs`` hold the images of the worker's stream whose pairs are not all scored yet.
 _WORKER: dict[str, Any] = {}
 
 
@@ -241,34 +242,39 @@ def _init_worker(store_uri: str, config: DedupConfig) -> None:
     from dataset.core.store import open_store
 
     cv2.setNumThreads(1)  # one process per core already: no threads on top
-    _WORKER["config"] = config
-    _WORKER["store"] = open_store(store_uri)
-
-
-# A task: the images it needs (index -> store key) and its pairs of those indices.
-PairTask = tuple[dict[int, str], np.ndarray, np.ndarray]
+    views: dict[int, ImageViews] = {}
+    _WORKER.update(
+        config=config, store=open_store(store_uri), views=views, unreadable=set(),
+        thumbs=_LazyThumbs(views, config.thumb_size),
+    )  # fmt: skip
 
 
 def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
     """Scores of a task's pairs (rows of :data:`SCORES`) and the images that could not be
-    read again (key -> reason). Views are made here, from the store: only paths travel."""
-    keys, left, right = task
+    read again (key -> reason, once per stream). Views are made here, from the store, and
+    kept for the stream's later tasks until ``task.release``: only paths travel."""
     store: Store = _WORKER["store"]
     config: DedupConfig = _WORKER["config"]
-    views: dict[int, ImageViews] = {}
+    views: dict[int, ImageViews] = _WORKER["views"]
+    unreadable: set[int] = _WORKER["unreadable"]
+    thumbs: _LazyThumbs = _WORKER["thumbs"]
     failed: dict[str, str] = {}
-    for index, key in keys.items():
-        read = _read_views(store, key, config)
-        if isinstance(read, str):
-            failed[key] = read
-        else:
-            views[index] = read
-    thumbs = _LazyThumbs(views, config.thumb_size)
-    rows = np.full((len(left), len(SCORES)), np.nan, np.float32)
-    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+    for index, key in task.keys.items():
+        if index not in views and index not in unreadable:
+            read = _read_views(store, key, config)
+            if isinstance(read, str):
+                failed[key] = read
+                unreadable.add(index)
+            else:
+                views[index] = read
+    rows = np.full((len(task.left), len(SCORES)), np.nan, np.float32)
+    for k, (i, j) in enumerate(zip(task.left.tolist(), task.right.tolist(), strict=True)):
         if i in views and j in views:
             scores = score_pair(views[i], views[j], config, partial(thumbs.of, i, j))
             rows[k] = _score_row(scores)
+    for index in task.release:
+        views.pop(index, None)
+        thumbs.drop(index)
     return rows, failed
 
 
@@ -296,54 +302,26 @@ class _LazyThumbs:
                 self._made[i] = _thumbs(v.keypoints.grey, v.box, v.chroma, self._size)
         return tuple(self._made[i] for i in ids)
 
+    def drop(self, index: int) -> None:
+        self._made.pop(index, None)
+
 
 def _score_row(scores: dict[str, float]) -> list[float]:
     return [scores.get(name, np.nan) for name in SCORES]
 
 
-def _pool(workers: int, store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
+def _pool(store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
+    """One worker process: a stream's tasks run in order in one process, which keeps
+    their views (:mod:`dataset.dedup.schedule`)."""
     import multiprocessing
 
     # spawn: a forked child inherits OpenCV's thread pool in whatever state, and hangs.
     return ProcessPoolExecutor(
-        workers,
+        1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(store_uri, config),
     )
-
-
-def _pair_tasks(
-    image_paths: Sequence[str], left: np.ndarray, right: np.ndarray, size: int
-) -> list[tuple[np.ndarray, PairTask]]:
-    """Pairs grouped so that a task needs few images, each image in as few tasks as can be:
-    connected groups of pairs (look-alike families and their copies) are packed whole
-    into tasks of about ``size`` pairs; a group larger than that is cut in order of its
-    pairs' first image (its images' views are then made once per piece). Each task comes
-    with the positions of its pairs in ``left``/``right``."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    nodes = np.unique(np.concatenate([left, right]))
-    a, b = np.searchsorted(nodes, left), np.searchsorted(nodes, right)
-    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(len(nodes), len(nodes)))
-    _count, group = connected_components(graph, directed=False)
-    order = np.lexsort((right, left, group[a]))
-    sorted_group = group[a][order]
-    firsts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
-    cuts = [0]
-    for first, end in zip(firsts.tolist(), [*firsts[1:].tolist(), len(order)], strict=True):
-        if end - cuts[-1] > size and first > cuts[-1]:
-            cuts.append(first)  # the task is full: this group starts the next one
-        while end - cuts[-1] > size:
-            cuts.append(cuts[-1] + size)  # a group larger than a task
-    tasks = []
-    for start, stop in zip(cuts, [*cuts[1:], len(order)], strict=True):
-        positions = order[start:stop]
-        lc, rc = left[positions], right[positions]
-        keys = {i: image_paths[i] for i in np.unique(np.concatenate([lc, rc])).tolist()}
-        tasks.append((positions, (keys, lc, rc)))
-    return tasks
 
 
 def verify_pairs(
@@ -363,8 +341,8 @@ def verify_pairs(
     :func:`chroma_grid` of each image, indexed like ``image_paths``) the pairs whose
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
     for the images of the other pairs. ``config.workers`` processes (default: every core),
-    started once, each make the views of the images of its pairs and score them: only
-    paths go to the workers and only scores come back.
+    started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
+    each image's views once: only paths go to the workers and only scores come back.
     """
     from tqdm import tqdm
 
@@ -375,23 +353,29 @@ def verify_pairs(
         scored_rows[:, SCORES.index("chroma")] = distance
         past = np.flatnonzero(distance <= config.max_chroma)
     workers = config.workers or os.cpu_count() or 1
-    size = max(1, min(PAIR_CHUNK, -(-len(past) // (TASKS_PER_WORKER * workers))))
-    tasks = _pair_tasks(image_paths, left[past], right[past], size) if len(past) else []
+    streams = pair_streams(image_paths, left[past], right[past], workers, PAIR_CHUNK)
     bar = tqdm(total=len(past), desc="verifying", unit="pair", disable=not progress)
-    with contextlib.ExitStack() as stack:
-        if workers <= 1 or len(tasks) <= 1:
+
+    def collect(positions: np.ndarray, rows: np.ndarray, failed: dict[str, str]) -> None:
+        scored_rows[past[positions]] = rows
+        for key, reason in failed.items():
+            logger.warning("%s: not verifiable (%s)", key, reason)
+        bar.update(len(rows))
+
+    if len(streams) <= 1:
+        for stream in streams:
             _init_worker(store.uri, config)
-            results: Iterator[tuple[np.ndarray, dict[str, str]]] = map(
-                _verify_chunk, [task for _positions, task in tasks]
-            )
-        else:
-            pool = stack.enter_context(_pool(workers, store.uri, config))
-            results = pool.map(_verify_chunk, [task for _positions, task in tasks])
-        for (positions, _task), (rows, failed) in zip(tasks, results, strict=True):
-            scored_rows[past[positions]] = rows
-            for key, reason in failed.items():
-                logger.warning("%s: not verifiable (%s)", key, reason)
-            bar.update(len(rows))
+            for positions, task in stream:
+                collect(positions, *_verify_chunk(task))
+            _WORKER.clear()  # the views go with the stream
+    else:
+        with contextlib.ExitStack() as stack:
+            pending = {}
+            for stream in streams:
+                pool = stack.enter_context(_pool(store.uri, config))
+                pending.update({pool.submit(_verify_chunk, task): p for p, task in stream})
+            for done in as_completed(pending):
+                collect(pending[done], *done.result())
     bar.close()
     frame = pd.DataFrame(scored_rows, columns=SCORES)
     frame["confirmed"] = decide(frame, config)
