@@ -45,6 +45,7 @@ NO_MATCH = {
     "inlier_ratio": 0.0,
     "warped_edge_ncc": -1.0,
     "unmatched_edges": 1.0,
+    "uncovered_edges": 1.0,
 }
 # The scale of an image's edges: a high percentile of its gradients. Most of a product
 # photo is smooth; at the 95th percentile a plain backdrop's noise and JPEG blocks set
@@ -52,6 +53,7 @@ NO_MATCH = {
 EDGE_PERCENTILE = 99
 STRONG_EDGE = 0.3  # of that scale: a detail's outline (a faint pocket seam too)
 PRESENT_EDGE = 0.3  # of that edge's strength, nearby in the other image: it is there too
+OVERLAY_REACH_PX = 3  # an edge this close to the other image's own added edges is covered
 
 
 @dataclass(frozen=True)
@@ -187,14 +189,14 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     )
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
-        return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges")}
+        return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges", "uncovered_edges")}
     (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = a.edges, _edges(warped)
     values_a, values_b = grey_a[overlap], grey_b[overlap]
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
     kernel = np.ones((3, 3), np.uint8)  # forgives the fit's error of a pixel
-    unmatched = []
+    unmatched, lacking, strong_counts = [], [], []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
         scale = _scale(magnitude, overlap)
@@ -206,9 +208,22 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
         own = this.argmax(axis=-1)[:, None]
         mine = np.take_along_axis(this, own, -1)[:, 0]
         theirs = np.take_along_axis(other, own, -1)[:, 0]
-        lacking = theirs < PRESENT_EDGE * mine
-        unmatched.append(float(lacking.sum() / max(len(mine), 1)))
-    return {"warped_edge_ncc": ncc, "unmatched_edges": min(unmatched)}
+        missing = np.zeros((height, width), np.uint8)
+        missing[strong] = theirs < PRESENT_EDGE * mine
+        lacking.append(missing)
+        strong_counts.append(max(len(mine), 1))
+        unmatched.append(float(missing.sum() / strong_counts[-1]))
+    # The side that lacks fewer of its edges in the other (the original, if the other is
+    # a copy with an overlay): which of its missing edges no overlay of the other covers.
+    side = int(unmatched[1] < unmatched[0])
+    reach = np.ones((2 * OVERLAY_REACH_PX + 1,) * 2, np.uint8)
+    overlay = cv2.dilate(lacking[1 - side], reach) > 0
+    uncovered = (lacking[side] > 0) & ~overlay
+    return {
+        "warped_edge_ncc": ncc,
+        "unmatched_edges": unmatched[side],
+        "uncovered_edges": float(uncovered.sum() / strong_counts[side]),
+    }
 
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
