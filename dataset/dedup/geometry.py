@@ -17,7 +17,10 @@ ORB puts most keypoints. Scores:
   similarity, on the overlap (the same detail check as the thumbnails, aligned exactly
   even after a crop or a rotation);
 - ``unmatched_edges``: the share of strong edges one image has and the other lacks
-  after the warp, the smaller of the two directions (see :func:`_warped_scores`).
+  after the warp, the smaller of the two directions (see :func:`_warped_scores`);
+- ``uncovered_edges``: of those, the share away from the other image's own unmatched
+  edges (an overlay such as a watermark hides the edges under it; a look-alike lacks
+  the other's details where it has none of its own).
 
 ``unmatched_edges`` looks at colour edges (grey levels and CIELAB a*, b*): a dark red
 word printed on a purple garment has nearly the purple's grey level, and the look-alike
@@ -179,6 +182,10 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     two look-alikes each have details (a word, a logo) the other lacks. The orientation
     matters: two words printed at one place put edges near each other, but the strokes
     of different letters run in different directions.
+
+    ``uncovered_edges``: the edges that side lacks, less those within
+    :data:`OVERLAY_REACH_PX` of the other side's own unmatched edges (a watermark's text
+    across an outline hides a few pixels of it, all under the text).
     """
     import cv2
 
