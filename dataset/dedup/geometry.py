@@ -203,7 +203,7 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
     kernel = np.ones((3, 3), np.uint8)  # forgives the fit's error of a pixel
-    unmatched, lacking, strong_counts = [], [], []
+    unmatched, lacking = [], []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
         scale = _scale(magnitude, overlap)
@@ -215,21 +215,24 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
         own = this.argmax(axis=-1)[:, None]
         mine = np.take_along_axis(this, own, -1)[:, 0]
         theirs = np.take_along_axis(other, own, -1)[:, 0]
-        missing = np.zeros((height, width), np.uint8)
-        missing[strong] = theirs < PRESENT_EDGE * mine
-        lacking.append(missing)
-        strong_counts.append(max(len(mine), 1))
-        unmatched.append(float(missing.sum() / strong_counts[-1]))
+        missing = theirs < PRESENT_EDGE * mine
+        lacking.append((strong, missing))
+        unmatched.append(float(missing.sum() / max(len(mine), 1)))
     # The side that lacks fewer of its edges in the other (the original, if the other is
     # a copy with an overlay): which of its missing edges no overlay of the other covers.
     side = int(unmatched[1] < unmatched[0])
-    reach = np.ones((2 * OVERLAY_REACH_PX + 1,) * 2, np.uint8)
-    overlay = cv2.dilate(lacking[1 - side], reach) > 0
-    uncovered = (lacking[side] > 0) & ~overlay
+    uncovered = unmatched[side]
+    if uncovered > 0:  # else nothing is missing, covered or not
+        (strong, missing), (other_strong, added) = lacking[side], lacking[1 - side]
+        overlay = np.zeros((height, width), np.uint8)
+        overlay[other_strong] = added
+        reach = np.ones((2 * OVERLAY_REACH_PX + 1,) * 2, np.uint8)
+        covered = cv2.dilate(overlay, reach)[strong] > 0
+        uncovered = float((missing & ~covered).sum() / max(len(missing), 1))
     return {
         "warped_edge_ncc": ncc,
         "unmatched_edges": unmatched[side],
-        "uncovered_edges": float(uncovered.sum() / strong_counts[side]),
+        "uncovered_edges": uncovered,
     }
 
 
