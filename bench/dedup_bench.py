@@ -292,7 +292,7 @@ def main() -> int:
     parser.add_argument("--photos", type=int, help="distinct photos per set (default 5,000)")
     parser.add_argument("--calibrate", action="store_true",
                         help="only calibrate the thresholds on the tuning set and print them")  # fmt: skip
-    parser.add_argument("--min-precision", type=float, default=0.998,
+    parser.add_argument("--min-precision", type=float, default=0.995,
                         help="pair precision floor of --calibrate (docs/dedup.md)")  # fmt: skip
     parser.add_argument(
         "--baseline-repo", help="a checkout whose s2s-dataset dedup is the baseline"

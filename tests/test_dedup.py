@@ -94,14 +94,14 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     assert stage1["recall"] >= 0.97
     assert stage1["precision"] < 0.5  # the hard negatives: hashes alone cannot tell
     # This set is held out: the thresholds are calibrated on dataset.synthetic.lookalikes
-    # (docs/dedup.md). Measured here: recall 0.92, precision 1.00; jpeg and resize 1.00,
-    # brightness 0.97, shift and crop 0.81.
-    assert both["recall"] >= 0.88 and both["precision"] >= 0.98
+    # (docs/dedup.md). Measured here: recall 0.97, precision 0.99; jpeg and brightness
+    # 1.00, resize 0.97, shift and crop 0.94.
+    assert both["recall"] >= 0.93 and both["precision"] >= 0.98
     for kind in ("jpeg", "resize", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
-    # Shifts and 4% crops of a 128 px smooth render: some keep too few of their ORB
-    # keypoints for the calibrated inlier ratio 0.3 (docs/dedup.md).
-    assert both["recall_shift"] >= 0.75 and both["recall_crop"] >= 0.75
+    # Shifts and 4% crops of a 128 px smooth render: a few keep too few of their ORB
+    # keypoints for the calibrated inlier ratio 0.15 (docs/dedup.md).
+    assert both["recall_shift"] >= 0.85 and both["recall_crop"] >= 0.85
 
 
 def test_hash_cache_is_reused(tmp_path: Path) -> None:
@@ -470,3 +470,34 @@ def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
     # pHash moves 14-22 bits (beyond radius 10), the magnitude hash mostly stays within.
     assert min(moved["phash"]) > 10
     assert np.median(moved["fmhash"]) <= 10 and np.mean(moved["fmhash"]) < np.mean(moved["phash"])
+
+
+def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -> None:
+    import cv2
+
+    from dataset.dedup.geometry import _warped_scores, keypoints
+
+    def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab[..., 1:], 200)
+
+    garment = np.full((160, 120, 3), 200, np.uint8)
+    cv2.rectangle(garment, (30, 20), (90, 140), (70, 40, 40), -1)
+    cv2.circle(garment, (60, 50), 8, (230, 230, 230), 2)
+
+    def marked(text: str, at: tuple[int, int], ink: tuple[int, int, int]) -> np.ndarray:
+        image = garment.copy()
+        cv2.putText(image, text, at, cv2.FONT_HERSHEY_SIMPLEX, 0.5, ink, 2, cv2.LINE_AA)
+        return image
+
+    # A nearly opaque word across the garment's outline: the copy lacks some of the
+    # original's outline, but only under its own added text.
+    watermarked = cv2.addWeighted(marked("SOLD", (15, 100), (255, 255, 255)), 0.9, garment, 0.1, 0)
+    copy = _warped_scores(views(garment), views(watermarked), np.eye(3))
+    assert copy["unmatched_edges"] > 0.001 and copy["uncovered_edges"] == 0.0
+    # Two look-alikes: each lacks the other's word, placed elsewhere, and one its ring.
+    one = marked("ABC", (38, 90), (20, 20, 20))
+    other = marked("XYZ", (38, 125), (20, 20, 20))
+    cv2.circle(other, (60, 50), 8, (70, 40, 40), 2)
+    lookalikes = _warped_scores(views(one), views(other), np.eye(3))
+    assert lookalikes["uncovered_edges"] > 0.003

@@ -17,7 +17,10 @@ ORB puts most keypoints. Scores:
   similarity, on the overlap (the same detail check as the thumbnails, aligned exactly
   even after a crop or a rotation);
 - ``unmatched_edges``: the share of strong edges one image has and the other lacks
-  after the warp, the smaller of the two directions (see :func:`_warped_scores`).
+  after the warp, the smaller of the two directions (see :func:`_warped_scores`);
+- ``uncovered_edges``: of those, the share away from the other image's own unmatched
+  edges (an overlay such as a watermark hides the edges under it; a look-alike lacks
+  the other's details where it has none of its own).
 
 ``unmatched_edges`` looks at colour edges (grey levels and CIELAB a*, b*): a dark red
 word printed on a purple garment has nearly the purple's grey level, and the look-alike
@@ -45,6 +48,7 @@ NO_MATCH = {
     "inlier_ratio": 0.0,
     "warped_edge_ncc": -1.0,
     "unmatched_edges": 1.0,
+    "uncovered_edges": 1.0,
 }
 # The scale of an image's edges: a high percentile of its gradients. Most of a product
 # photo is smooth; at the 95th percentile a plain backdrop's noise and JPEG blocks set
@@ -52,6 +56,7 @@ NO_MATCH = {
 EDGE_PERCENTILE = 99
 STRONG_EDGE = 0.3  # of that scale: a detail's outline (a faint pocket seam too)
 PRESENT_EDGE = 0.3  # of that edge's strength, nearby in the other image: it is there too
+OVERLAY_REACH_PX = 3  # an edge this close to the other image's own added edges is covered
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,10 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     two look-alikes each have details (a word, a logo) the other lacks. The orientation
     matters: two words printed at one place put edges near each other, but the strokes
     of different letters run in different directions.
+
+    ``uncovered_edges``: the edges that side lacks, less those within
+    :data:`OVERLAY_REACH_PX` of the other side's own unmatched edges (a watermark's text
+    across an outline hides a few pixels of it, all under the text).
     """
     import cv2
 
@@ -187,14 +196,14 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     )
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
-        return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges")}
+        return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges", "uncovered_edges")}
     (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = a.edges, _edges(warped)
     values_a, values_b = grey_a[overlap], grey_b[overlap]
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
     kernel = np.ones((3, 3), np.uint8)  # forgives the fit's error of a pixel
-    unmatched = []
+    unmatched, lacking = [], []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
         scale = _scale(magnitude, overlap)
@@ -208,9 +217,25 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
         own = this.argmax(axis=-1)[:, None]
         mine = np.take_along_axis(this, own, -1)[:, 0]
         theirs = np.take_along_axis(other, own, -1)[:, 0]
-        lacking = theirs < PRESENT_EDGE * mine
-        unmatched.append(float(lacking.sum() / max(len(mine), 1)))
-    return {"warped_edge_ncc": ncc, "unmatched_edges": min(unmatched)}
+        missing = theirs < PRESENT_EDGE * mine
+        lacking.append((strong, missing))
+        unmatched.append(float(missing.sum() / max(len(mine), 1)))
+    # The side that lacks fewer of its edges in the other (the original, if the other is
+    # a copy with an overlay): which of its missing edges no overlay of the other covers.
+    side = int(unmatched[1] < unmatched[0])
+    uncovered = unmatched[side]
+    if uncovered > 0:  # else nothing is missing, covered or not
+        (strong, missing), (other_strong, added) = lacking[side], lacking[1 - side]
+        overlay = np.zeros((height, width), np.uint8)
+        overlay.reshape(-1)[other_strong] = added  # the strong edges are flat indices
+        reach = np.ones((2 * OVERLAY_REACH_PX + 1,) * 2, np.uint8)
+        covered = cv2.dilate(overlay, reach).reshape(-1)[strong] > 0
+        uncovered = float((missing & ~covered).sum() / max(len(missing), 1))
+    return {
+        "warped_edge_ncc": ncc,
+        "unmatched_edges": unmatched[side],
+        "uncovered_edges": uncovered,
+    }
 
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:

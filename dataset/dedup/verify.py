@@ -444,13 +444,25 @@ class OnDemandVerifier:
         return index in self._views
 
 
+def _no_missing_details(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
+    """Neither photo has details the other lacks: few unmatched edges, or a few more
+    where each lies under an overlay of the other photo (a watermark's text crossing an
+    outline weakens the edges under it; two look-alikes each lack the other's details,
+    most of them away from the details the other adds)."""
+    unmatched = scores["unmatched_edges"].to_numpy()
+    overlaid = (scores["uncovered_edges"].to_numpy() <= config.max_uncovered_edges) & (
+        unmatched <= config.max_overlaid_edges
+    )
+    return (unmatched <= config.max_unmatched_edges) | overlaid
+
+
 def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
     """Confirmed pairs: same colours, and local features or else thumbnails agree.
 
     Where the similarity has ``min_inliers`` inliers the pair is judged by local
     features: ``geometric`` (enough of the photo explained, the gradients agree once
-    warped, neither photo having details the other lacks: crops, rotations, watermarks,
-    retouches). Only photos too smooth for that many keypoints are judged ``aligned``:
+    warped, neither photo having details the other lacks but under an overlay: crops,
+    rotations, watermarks, retouches). Only photos too smooth for that many keypoints are judged ``aligned``:
     the thumbnails agree almost exactly after phase correlation (re-encodes, resizes,
     small shifts). Two look-alikes whose words differ in chroma alone align as well as
     copies do; geometry, which sees the word, has the last word where it can speak.
@@ -462,7 +474,7 @@ def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
         judged
         & (scores["inlier_ratio"].to_numpy() >= config.min_inlier_ratio)
         & (scores["warped_edge_ncc"].to_numpy() >= config.min_warped_edge_ncc)
-        & (scores["unmatched_edges"].to_numpy() <= config.max_unmatched_edges)
+        & _no_missing_details(scores, config)
     )
     aligned = (
         ~judged

@@ -6,7 +6,9 @@ from other shapes (hoodie, coat, tank top, shorts, jumpsuit, shirt), filled with
 textures (knit, twill, plaid, marl, herringbone) in colours drawn in HSV, on varied
 backdrops (plain, gradient, floorboards, patterned wallpaper). Look-alike families share
 silhouette, colour, texture and backdrop pixel for pixel and differ only in details: a
-printed word, a logo, a pocket, buttons. Copies get one edit each from :data:`EDITS`
+printed word, a logo, a pocket, buttons. A share of families (:data:`PLAIN_SHARE`) are
+plain: a smooth garment on a plain backdrop, told apart by a logo, a pocket or buttons
+alone, with few corners for local features to repeat under a crop or a shift. Copies get one edit each from :data:`EDITS`
 (JPEG, resize, crop up to 10% changing the aspect, shift, brightness/contrast, a local
 retouch, a small rotation, a watermark); some originals get two copies, so copy-to-copy
 pairs are measured too.
@@ -81,6 +83,7 @@ SILHOUETTES: dict[str, Callable[[random.Random], Points]] = {
 }  # fmt: skip
 TEXTURES = ("knit", "twill", "plaid", "marl", "herringbone", "smooth")
 BACKDROPS = ("plain", "gradient", "floorboards", "wallpaper")
+PLAIN_SHARE = 0.25  # families of smooth garments on plain backdrops, without a printed word
 EDITS = ("jpeg", "resize", "crop", "shift", "contrast", "retouch", "rotate", "watermark")
 
 
@@ -135,8 +138,11 @@ def _backdrop(kind: str, shape: tuple[int, int], rng: np.random.Generator) -> np
     return canvas
 
 
-def _details(image: np.ndarray, box: tuple[int, int, int, int], r: random.Random) -> None:
-    """What tells two members of a family apart: a printed word, a logo, pocket, buttons."""
+def _details(
+    image: np.ndarray, box: tuple[int, int, int, int], r: random.Random, word: bool
+) -> None:
+    """What tells two members of a family apart: a printed word (``word``), a logo, a
+    pocket, buttons."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -145,11 +151,11 @@ def _details(image: np.ndarray, box: tuple[int, int, int, int], r: random.Random
     luminance = float(image[y0:y1, x0:x1].mean())
     ink = tuple(float(v) for v in r.choice([(250, 250, 250), (245, 220, 90)] if luminance < 128
                                            else [(20, 20, 20), (120, 20, 30)]))  # fmt: skip
-    word = "".join(r.choices(string.ascii_uppercase, k=r.randint(3, 5)))
-    scale = bw / 150
-    org = (x0 + int(bw * r.uniform(0.22, 0.4)), y0 + int(bh * r.uniform(0.3, 0.5)))
-    cv2.putText(image, word, org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 2, cv2.LINE_AA)
-    if r.random() < 0.6:
+    if word:
+        text = "".join(r.choices(string.ascii_uppercase, k=r.randint(3, 5)))
+        org = (x0 + int(bw * r.uniform(0.22, 0.4)), y0 + int(bh * r.uniform(0.3, 0.5)))
+        cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, bw / 150, ink, 2, cv2.LINE_AA)
+    if r.random() < 0.6 or not word:
         centre = (x0 + int(bw * r.uniform(0.3, 0.7)), y0 + int(bh * r.uniform(0.55, 0.75)))
         radius = int(bw * r.uniform(0.05, 0.09))
         sides = r.choice([3, 4, 5, 6, 0])
@@ -167,8 +173,9 @@ def _details(image: np.ndarray, box: tuple[int, int, int, int], r: random.Random
         cv2.circle(image, (x0 + bw // 2, y0 + int(bh * (0.3 + 0.1 * k))), 3, ink, -1, cv2.LINE_AA)
 
 
-def render_family_member(family_seed: int, member_seed: int) -> np.ndarray:
-    """One photo (RGB uint8, :data:`SIZE`): the family's garment with the member's details."""
+def render_family_member(family_seed: int, member_seed: int, plain: bool = False) -> np.ndarray:
+    """One photo (RGB uint8, :data:`SIZE`): the family's garment with the member's details;
+    ``plain``: smooth, on a plain backdrop, without a printed word."""
     import cv2
 
     width, height = SIZE
@@ -176,24 +183,26 @@ def render_family_member(family_seed: int, member_seed: int) -> np.ndarray:
     rng = np.random.default_rng(family_seed)
     silhouette = SILHOUETTES[family.choice(sorted(SILHOUETTES))](family)
     colour = _hsv_colour(family)
-    image = _backdrop(family.choice(BACKDROPS), (height, width), rng)
+    backdrop = family.choice(BACKDROPS)
+    image = _backdrop("plain" if plain else backdrop, (height, width), rng)
     points = np.array([(x * width, y * height) for x, y in silhouette], np.int32)
     mask = np.zeros((height, width), np.uint8)
     cv2.fillPoly(mask, [points], 255, cv2.LINE_AA)
-    garment = colour * _texture(family.choice(TEXTURES), (height, width), rng)[..., None]
+    texture = family.choice(TEXTURES)
+    garment = colour * _texture("smooth" if plain else texture, (height, width), rng)[..., None]
     alpha = (mask.astype(np.float32) / 255)[..., None]
     image = image * (1 - alpha) + garment * alpha
     image += rng.normal(0, 1.5, image.shape).astype(np.float32)
-    plain = np.clip(image, 0, 255).astype(np.uint8)
+    bare = np.clip(image, 0, 255).astype(np.uint8)
     ys, xs = np.nonzero(mask)
     box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
     member = random.Random(member_seed)
     for _attempt in range(10):
-        detailed = plain.copy()
-        _details(detailed, box, member)
-        detailed = np.where(mask[..., None] > 0, detailed, plain)  # details on the garment
+        detailed = bare.copy()
+        _details(detailed, box, member, word=not plain)
+        detailed = np.where(mask[..., None] > 0, detailed, bare)  # details on the garment
         # A member must differ visibly: details that fell beside a narrow cut are redrawn.
-        changed = np.abs(detailed.astype(np.int16) - plain).mean(axis=-1) > 40
+        changed = np.abs(detailed.astype(np.int16) - bare).mean(axis=-1) > 40
         if changed.sum() >= 150:
             break
     return detailed
@@ -271,9 +280,10 @@ def make_lookalike_set(
     budget = 0.0
     for family in range(n_families):
         family_seed = r.randrange(2**31)
+        plain = r.random() < PLAIN_SHARE
         for _member in range(family_size):
             index = len(bench.group) - len(bench.copies)
-            pixels = render_family_member(family_seed, r.randrange(2**31))
+            pixels = render_family_member(family_seed, r.randrange(2**31), plain)
             name = f"photo-{index:05d}"
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="JPEG", quality=92)
