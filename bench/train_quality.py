@@ -15,7 +15,7 @@ baseline) and ``--embedding retrieval`` (the pair-trained head), each beside cha
 Prints one markdown section.
 
   python bench/train_quality.py [--cache DIR] [--quick]
-      [--image-size 96] [--epochs 12] [--variants shared,separate]
+      [--image-size 96] [--epochs 12] [--variants shared,separate] [--config YAML]
 """
 
 from __future__ import annotations
@@ -203,6 +203,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--variants", default="shared,separate")
+    parser.add_argument("--config", metavar="YAML",
+                        help="a training config file under every variant's flags")  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.items_per_category, args.image_size, args.epochs = 12, 64, 4
@@ -218,19 +220,20 @@ def main() -> None:
     attribute_rows: list[list[object]] = []
     retrieval_rows: list[list[object]] = []
     for variant in variants:
-        model = str(cache / f"models/{variant}")
+        recipe = variant + (f"+{Path(args.config).stem}" if args.config else "")
+        model = str(cache / "models" / recipe)
         started = time.perf_counter()
         s2s_train("fit", "--dataset", str(tuned), "--out", model, "--overwrite",
                   "--backbone", args.backbone, "--weights", "none",
                   "--image-size", str(args.image_size), "--epochs", str(args.epochs),
                   "--batch-size", str(args.batch_size),
                   "--learning-rate", str(args.learning_rate), "--retrieval",
-                  *VARIANTS[variant])  # fmt: skip
-        seconds[f"fit {variant}"] = time.perf_counter() - started
+                  *VARIANTS[variant], *(["--config", args.config] if args.config else []))  # fmt: skip
+        seconds[f"fit {recipe}"] = time.perf_counter() - started
         # fit records the thresholds it chose on the tuned world's val split: the
         # held-out world is read with those, never with its own.
         for world, label in ((tuned, "seed 0 (tuned on)"), (held_out, "seed 1 (held out)")):
-            attributes, retrieval = measure(model, world, label, variant)
+            attributes, retrieval = measure(model, world, label, recipe)
             attribute_rows.append(attributes)
             retrieval_rows.append(retrieval)
     load = os.getloadavg()
