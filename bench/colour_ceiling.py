@@ -9,9 +9,11 @@ regression, then gradient-boosted trees) is fitted on the train split, its thres
 chosen on val (maximising F1, as ``fit`` does for the encoder), macro-F1 measured on
 test. What they reach, the labels allow: a CNN below it is held back by its recipe.
 Per colour (trees): test support, F1, and the share of test images of that colour
-labelled with a second colour.
+labelled with a second colour. ``--encoder MODEL`` adds the encoder's colour
+probabilities of each cut-out to the statistics: what the classifiers reach with both.
 
-  python bench/colour_ceiling.py DATASET [DATASET...]   (datasets/<name>/<version> folders)
+  python bench/colour_ceiling.py DATASET [DATASET...] [--encoder MODEL]
+      (datasets/<name>/<version> folders; MODEL a run folder of ``s2s-train fit``)
 """
 
 from __future__ import annotations
@@ -56,15 +58,35 @@ def colour_features(image_rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarra
     return np.concatenate([np.concatenate(stats), histogram, [np.mean(chroma >= CHROMA_MIN)]])
 
 
-def load_features(dataset: Path) -> tuple[np.ndarray, list[list[str]], np.ndarray, np.ndarray]:
-    """Features, colour labels, split and domain of every labelled row of the manifest."""
+def encoder_scores(model: str, images_rgb: list[np.ndarray]) -> np.ndarray:
+    """The colour probabilities of the encoder at ``model`` for each image."""
+    import cv2
+
+    from training.encoder_io import load_encoder
+
+    encoder = load_encoder(model)
+    side = (encoder.image_size, encoder.image_size)
+    scores = []
+    for start in range(0, len(images_rgb), 64):
+        batch = [cv2.resize(image, side, interpolation=cv2.INTER_AREA)
+                 for image in images_rgb[start : start + 64]]  # fmt: skip
+        outputs = encoder.model(np.stack(batch).astype(np.float32), training=False)
+        scores.append(np.asarray(outputs["colour_probs"]))
+    return np.concatenate(scores)
+
+
+def load_features(
+    dataset: Path, model: str | None
+) -> tuple[np.ndarray, list[list[str]], np.ndarray, np.ndarray]:
+    """Features (beside the encoder's colour probabilities with ``model``), colour
+    labels, split and domain of every labelled row of the manifest."""
     import cv2
     import pandas as pd
 
     store = dataset.parents[2]  # manifest keys are relative to the store root
     frame = pd.read_parquet(dataset / "manifest.parquet")
     frame = frame[frame["colour"].map(len) > 0].reset_index(drop=True)
-    features = []
+    features, images = [], []
     for row in frame.itertuples():
         path = row.segmented_path if isinstance(row.segmented_path, str) else row.image_path
         bgr = cv2.imread(str(store / path), cv2.IMREAD_COLOR)
@@ -75,9 +97,13 @@ def load_features(dataset: Path) -> tuple[np.ndarray, list[list[str]], np.ndarra
             mask = cv2.imread(str(store / row.mask_path), cv2.IMREAD_GRAYSCALE)
             if mask is not None and mask.shape != bgr.shape[:2]:
                 mask = cv2.resize(mask, bgr.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-        features.append(colour_features(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), mask))
+        images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        features.append(colour_features(images[-1], mask))
+    stacked = np.stack(features)
+    if model is not None:
+        stacked = np.hstack([stacked, encoder_scores(model, images)])
     labels = [list(v) for v in frame["colour"]]
-    return np.stack(features), labels, frame["split"].to_numpy(), frame["domain"].to_numpy()
+    return stacked, labels, frame["split"].to_numpy(), frame["domain"].to_numpy()
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -153,15 +179,19 @@ def ceiling(features: np.ndarray, labels: list[list[str]], split: np.ndarray,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="+", type=Path)
+    parser.add_argument("--encoder", metavar="MODEL",
+                        help="add this encoder's colour probabilities to the statistics")  # fmt: skip
     args = parser.parse_args()
     results: dict[str, dict[str, Ceiling]] = {}
     for dataset in args.datasets:
-        data = load_features(dataset)
+        data = load_features(dataset, args.encoder)
         results[str(dataset)] = {kind: ceiling(*data, kind) for kind in KINDS}
     load = os.getloadavg()
     header(
         "Colour ceiling: classifiers on the garment's CIELAB statistics",
-        f"one classifier per colour, threshold chosen on val; load average at the end "
+        "one classifier per colour, threshold chosen on val; features: the statistics"
+        + (f" and the colour probabilities of {args.encoder}" if args.encoder else "")
+        + "; load average at the end "
         f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
     )
     rows = [

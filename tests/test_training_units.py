@@ -166,6 +166,57 @@ def test_augmentation_probabilities() -> None:
     assert not np.array_equal(Augmenter(rotate)(image).numpy(), image.numpy())
 
 
+def test_label_smoothing_softens_only_the_single_label_targets() -> None:
+    from training.losses import build_losses
+
+    weights = {"colour": ([1.0] * 3, [1.0] * 3)}
+    plain, smoothed = build_losses(TASKS, weights), build_losses(TASKS, weights, None, 0.2)
+    y, p = np.array([[1.0, 0.0]]), np.array([[0.8, 0.2]])
+    # Targets (1, 0) become (0.9, 0.1) with 0.2 spread over the 2 classes.
+    expected = -(0.9 * math.log(0.8) + 0.1 * math.log(0.2))
+    assert float(smoothed["type_probs"](y, p)) == pytest.approx(expected, rel=1e-5)
+    assert float(plain["type_probs"](y, p)) == pytest.approx(-math.log(0.8), rel=1e-5)
+    colour = np.array([[1.0, 0.0, 1.0]]), np.array([[0.7, 0.2, 0.6]])
+    assert float(smoothed["colour_probs"](*colour)) == float(plain["colour_probs"](*colour))
+
+
+def test_shopper_augmentations_in_both_pipelines() -> None:
+    """Shrink, colour cast and blur do the same on tf.data and on the NumPy pipeline: a
+    dark 16 x 16 square on white, shrunk to half its side, covers a quarter of its area;
+    the cast moves the square's channels within +-gain and leaves white white; the blur
+    softens the edges and keeps the mean."""
+    import tensorflow as tf
+
+    from training.augment import Augmenter
+    from training.augment_numpy import NumpyAugmenter
+
+    image = np.full((32, 32, 3), 255, np.uint8)
+    image[8:24, 8:24] = (40, 120, 200)
+    off = AugmentConfig(
+        rotation_probability=0, translation_probability=0, flip_probability=0, jpeg_probability=0
+    )
+    shrink = off.model_copy(update={"scale_probability": 1.0, "scale_range": (0.5, 0.5)})
+    cast = off.model_copy(update={"cast_probability": 1.0, "cast_gain": 0.2})
+    blur = off.model_copy(update={"blur_probability": 1.0, "blur_sigma": 4.0})
+    rng = np.random.default_rng(0)
+
+    def both(config: AugmentConfig) -> list[np.ndarray]:
+        done = Augmenter(config)(tf.constant(image, tf.float32)).numpy()
+        return [done, NumpyAugmenter(config)(image, rng).astype(np.float32)]
+
+    for shrunk in both(shrink):
+        assert (shrunk[..., 0] < 128).sum() == pytest.approx(64, abs=12)
+    for casted in both(cast):
+        assert np.all(casted[0, 0] == 255)  # the background
+        gains = casted[16, 16] / np.array([40, 120, 200])
+        assert np.all(np.abs(gains - 1) <= 0.2 + 0.02) and np.ptp(gains) > 0
+    for blurred in both(blur):
+        assert blurred[7, 16, 0] < 245 and blurred[8, 16, 0] > 45  # either side of the edge
+        assert blurred.mean() == pytest.approx(image.mean(), rel=0.03)
+    with pytest.raises(ValueError, match="scale_range"):
+        AugmentConfig(scale_range=(0.8, 0.5))
+
+
 def test_schedule_decays_from_initial_to_final() -> None:
     from training.optim import DecaySchedule
 

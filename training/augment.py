@@ -1,16 +1,22 @@
 """Training-only augmentation of one image (float32 0..255), as in SEED-NOTES.md.
 
 Each transform is applied independently with its own probability: rotation in
-+-``rotation_degrees``, a small horizontal translation, a horizontal flip and a JPEG
++-``rotation_degrees``, a small horizontal translation, the garment shrunk and placed
+anywhere in the frame, a horizontal flip, a colour cast, a Gaussian blur and a JPEG
 re-encoding at a low quality (shoppers' photos are often poor). Keras preprocessing
-layers do the geometry and ``tf.image`` the rest (imgaug breaks on NumPy 2).
+layers do rotation and translation, TensorFlow ops the rest (imgaug breaks on NumPy 2).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from training.config import AugmentConfig
+
+# Pixels whose darkest channel is this close to 255 or closer count as background, partly
+# below it (antialiased edges): the colour cast leaves them white.
+WHITE_RAMP = 16.0
 
 
 class Augmenter:
@@ -41,7 +47,10 @@ class Augmenter:
         image = maybe(
             cfg.translation_probability, lambda x: self.translation(x, training=True), image
         )
+        image = maybe(cfg.scale_probability, lambda x: shrink(x, cfg.scale_range), image)
         image = maybe(cfg.flip_probability, tf.image.flip_left_right, image)
+        image = maybe(cfg.cast_probability, lambda x: cast(x, cfg.cast_gain), image)
+        image = maybe(cfg.blur_probability, lambda x: blur(x, cfg.blur_sigma), image)
         low, high = cfg.jpeg_quality
 
         def jpeg(x: Any) -> Any:
@@ -50,3 +59,57 @@ class Augmenter:
 
         image = maybe(cfg.jpeg_probability, jpeg, image)
         return tf.ensure_shape(image, [None, None, 3])
+
+
+def shrink(image: Any, scale_range: tuple[float, float]) -> Any:
+    """The image scaled by a factor drawn from ``scale_range`` and placed at a random
+    position, the frame's edge pixels repeated around it (a cut-out's white background)."""
+    import tensorflow as tf
+
+    size = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.random.uniform((), *scale_range)
+    offset_y, offset_x = tf.unstack(tf.random.uniform((2,)) * (1.0 - scale) * size)
+    # Output pixel (x, y) reads input ((x - offset_x) / scale, (y - offset_y) / scale).
+    inverse = 1.0 / scale
+    transform = tf.stack(
+        [inverse, 0.0, -offset_x * inverse, 0.0, inverse, -offset_y * inverse, 0.0, 0.0]
+    )
+    shrunk = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None],
+        transforms=transform[None],
+        output_shape=tf.shape(image)[:2],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="NEAREST",
+    )
+    return shrunk[0]
+
+
+def cast(image: Any, gain: float) -> Any:
+    """Each channel times its own factor drawn from ``[1 - gain, 1 + gain]``, except on
+    white: a cut-out's background is painted white after the photo's cast."""
+    import tensorflow as tf
+
+    gains = tf.random.uniform((3,), 1.0 - gain, 1.0 + gain)
+    garment = tf.clip_by_value(
+        (255.0 - tf.reduce_min(image, axis=-1, keepdims=True)) / WHITE_RAMP, 0.0, 1.0
+    )
+    return tf.clip_by_value(image * (1.0 + garment * (gains - 1.0)), 0.0, 255.0)
+
+
+def blur(image: Any, largest_sigma: float) -> Any:
+    """A Gaussian blur of sigma drawn from ``[0.5, 1] * largest_sigma`` pixels at 128 px,
+    scaled to the image's side; edges reflected."""
+    import tensorflow as tf
+
+    side = image.shape[0] or 128  # static after the pipeline's resize
+    radius = max(1, math.ceil(3 * largest_sigma * side / 128))
+    sigma = tf.random.uniform((), 0.5, 1.0) * largest_sigma * side / 128
+    steps = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * tf.square(steps / sigma))
+    kernel /= tf.reduce_sum(kernel)
+    padded = tf.pad(image[None], [[0, 0], [radius, radius], [radius, radius], [0, 0]], "REFLECT")
+    rows = tf.tile(tf.reshape(kernel, (-1, 1, 1, 1)), (1, 1, 3, 1))
+    columns = tf.tile(tf.reshape(kernel, (1, -1, 1, 1)), (1, 1, 3, 1))
+    once = tf.nn.depthwise_conv2d(padded, rows, (1, 1, 1, 1), "VALID")
+    return tf.nn.depthwise_conv2d(once, columns, (1, 1, 1, 1), "VALID")[0]

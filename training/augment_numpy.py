@@ -3,13 +3,15 @@ pipeline without TensorFlow (training/pydata.py).
 
 Same transforms, probabilities and ranges (:class:`~training.config.AugmentConfig`):
 rotation in +-``rotation_degrees`` and a horizontal translation (one affine warp, edge
-pixels repeated like Keras' ``fill_mode="nearest"``), a horizontal flip and a JPEG
-re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` images in
+pixels repeated like Keras' ``fill_mode="nearest"``), the garment shrunk and placed
+anywhere (another warp, edges repeated), a horizontal flip, a colour cast, a Gaussian blur
+and a JPEG re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` images in
 OpenCV's BGR order (as decoded: no conversion before the JPEG re-encoding); each call
 takes its own random generator, so batches decoded by several threads stay reproducible.
 
 >>> import numpy as np
->>> from training.config import AugmentConfig
+>>> from training.augment import WHITE_RAMP
+from training.config import AugmentConfig
 >>> flip_only = AugmentConfig(rotation_probability=0, translation_probability=0,
 ...                           flip_probability=1, jpeg_probability=0)
 >>> image = np.arange(12, dtype=np.uint8).reshape(1, 4, 3)
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from training.augment import WHITE_RAMP
 from training.config import AugmentConfig
 
 
@@ -45,8 +48,21 @@ class NumpyAugmenter:
             matrix[0, 2] += shift
             image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        if cfg.scale_probability > 0 and rng.random() < cfg.scale_probability:
+            scale = rng.uniform(*cfg.scale_range)
+            offset_x, offset_y = rng.random(2) * (1 - scale) * np.array([width, height])
+            matrix = np.array([[scale, 0, offset_x], [0, scale, offset_y]])
+            image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         if cfg.flip_probability > 0 and rng.random() < cfg.flip_probability:
             image = cv2.flip(image, 1)  # a contiguous copy: cheaper to convert than a view
+        if cfg.cast_probability > 0 and rng.random() < cfg.cast_probability:
+            gains = rng.uniform(1 - cfg.cast_gain, 1 + cfg.cast_gain, 3)
+            garment = np.clip((255.0 - image.min(axis=-1, keepdims=True)) / WHITE_RAMP, 0, 1)
+            image = np.clip(image * (1 + garment * (gains - 1)), 0, 255).astype(np.uint8)
+        if cfg.blur_probability > 0 and rng.random() < cfg.blur_probability:
+            sigma = rng.uniform(0.5, 1.0) * cfg.blur_sigma * height / 128
+            image = cv2.GaussianBlur(image, (0, 0), sigma)
         if cfg.jpeg_probability > 0 and rng.random() < cfg.jpeg_probability:
             low, high = cfg.jpeg_quality
             quality = int(rng.integers(low, high))

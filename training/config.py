@@ -40,12 +40,24 @@ class AugmentConfig(BaseModel):
     flip_probability: float = Field(0.5, ge=0, le=1)
     jpeg_probability: float = Field(0.3, ge=0, le=1)
     jpeg_quality: tuple[int, int] = (40, 90)  # mild: shoppers' photos are often poor
+    # What sets a shopper's cut-out apart from a studio one, imitated on any image (all off
+    # by default): the garment smaller and anywhere in the frame (the localiser's box is
+    # loose), a white balance off per channel, a soft focus.
+    scale_probability: float = Field(0.0, ge=0, le=1)
+    scale_range: tuple[float, float] = (0.6, 1.0)  # the garment's side after, of the frame's
+    cast_probability: float = Field(0.0, ge=0, le=1)
+    cast_gain: float = Field(0.14, ge=0, lt=1)  # each channel times 1 +- up to this
+    blur_probability: float = Field(0.0, ge=0, le=1)
+    blur_sigma: float = Field(1.0, gt=0, le=4)  # largest Gaussian sigma, in pixels at 128 px
 
     @model_validator(mode="after")
-    def _quality_range(self) -> AugmentConfig:
+    def _ranges(self) -> AugmentConfig:
         low, high = self.jpeg_quality
         if not 1 <= low < high <= 100:
             raise ValueError("jpeg_quality must be [low, high] with 1 <= low < high <= 100")
+        smallest, largest = self.scale_range
+        if not 0 < smallest <= largest <= 1:
+            raise ValueError("scale_range must be [low, high] with 0 < low <= high <= 1")
         return self
 
 
@@ -86,6 +98,7 @@ class TrainConfig(BaseModel):
     separate: bool = False  # one backbone per task, as the retailer trained them
     embedding_dim: int = Field(1000, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # of the single-label heads' targets
     # Heads (tasks, or "retrieval") that also read the image's colour statistics
     # (training/colour_statistics.py); heads the encoder does not have are left out.
     colour_statistics: list[str] = Field(default_factory=list)

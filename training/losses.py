@@ -64,14 +64,18 @@ def build_losses(
     tasks: dict[str, TaskSpec],
     weights: dict[str, tuple[list[float], list[float]]],
     retrieval: RetrievalConfig | None = None,
+    label_smoothing: float = 0.0,
 ) -> dict[str, Any]:
-    """One loss per ``<task>_probs`` output, and the pair loss of the retrieval embedding."""
+    """One loss per ``<task>_probs`` output, and the pair loss of the retrieval embedding;
+    ``label_smoothing`` softens the single-label heads' one-hot targets."""
     losses: dict[str, Any] = {}
     if retrieval is not None and retrieval.enabled:
         losses[RETRIEVAL_OUTPUT] = MultiPositiveInfoNCE(retrieval.temperature)
     for name, task in tasks.items():
         if task.single:
-            losses[f"{name}_probs"] = keras.losses.CategoricalCrossentropy(name=f"{name}_cce")
+            losses[f"{name}_probs"] = keras.losses.CategoricalCrossentropy(
+                label_smoothing=label_smoothing, name=f"{name}_cce"
+            )
         else:
             present, absent = weights[name]
             losses[f"{name}_probs"] = WeightedBinaryCrossentropy(present, absent, f"{name}_wbce")

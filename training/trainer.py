@@ -238,7 +238,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
     throughput = Throughput(config.batch_size)
     backup_root = "backup" if chief else f"backup-worker{runtime.worker_index}"
-    losses = build_losses(tasks, weights, retrieval)
+    losses = build_losses(tasks, weights, retrieval, config.label_smoothing)
     loss_weights = {
         output: retrieval.loss_weight if output == RETRIEVAL_OUTPUT else 1.0 for output in losses
     }
