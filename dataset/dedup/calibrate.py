@@ -2,8 +2,10 @@
 
 The decision (:func:`dataset.dedup.verify.decide`) has one threshold per score. This
 searches a grid of them for the setting of highest recall whose precision on the given
-pairs reaches ``min_precision``, ties broken towards stricter thresholds (more margin
-on unseen data). Feed it the candidate pairs of a generated set with ground truth
+pairs reaches ``min_precision``, ties broken towards stricter thresholds, then moves each
+threshold to the middle of the gap between the nearest scores on either side that would
+change a decision (:func:`centre`): the same decisions on the given pairs, and the widest
+margin on unseen ones, where a grid value would sit on the edge of the gap. Feed it the candidate pairs of a generated set with ground truth
 (``bench/dedup_bench.py --calibrate`` does), then report the result on another set.
 
 >>> import pandas as pd
@@ -88,4 +90,50 @@ def calibrate(
             best = (key, {"thresholds": setting, "recall": recall, "precision": precision})
     if best is None:
         raise ValueError(f"no threshold setting reaches precision {min_precision}")
-    return best[1]
+    chosen = best[1]
+    return {
+        **chosen,
+        "thresholds": centre(scores, base.model_copy(update=chosen["thresholds"]), names),
+    }
+
+
+# The score each threshold reads (two thresholds read ``unmatched_edges``).
+SCORE_OF = {
+    "min_inlier_ratio": "inlier_ratio",
+    "min_warped_edge_ncc": "warped_edge_ncc",
+    "max_unmatched_edges": "unmatched_edges",
+    "max_uncovered_edges": "uncovered_edges",
+    "max_overlaid_edges": "unmatched_edges",
+    "min_edge_ncc": "edge_ncc",
+    "max_chroma": "chroma",
+}
+
+
+def centre(scores: pd.DataFrame, config: DedupConfig, names: list[str]) -> dict[str, float]:
+    """``config``'s thresholds ``names``, each moved in turn to the middle of the widest
+    interval around it over which no decision on ``scores`` changes (the decision is
+    monotone in each threshold, so the same count of confirmed pairs is the same pairs).
+    A threshold whose interval is open on one side (nothing beyond it would change) stays.
+    """
+    confirmed = int(decide(scores, config).sum())
+    for name in names:
+        value = float(getattr(config, name))
+        values = np.unique(scores[SCORE_OF[name]].dropna().to_numpy(np.float64))
+        at_most = name.startswith("max_")  # confirms scores <= it; "min_": scores >= it
+
+        def changes(threshold: float, config: DedupConfig = config, name: str = name) -> bool:
+            moved = config.model_copy(update={name: float(threshold)})
+            return int(decide(scores, moved).sum()) != confirmed
+
+        # The gap of a "max_" threshold is [a score, the next score); of a "min_" one
+        # (a score, the next score]: the end it includes is tried just outside itself.
+        lower = values[values <= value] if at_most else values[values < value]
+        upper = values[values > value] if at_most else values[values >= value]
+        outside = -np.inf if at_most else np.inf
+        low = next(
+            (x for x in lower[::-1] if changes(np.nextafter(x, outside) if at_most else x)), None
+        )
+        high = next((x for x in upper if changes(x if at_most else np.nextafter(x, outside))), None)
+        if low is not None and high is not None:
+            config = config.model_copy(update={name: float(np.round((low + high) / 2, 6))})
+    return {name: float(getattr(config, name)) for name in names}
