@@ -10,8 +10,7 @@ OpenCV's BGR order (as decoded: no conversion before the JPEG re-encoding); each
 takes its own random generator, so batches decoded by several threads stay reproducible.
 
 >>> import numpy as np
->>> from training.augment import WHITE_RAMP
-from training.config import AugmentConfig
+>>> from training.config import AugmentConfig
 >>> flip_only = AugmentConfig(rotation_probability=0, translation_probability=0,
 ...                           flip_probability=1, jpeg_probability=0)
 >>> image = np.arange(12, dtype=np.uint8).reshape(1, 4, 3)

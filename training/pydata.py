@@ -177,7 +177,6 @@ def scan_split_python(info: DatasetInfo, split: str, tasks: dict[str, TaskSpec])
                 scan.groups.append(group)
                 for name in tasks:
                     scan.first_labels.setdefault(name, []).append(int(np.argmax(labels[name])))
-                for name in tasks:
                     counts = scan.counts[name]
                     for i in np.flatnonzero(labels[name] > 0.5):
                         counts[i] += repeat
