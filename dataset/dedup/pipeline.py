@@ -34,8 +34,8 @@ from dataset.dedup.clusters import (
 )
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import chroma_grids, compute_hashes
-from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import SCORES, OnDemandVerifier, chroma_distances, verify_pairs
+from dataset.dedup.search import nearest_pairs
+from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -254,27 +254,13 @@ def _candidates(
     workers = config.workers or os.cpu_count() or 1
     keys = [np.empty(0, np.int64)]
     for kind in config.hashes:
-        values = reps[kind].to_numpy(dtype=np.uint64)
-        left, right, dist = near_pairs(values, config.radius, workers=workers)
-        same_colour = chroma_distances(grids, left, right) <= config.max_chroma
-        left, right, dist = left[same_colour], right[same_colour], dist[same_colour]
-        kept = _nearest(left, right, dist, config.max_candidates)
-        keys.append(left[kept] * n + right[kept])
+        left, right = nearest_pairs(
+            reps[kind].to_numpy(dtype=np.uint64), config.radius, config.max_candidates,
+            grids, config.max_chroma, workers=workers,
+        )  # fmt: skip
+        keys.append(left * n + right)
     key = np.unique(np.concatenate(keys))
     return key // n, key % n
-
-
-def _nearest(left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int) -> np.ndarray:
-    """Pairs among the ``count`` nearest of either of their images (ties: lower index)."""
-    ends = np.concatenate([left, right])
-    pair = np.tile(np.arange(len(left)), 2)
-    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
-    sorted_ends = ends[by_end]
-    starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
-    rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))
-    kept = np.zeros(len(left), bool)
-    kept[pair[by_end[rank < count]]] = True
-    return kept
 
 
 def _cluster_edges(
