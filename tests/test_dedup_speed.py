@@ -1,7 +1,7 @@
 """The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
 before any view, the hash cache's version, pairs dealt to the workers in streams, views
-reused across pairs, thumbnails made only for the pairs they judge and the edge scale's
-own percentile."""
+reused across pairs, thumbnails made only for the pairs they judge, the edge scale's own
+percentile and the compiled ratio test."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
-from dataset.dedup.geometry import EDGE_PERCENTILE, _bin_sum, _scale
+from dataset.dedup.geometry import EDGE_PERCENTILE, RATIO, _bin_sum, _scale
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
+from dataset.dedup.kernels import ratio_matches
 from dataset.dedup.schedule import pair_streams
 from dataset.dedup.verify import _thumbs, image_views, score_pair, verify_pairs
 from tests.dedup_fixtures import store_near_duplicates
@@ -135,3 +136,27 @@ def test_edge_scale_and_bin_sum_give_numpys_numbers() -> None:
             expected = max(float(np.percentile(column[mask], EDGE_PERCENTILE)), 1e-3)
             assert _scale(column, mask) == expected
         np.testing.assert_array_equal(_bin_sum(values), values.sum(axis=-1))
+
+
+def test_ratio_matches_are_the_brute_force_two_nearest_and_the_ratio_test() -> None:
+    import cv2
+
+    rng = np.random.default_rng(4)
+    # Descriptors of few distinct bits: equal distances (ties for the nearest and the
+    # second nearest) are common; a copy with a few bits flipped matches well.
+    words = rng.integers(0, 2, (120, 32)).astype(np.uint8) * rng.integers(0, 256, 32).astype(
+        np.uint8
+    )
+    copy = words[rng.permutation(120)[:100]] ^ (rng.random((100, 32)) < 0.02).astype(np.uint8)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    failed = 0
+    for query, train in ((words, copy), (copy, words), (words[:50], words[50:52])):
+        pairs = matcher.knnMatch(query, train, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+        got = ratio_matches(query.view(np.uint64), train.view(np.uint64), RATIO)
+        assert [(m.queryIdx, m.trainIdx) for m in good] == list(
+            zip(*(g.tolist() for g in got), strict=True)
+        )
+        assert len(good) > 0
+        failed += len(query) - len(good)
+    assert failed > 0

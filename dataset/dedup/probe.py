@@ -1,9 +1,6 @@
 """The compiled inner loop of the candidate search (:mod:`dataset.dedup.search`).
 
-Imported by the search when it runs, not before (numba takes about 0.5 s to import).
-Numba compiles :func:`probe_tiles` once per machine and caches it: next to this file, or
-under ``NUMBA_CACHE_DIR`` (else the user's cache folder) where the package is read-only;
-with no writable folder at all it is compiled in each process, a few seconds. The loop
+Imported by the search when it runs, not before (:mod:`dataset.dedup.jit`). The loop
 releases the GIL: threads share the tables instead of copying them into processes. For
 the candidates, the loop applies the chroma gate and keeps each item's nearest partners
 itself (:func:`_offer`): no pair list grows with the square of a crowd of look-alikes.
@@ -11,26 +8,9 @@ itself (:func:`_offer`): no pair list grows with the square of a crowd of look-a
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import Any, cast
-
-import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
-logger = logging.getLogger(__name__)
-
-
-def _popcount_signature(typingctx: Any, value: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.ctpop(args[0])  # one POPCNT instruction
-
-    return types.int64(types.uint64), codegen
-
-
-_popcount = cast(Callable[[Any], int], intrinsic(_popcount_signature))
+from dataset.dedup.jit import compiled, popcount
 
 
 def _grown(values: np.ndarray) -> np.ndarray:
@@ -76,7 +56,7 @@ def _tile_pairs(
                 continue
             h = hashes[p]
             for q in range(p + 1 if mask == 0 else starts[target], starts[target + 1]):
-                d = _popcount(h ^ hashes[q])
+                d = popcount(h ^ hashes[q])
                 if d <= radius:
                     i, j = min(order[p], order[q]), max(order[p], order[q])
                     if capped:
@@ -189,16 +169,8 @@ def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) ->
     return out
 
 
-def _compiled(*functions: Any) -> list[Any]:
-    try:
-        return [numba.njit(nogil=True, cache=True)(function) for function in functions]
-    except RuntimeError as exc:  # no writable cache folder: compiled in each process
-        logger.warning("search kernel compiled without a cache (a few seconds): %s", exc)
-        return [numba.njit(nogil=True)(function) for function in functions]
-
-
 (_grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, probe_tiles,
- chroma_distances) = _compiled(
+ chroma_distances) = compiled(
     _grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, _probe_tiles,
     _chroma_distances,
 )  # fmt: skip
