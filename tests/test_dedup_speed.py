@@ -37,6 +37,20 @@ def test_chroma_gate_before_views_scores_as_the_full_path(tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(full, gated, rtol=1e-5)
     rejected = full["ncc"].isna() & full["chroma"].notna()
     assert 0 < rejected.sum() < len(full) and full["confirmed"].sum() >= 3
+    # Views from the pixels stage 1 left on disk: the scores of views decoded anew.
+    spill_folder = tmp_path / "pixels"
+    spill_folder.mkdir()
+    spilled_hashes, _counts = compute_hashes(
+        store, keys, ["phash"], workers=1, spill_folder=str(spill_folder)
+    )
+    spilled = spilled_hashes["pixels"].tolist()
+    assert all(place is not None for place in spilled) and len(list(spill_folder.iterdir())) == 1
+    for key in keys:  # stage 2 reads the images from the spill alone
+        (tmp_path / key).unlink()
+    from_disk = verify_pairs(
+        store, keys, left, right, config, chroma=chroma_grids(hashes), spilled=spilled
+    )
+    pd.testing.assert_frame_equal(gated, from_disk)
 
 
 def test_hash_cache_rows_of_another_version_or_side_are_made_anew(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import tempfile
 import time
 from typing import Any
 
@@ -76,42 +77,46 @@ def find_duplicates(
         raise UserError("manifest has no 'image_path' column (store keys of the images)")
     frame = manifest.reset_index(drop=True).copy()
     clock = _Stopwatch()
-    hashes, hash_counts = compute_hashes(
-        store,
-        frame["image_path"].astype(str).tolist(),
-        config.hashes,
-        cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
-        decode_size=config.decode_size,
-        feature_side=config.feature_side,
-        max_pixels=config.max_pixels,
-        workers=config.workers,
-        progress=progress,
-    )
-    clock.lap("hashing")
-
-    good = hashes[hashes["bad"].isna()].reset_index(drop=True)
-    paths = good["image_path"].tolist()
-    # One representative per distinct content; identical bytes are duplicates outright.
-    rep = good.groupby("sha1", sort=False).ngroup().to_numpy()
-    first_of = pd.Series(np.arange(len(good))).groupby(rep).transform("min").to_numpy()
-    same = np.flatnonzero(first_of != np.arange(len(good)))
-    reps = np.unique(first_of)
-
-    grids = chroma_grids(good)
-    cand_left, cand_right = _candidates(good.loc[reps], grids[reps], config)
-    cand_left, cand_right = reps[cand_left], reps[cand_right]
-    clock.lap("search")
-
-    if config.verify:
-        scores = verify_pairs(
-            store, paths, cand_left, cand_right, config, chroma=grids, progress=progress
+    # Stage 1 leaves each image's pixels at feature_side here: stage 2 does not decode again.
+    with tempfile.TemporaryDirectory(prefix="dedup-pixels-") as spill_folder:
+        hashes, hash_counts = compute_hashes(
+            store,
+            frame["image_path"].astype(str).tolist(),
+            config.hashes,
+            cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
+            decode_size=config.decode_size,
+            feature_side=config.feature_side,
+            max_pixels=config.max_pixels,
+            workers=config.workers,
+            spill_folder=spill_folder if config.verify else None,
+            progress=progress,
         )
-        # Past the chroma gate: the pairs whose images' views were made and compared.
-        verified = int((scores["chroma"] <= config.max_chroma).sum())
-    else:
-        scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
-        verified = 0
-    clock.lap("verify")
+        clock.lap("hashing")
+
+        good = hashes[hashes["bad"].isna()].reset_index(drop=True)
+        paths = good["image_path"].tolist()
+        # One representative per distinct content; identical bytes are duplicates outright.
+        rep = good.groupby("sha1", sort=False).ngroup().to_numpy()
+        first_of = pd.Series(np.arange(len(good))).groupby(rep).transform("min").to_numpy()
+        same = np.flatnonzero(first_of != np.arange(len(good)))
+        reps = np.unique(first_of)
+
+        grids = chroma_grids(good)
+        cand_left, cand_right = _candidates(good.loc[reps], grids[reps], config)
+        cand_left, cand_right = reps[cand_left], reps[cand_right]
+        clock.lap("search")
+
+        if config.verify:
+            scores = verify_pairs(
+                store, paths, cand_left, cand_right, config, chroma=grids,
+                spilled=good["pixels"].tolist(), progress=progress,
+            )  # fmt: skip
+            # Past the chroma gate: the pairs whose images' views were made and compared.
+            verified = int((scores["chroma"] <= config.max_chroma).sum())
+        else:
+            scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
+            verified = 0
+        clock.lap("verify")
     confirmed = scores["confirmed"].to_numpy()
 
     # Reported pairs: identical bytes, then the confirmed candidates (between contents).
