@@ -355,12 +355,12 @@ def verify_pairs(
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
     Columns :data:`SCORES` and ``confirmed``. An image that cannot be read again
-    (deleted meanwhile) gives ``confirmed = False``. With ``chroma`` (the
-    :func:`chroma_grid` of each image, indexed like ``image_paths``) the pairs whose
+    (deleted meanwhile) gives ``confirmed = False``. With ``chroma`` (the grid of
+    :func:`feature_pixels` of each image, indexed like ``image_paths``) the pairs whose
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
-    for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), the
-    views of an image stage 1 left pixels of are made from them. ``config.workers`` processes (default: every core),
-    started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
+    for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), an
+    image's views are made from the pixels stage 1 left, where it left them.
+    ``config.workers`` processes (default: every core), started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
     each image's views once: only paths go to the workers and only scores come back.
     """
     from tqdm import tqdm
