@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -37,7 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -235,16 +233,31 @@ def planted_hashes(n: int, rng: np.random.Generator) -> np.ndarray:
     return hashes
 
 
-def load_search(repo: str) -> ModuleType:
-    """``dataset/dedup/search.py`` of another checkout, as a module of its own."""
-    path = Path(repo) / "dataset" / "dedup" / "search.py"
-    spec = importlib.util.spec_from_file_location("baseline_search", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"dedup_bench: no search module at {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its pool's workers look its functions up by name
-    spec.loader.exec_module(module)
-    return module
+# Another checkout's search, in a process of its own: its search imports its own probe.
+BASELINE_SEARCH = """
+import sys, time
+import numpy as np
+from dataset.dedup.search import near_pairs
+hashes = np.load(sys.argv[1])
+near_pairs(hashes[:1000], 10)  # compiled, or loaded from numba's cache, once
+started = time.perf_counter()
+left, right, _dist = near_pairs(hashes, int(sys.argv[3]), workers=int(sys.argv[4]))
+np.savez(sys.argv[2], left=left, right=right, took=time.perf_counter() - started)
+"""
+
+
+def baseline_search(
+    repo: str, hashes: np.ndarray, radius: int, workers: int
+) -> tuple[float, set[tuple[int, int]]]:
+    """``near_pairs`` of the checkout ``repo`` on ``hashes``: its time and its pairs."""
+    with tempfile.TemporaryDirectory(prefix="dedup-search-") as folder:
+        np.save(f"{folder}/hashes.npy", hashes)
+        command = [sys.executable, "-c", BASELINE_SEARCH, f"{folder}/hashes.npy",
+                   f"{folder}/pairs.npz", str(radius), str(workers)]  # fmt: skip
+        subprocess.run(command, check=True, cwd=repo, env={**os.environ, "PYTHONPATH": repo})
+        found = np.load(f"{folder}/pairs.npz")
+        pairs = set(zip(found["left"].tolist(), found["right"].tolist(), strict=True))
+        return float(found["took"]), pairs
 
 
 def timed_search(
@@ -263,7 +276,6 @@ def search_rows(
     start = time.perf_counter()
     brute_force_pairs(sample, 8)
     brute_s = time.perf_counter() - start
-    baseline = load_search(baseline_repo).near_pairs if baseline_repo else None
     near_pairs(sample[:1000], 10)  # compiled, or loaded from numba's cache, once
     rows = []
     for n in sizes:
@@ -274,8 +286,8 @@ def search_rows(
             load = os.getloadavg()[0]
             took, found = timed_search(near_pairs, hashes, radius, workers)
             base = "-"
-            if baseline is not None:
-                base_s, expected = timed_search(baseline, hashes, radius, workers)
+            if baseline_repo is not None:
+                base_s, expected = baseline_search(baseline_repo, hashes, radius, workers)
                 same = "same pairs" if expected == found else "**other pairs**"
                 base = f"{base_s:.1f} s ({base_s / took:.1f}x slower; {same})"
             rows.append([f"{n:,}", str(radius), f"{load:.1f}", f"{took:.1f}", f"{len(found):,}",

@@ -1,11 +1,19 @@
-"""The candidate search at its edges: extreme hashes, crowded buckets, threads, radius 0."""
+"""The candidate search at its edges: extreme hashes, crowded buckets, threads, radius 0;
+the chroma gate and the per-image cap inside the probe."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dataset.dedup.search import _chunk_layout, brute_force_pairs, near_pairs
+from dataset.dedup.probe import chroma_distances
+from dataset.dedup.search import (
+    _chunk_layout,
+    brute_force_pairs,
+    near_pairs,
+    nearest_of_either,
+    nearest_pairs,
+)
 
 TOP = np.uint64(2**64 - 1)
 
@@ -50,3 +58,23 @@ def test_tiny_inputs() -> None:
     assert all(len(part) == 0 for part in (*empty, *one))
     left, right, dist = near_pairs(np.array([TOP, 0, TOP], np.uint64), 0, workers=2)
     assert (left.tolist(), right.tolist(), dist.tolist()) == ([0], [2], [0])
+
+
+@pytest.mark.parametrize(("count", "workers"), [(1, 1), (2, 2), (3, 2)])
+def test_gate_and_cap_in_the_probe_keep_the_pairs_of_all_pairs_gated(
+    count: int, workers: int
+) -> None:
+    hashes = _edge_hashes()
+    rng = np.random.default_rng(count)
+    # Three colours 28 apart per cell, and noise: some pairs of one colour fail too.
+    base = rng.integers(0, 3, len(hashes))[:, None, None] * 20
+    grids = (base + rng.integers(0, 17, (len(hashes), 144, 2))).astype(np.uint8)
+    grids[16:46] = 40  # half the crowd of equal hashes: one colour, the other half mixed
+    left, right, dist = near_pairs(hashes, 12, workers=1)
+    passed = chroma_distances(grids, left, right) <= 9.0
+    left, right, dist = left[passed], right[passed], dist[passed]
+    kept = nearest_of_either(left, right, dist, count)
+    got = nearest_pairs(hashes, 12, count, grids, 9.0, workers=workers)
+    assert 0.1 < passed.mean() < 0.9 and 0 < kept.sum() < len(kept)
+    np.testing.assert_array_equal(left[kept], got[0])
+    np.testing.assert_array_equal(right[kept], got[1])

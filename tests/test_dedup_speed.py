@@ -1,7 +1,7 @@
 """The cheap paths of the dedup stage give the answers of the full ones: the chroma gate
 before any view, the hash cache's version, pairs dealt to the workers in streams, views
-reused across pairs, thumbnails made only for the pairs they judge and the edge scale's
-own percentile."""
+reused across pairs, thumbnails made only for the pairs they judge, the edge scale's own
+percentile and the compiled ratio test."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
-from dataset.dedup.geometry import EDGE_PERCENTILE, _bin_sum, _scale
+from dataset.dedup.geometry import EDGE_PERCENTILE, RATIO, _bin_sum, _scale
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
+from dataset.dedup.kernels import ratio_matches
 from dataset.dedup.schedule import pair_streams
 from dataset.dedup.verify import _thumbs, image_views, score_pair, verify_pairs
 from tests.dedup_fixtures import store_near_duplicates
@@ -36,6 +37,20 @@ def test_chroma_gate_before_views_scores_as_the_full_path(tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(full, gated, rtol=1e-5)
     rejected = full["ncc"].isna() & full["chroma"].notna()
     assert 0 < rejected.sum() < len(full) and full["confirmed"].sum() >= 3
+    # Views from the pixels stage 1 left on disk: the scores of views decoded anew.
+    spill_folder = tmp_path / "pixels"
+    spill_folder.mkdir()
+    spilled_hashes, _counts = compute_hashes(
+        store, keys, ["phash"], workers=1, spill_folder=str(spill_folder)
+    )
+    spilled = spilled_hashes["pixels"].tolist()
+    assert all(place is not None for place in spilled) and len(list(spill_folder.iterdir())) == 1
+    for key in keys:  # stage 2 reads the images from the spill alone
+        (tmp_path / key).unlink()
+    from_disk = verify_pairs(
+        store, keys, left, right, config, chroma=chroma_grids(hashes), spilled=spilled
+    )
+    pd.testing.assert_frame_equal(gated, from_disk)
 
 
 def test_hash_cache_rows_of_another_version_or_side_are_made_anew(tmp_path: Path) -> None:
@@ -135,3 +150,27 @@ def test_edge_scale_and_bin_sum_give_numpys_numbers() -> None:
             expected = max(float(np.percentile(column[mask], EDGE_PERCENTILE)), 1e-3)
             assert _scale(column, mask) == expected
         np.testing.assert_array_equal(_bin_sum(values), values.sum(axis=-1))
+
+
+def test_ratio_matches_are_the_brute_force_two_nearest_and_the_ratio_test() -> None:
+    import cv2
+
+    rng = np.random.default_rng(4)
+    # Descriptors of few distinct bits: equal distances (ties for the nearest and the
+    # second nearest) are common; a copy with a few bits flipped matches well.
+    words = rng.integers(0, 2, (120, 32)).astype(np.uint8) * rng.integers(0, 256, 32).astype(
+        np.uint8
+    )
+    copy = words[rng.permutation(120)[:100]] ^ (rng.random((100, 32)) < 0.02).astype(np.uint8)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    failed = 0
+    for query, train in ((words, copy), (copy, words), (words[:50], words[50:52])):
+        pairs = matcher.knnMatch(query, train, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+        got = ratio_matches(query.view(np.uint64), train.view(np.uint64), RATIO)
+        assert [(m.queryIdx, m.trainIdx) for m in good] == list(
+            zip(*(g.tolist() for g in got), strict=True)
+        )
+        assert len(good) > 0
+        failed += len(query) - len(good)
+    assert failed > 0

@@ -69,6 +69,11 @@ class Keypoints:
     chroma: np.ndarray  # (h, w, 2) uint8, CIELAB a*, b* of ``grey``'s pixels
 
     @cached_property
+    def words(self) -> np.ndarray:
+        """The descriptors as 64-bit words (n, 4), for :func:`kernels.ratio_matches`."""
+        return np.ascontiguousarray(self.descriptors).view(np.uint64)
+
+    @cached_property
     def colour(self) -> np.ndarray:
         """The image in grey and chroma (h, w, 3), made at its first pair that reaches
         the warp and kept for the others."""
@@ -111,13 +116,12 @@ def match(
 
     if len(a.points) < 4 or len(b.points) < 4:
         return dict(NO_MATCH)
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    pairs = matcher.knnMatch(a.descriptors, b.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < max(4, min_inliers):
-        return {**NO_MATCH, "matches": float(len(good))}
-    source = a.points[[m.queryIdx for m in good]]
-    target = b.points[[m.trainIdx for m in good]]
+    from dataset.dedup.kernels import ratio_matches
+
+    query, train = ratio_matches(a.words, b.words, RATIO)
+    if len(query) < max(4, min_inliers):
+        return {**NO_MATCH, "matches": float(len(query))}
+    source, target = a.points[query], b.points[train]
     # A similarity (scale, rotation, shift): what crops, resizes, shifts and rotations
     # of a photo do. A homography's extra freedom lets RANSAC slide along the stripes of
     # a twill or a plaid and fit a sheared, wrong warp with as many inliers.
@@ -126,11 +130,11 @@ def match(
         maxIters=RANSAC_ITERATIONS, confidence=0.995, refineIters=10,
     )  # fmt: skip
     if similarity is None or not _plausible(similarity):
-        return {**NO_MATCH, "matches": float(len(good))}
+        return {**NO_MATCH, "matches": float(len(query))}
     transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
     inliers = int(mask.sum())
     scores = {
-        "matches": float(len(good)),
+        "matches": float(len(query)),
         "inliers": float(inliers),
         "inlier_ratio": inliers / max(_matchable(a, b, transform), 1),
     }
@@ -240,16 +244,17 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
     """``np.percentile(values[mask], EDGE_PERCENTILE)``, the same number (numpy's rank and
-    its interpolation in the values' float32), at least 1e-3: one partition at the rank
-    below and the least value above it, where numpy partitions at four ranks."""
-    picked = values[mask]
+    its interpolation in the values' float32), at least 1e-3: the values at the rank
+    below and above, from one pass (:func:`kernels.upper_order_statistics`), where numpy
+    copies the masked values and partitions them at four ranks."""
+    from dataset.dedup.kernels import upper_order_statistics
+
+    count = int(np.count_nonzero(mask))
     share = EDGE_PERCENTILE / 100
-    rank = len(picked) * share + (1 - share) - 1
-    low = min(max(int(np.floor(rank)), 0), len(picked) - 1)
+    rank = count * share + (1 - share) - 1
+    low = min(max(int(np.floor(rank)), 0), count - 1)
     weight = rank - low
-    ordered = np.partition(picked, low)
-    below = ordered[low]
-    above = ordered[low + 1 :].min() if low + 1 < len(picked) else below
+    below, above = upper_order_statistics(values.ravel(), mask.ravel(), low)
     gap = above - below
     value = above - gap * (1 - weight) if weight >= 0.5 else below + gap * weight
     return max(float(value), 1e-3)

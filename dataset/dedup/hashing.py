@@ -4,7 +4,7 @@ Speed comes from decoding less: the JPEG decoder scales down in the DCT domain
 (``Image.draft``), so a 1000x800 photo decodes at 250x200 in grey levels, several times
 faster than a full decode (see ``bench/dedup_bench.py``). All hash kinds of one image
 share that one decode. Beside the hashes, each image's chroma grid (CIELAB a*, b* on
-12x12 cells, :func:`dataset.dedup.verify.chroma_grid`): stage 2 rejects the candidate
+12x12 cells, :func:`dataset.dedup.verify.feature_pixels`): stage 2 rejects the candidate
 pairs of different colours with it before it makes any view. The cache
 (``hashes.parquet``) is keyed by the SHA-1 of the image bytes, so a rerun, or a new
 dataset version over the same photos, hashes only new ones; its rows carry
@@ -30,7 +30,8 @@ import pandas as pd
 from PIL import Image
 
 from dataset.core.store import Store, open_store
-from dataset.dedup.verify import CHROMA_GRID, chroma_grid
+from dataset.dedup.pixels import spill
+from dataset.dedup.verify import CHROMA_GRID, feature_pixels
 from dataset.images.background import object_box
 from dataset.images.safe import BadImage, open_image
 
@@ -109,8 +110,8 @@ def _init_worker(store_uri: str, known: frozenset[str], kinds: list[str], params
 
 def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
     store: Store = _WORKER["store"]
-    decode_size, max_pixels, feature_side = _WORKER["params"]
-    rows = []
+    decode_size, max_pixels, feature_side, spill_folder = _WORKER["params"]
+    rows, spilled = [], []
     for key in keys:
         row: dict[str, Any] = {"image_path": key}
         try:
@@ -123,10 +124,16 @@ def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
         if row["sha1"] not in _WORKER["known"]:
             try:
                 row.update(hash_image(data, _WORKER["kinds"], decode_size, max_pixels))
-                row["chroma"] = chroma_grid(data, feature_side, max_pixels).tobytes()
+                pixels = feature_pixels(data, feature_side, max_pixels)
+                row["chroma"] = pixels.grid.tobytes()
+                spilled.append((row, pixels))
             except BadImage as exc:
                 row["bad"] = exc.reason
         rows.append(row)
+    if spill_folder and spilled:
+        places = spill(spill_folder, [pixels for _row, pixels in spilled])
+        for (row, _pixels), place in zip(spilled, places, strict=True):
+            row["pixels"] = place
     return rows
 
 
@@ -178,15 +185,19 @@ def compute_hashes(
     feature_side: int = 160,
     max_pixels: int = 40_000_000,
     workers: int | None = None,
+    spill_folder: str | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """One row per unique path: ``image_path, sha1, width, height, <kinds>..., chroma, bad``.
+    """One row per unique path: ``image_path, sha1, width, height, <kinds>..., chroma, bad,
+    pixels``.
 
     ``chroma`` holds the bytes of the image's ``uint8`` chroma grid at ``feature_side``
     (:func:`chroma_grids` reads them back). ``bad`` holds the reason an image was skipped
     (missing, not an image, truncated, decompression bomb...) or ``None``. With
     ``cache_key``, the rows of images whose content is already in that parquet (same
     :data:`CACHE_VERSION` and ``feature_side``) are reused and the new ones are added to it.
+    With ``spill_folder`` (a local folder), the pixels of each image hashed here are left
+    there for stage 2 and ``pixels`` holds their :class:`pixels.Place` (else ``None``).
     Returns the frame and counts ``{"hashed": n, "from_cache": n, "bad": n}``.
     """
     kinds = list(kinds)
@@ -195,9 +206,10 @@ def compute_hashes(
     cache = _read_cache(store, cache_key, kinds, feature_side)
     known = frozenset(cache.index)
     workers = workers or os.cpu_count() or 1
-    params = (decode_size, max_pixels, feature_side)
+    params = (decode_size, max_pixels, feature_side, spill_folder)
     rows = _run_chunks(store, paths, known, kinds, params, workers, progress)
-    frame = pd.DataFrame(rows, columns=["image_path", "sha1", *columns])
+    frame = pd.DataFrame(rows, columns=["image_path", "sha1", *columns, "pixels"])
+    frame["pixels"] = frame["pixels"].astype(object).where(frame["pixels"].notna(), None)
     new = frame[frame["sha1"].notna() & ~frame["sha1"].isin(known)]
     from_cache = frame["sha1"].isin(known)
     if from_cache.any():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import tempfile
 import time
 from typing import Any
 
@@ -34,8 +35,8 @@ from dataset.dedup.clusters import (
 )
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import chroma_grids, compute_hashes
-from dataset.dedup.search import near_pairs
-from dataset.dedup.verify import SCORES, OnDemandVerifier, chroma_distances, verify_pairs
+from dataset.dedup.search import nearest_pairs
+from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -76,42 +77,46 @@ def find_duplicates(
         raise UserError("manifest has no 'image_path' column (store keys of the images)")
     frame = manifest.reset_index(drop=True).copy()
     clock = _Stopwatch()
-    hashes, hash_counts = compute_hashes(
-        store,
-        frame["image_path"].astype(str).tolist(),
-        config.hashes,
-        cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
-        decode_size=config.decode_size,
-        feature_side=config.feature_side,
-        max_pixels=config.max_pixels,
-        workers=config.workers,
-        progress=progress,
-    )
-    clock.lap("hashing")
-
-    good = hashes[hashes["bad"].isna()].reset_index(drop=True)
-    paths = good["image_path"].tolist()
-    # One representative per distinct content; identical bytes are duplicates outright.
-    rep = good.groupby("sha1", sort=False).ngroup().to_numpy()
-    first_of = pd.Series(np.arange(len(good))).groupby(rep).transform("min").to_numpy()
-    same = np.flatnonzero(first_of != np.arange(len(good)))
-    reps = np.unique(first_of)
-
-    grids = chroma_grids(good)
-    cand_left, cand_right = _candidates(good.loc[reps], grids[reps], config)
-    cand_left, cand_right = reps[cand_left], reps[cand_right]
-    clock.lap("search")
-
-    if config.verify:
-        scores = verify_pairs(
-            store, paths, cand_left, cand_right, config, chroma=grids, progress=progress
+    # Stage 1 leaves each image's pixels at feature_side here: stage 2 does not decode again.
+    with tempfile.TemporaryDirectory(prefix="dedup-pixels-") as spill_folder:
+        hashes, hash_counts = compute_hashes(
+            store,
+            frame["image_path"].astype(str).tolist(),
+            config.hashes,
+            cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
+            decode_size=config.decode_size,
+            feature_side=config.feature_side,
+            max_pixels=config.max_pixels,
+            workers=config.workers,
+            spill_folder=spill_folder if config.verify else None,
+            progress=progress,
         )
-        # Past the chroma gate: the pairs whose images' views were made and compared.
-        verified = int((scores["chroma"] <= config.max_chroma).sum())
-    else:
-        scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
-        verified = 0
-    clock.lap("verify")
+        clock.lap("hashing")
+
+        good = hashes[hashes["bad"].isna()].reset_index(drop=True)
+        paths = good["image_path"].tolist()
+        # One representative per distinct content; identical bytes are duplicates outright.
+        rep = good.groupby("sha1", sort=False).ngroup().to_numpy()
+        first_of = pd.Series(np.arange(len(good))).groupby(rep).transform("min").to_numpy()
+        same = np.flatnonzero(first_of != np.arange(len(good)))
+        reps = np.unique(first_of)
+
+        grids = chroma_grids(good)
+        cand_left, cand_right = _candidates(good.loc[reps], grids[reps], config)
+        cand_left, cand_right = reps[cand_left], reps[cand_right]
+        clock.lap("search")
+
+        if config.verify:
+            scores = verify_pairs(
+                store, paths, cand_left, cand_right, config, chroma=grids,
+                spilled=good["pixels"].tolist(), progress=progress,
+            )  # fmt: skip
+            # Past the chroma gate: the pairs whose images' views were made and compared.
+            verified = int((scores["chroma"] <= config.max_chroma).sum())
+        else:
+            scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
+            verified = 0
+        clock.lap("verify")
     confirmed = scores["confirmed"].to_numpy()
 
     # Reported pairs: identical bytes, then the confirmed candidates (between contents).
@@ -254,27 +259,13 @@ def _candidates(
     workers = config.workers or os.cpu_count() or 1
     keys = [np.empty(0, np.int64)]
     for kind in config.hashes:
-        values = reps[kind].to_numpy(dtype=np.uint64)
-        left, right, dist = near_pairs(values, config.radius, workers=workers)
-        same_colour = chroma_distances(grids, left, right) <= config.max_chroma
-        left, right, dist = left[same_colour], right[same_colour], dist[same_colour]
-        kept = _nearest(left, right, dist, config.max_candidates)
-        keys.append(left[kept] * n + right[kept])
+        left, right = nearest_pairs(
+            reps[kind].to_numpy(dtype=np.uint64), config.radius, config.max_candidates,
+            grids, config.max_chroma, workers=workers,
+        )  # fmt: skip
+        keys.append(left * n + right)
     key = np.unique(np.concatenate(keys))
     return key // n, key % n
-
-
-def _nearest(left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int) -> np.ndarray:
-    """Pairs among the ``count`` nearest of either of their images (ties: lower index)."""
-    ends = np.concatenate([left, right])
-    pair = np.tile(np.arange(len(left)), 2)
-    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
-    sorted_ends = ends[by_end]
-    starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
-    rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))
-    kept = np.zeros(len(left), bool)
-    kept[pair[by_end[rank < count]]] = True
-    return kept
 
 
 def _cluster_edges(

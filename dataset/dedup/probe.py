@@ -1,34 +1,16 @@
 """The compiled inner loop of the candidate search (:mod:`dataset.dedup.search`).
 
-Imported by the search when it runs, not before (numba takes about 0.5 s to import).
-Numba compiles :func:`probe_tiles` once per machine and caches it: next to this file, or
-under ``NUMBA_CACHE_DIR`` (else the user's cache folder) where the package is read-only;
-with no writable folder at all it is compiled in each process, a few seconds. The loop
-releases the GIL: threads share the tables instead of copying them into processes.
+Imported by the search when it runs, not before (:mod:`dataset.dedup.jit`). The loop
+releases the GIL: threads share the tables instead of copying them into processes. For
+the candidates, the loop applies the chroma gate and keeps each item's nearest partners
+itself (:func:`_offer`): no pair list grows with the square of a crowd of look-alikes.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import Any, cast
-
-import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
-logger = logging.getLogger(__name__)
-
-
-def _popcount_signature(typingctx: Any, value: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.ctpop(args[0])  # one POPCNT instruction
-
-    return types.int64(types.uint64), codegen
-
-
-_popcount = cast(Callable[[Any], int], intrinsic(_popcount_signature))
+from dataset.dedup.jit import compiled, popcount
 
 
 def _grown(values: np.ndarray) -> np.ndarray:
@@ -39,6 +21,11 @@ def _grown(values: np.ndarray) -> np.ndarray:
 
 # chunks, hashes, order, starts, masks: one table of dataset.dedup.search._table
 Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# grids (n, cells, 2) of the chroma gate, max_chroma, and each item's nearest partners
+# (n, count) so far, ascending by (distance, partner): empty arrays (count 0) for all pairs
+Nearest = tuple[np.ndarray, float, np.ndarray, np.ndarray]
+NO_PARTNER = 2**62  # the partner of an empty place of a nearest list: ranks last
+NO_DISTANCE = 255
 
 
 def _tile_pairs(
@@ -48,13 +35,17 @@ def _tile_pairs(
     tile: int,
     out: tuple[np.ndarray, np.ndarray, np.ndarray],
     found: int,
+    nearest: Nearest,
 ) -> int:
     """Adds the pairs found from the items of ``tile`` to ``out`` from row ``found`` on;
     the new row count, or -1 when ``out`` is full (the caller grows it and runs the tile
     again). ``out`` is never reassigned here: the hot loop stays free of reference counts.
+    With nearest lists (``nearest``), a pair is offered to them instead (:func:`_offer`)
+    and ``out`` stays empty: memory does not grow with the pairs within the radius.
     """
     chunks, hashes, order, starts, masks = table
     left, right, dist = out
+    capped = nearest[2].shape[1] > 0
     first, end = starts[tile << tile_bits], starts[(tile + 1) << tile_bits]
     for mask in masks:
         if first == end or (tile ^ (mask >> tile_bits)) < tile:
@@ -65,15 +56,59 @@ def _tile_pairs(
                 continue
             h = hashes[p]
             for q in range(p + 1 if mask == 0 else starts[target], starts[target + 1]):
-                d = _popcount(h ^ hashes[q])
+                d = popcount(h ^ hashes[q])
                 if d <= radius:
+                    i, j = min(order[p], order[q]), max(order[p], order[q])
+                    if capped:
+                        _offer(nearest, i, j, d)
+                        continue
                     if found == len(left):
                         return -1
-                    left[found] = min(order[p], order[q])
-                    right[found] = max(order[p], order[q])
-                    dist[found] = d
+                    left[found], right[found], dist[found] = i, j, d
                     found += 1
     return found
+
+
+def _offer(nearest: Nearest, i: int, j: int, d: int) -> None:
+    """Puts the pair ``(i, j)`` at distance ``d`` into the nearest lists of ``i`` and
+    ``j`` where it ranks, if its colours pass the gate: the gate is computed only for a
+    pair that would rank (look-alikes of other colours crowd the radius)."""
+    grids, max_chroma, best_dist, best_other = nearest
+    if not (_ranks(best_dist, best_other, i, j, d) or _ranks(best_dist, best_other, j, i, d)):
+        return
+    if _chroma_distance(grids, i, j) > max_chroma:
+        return
+    _insert(best_dist, best_other, i, j, d)
+    _insert(best_dist, best_other, j, i, d)
+
+
+def _ranks(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> bool:
+    """Whether partner ``j`` at distance ``d`` would enter ``i``'s list (not there yet)."""
+    place = 0
+    while place < best_dist.shape[1]:
+        if best_other[i, place] == j:
+            return False
+        if d < best_dist[i, place] or (d == best_dist[i, place] and j < best_other[i, place]):
+            return True
+        place += 1
+    return False
+
+
+def _insert(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> None:
+    """Partner ``j`` at distance ``d`` into ``i``'s list, at its rank (if it ranks)."""
+    count = best_dist.shape[1]
+    place = 0
+    while place < count:
+        if best_other[i, place] == j:
+            return
+        if d < best_dist[i, place] or (d == best_dist[i, place] and j < best_other[i, place]):
+            break
+        place += 1
+    if place == count:
+        return
+    for s in range(count - 1, place, -1):
+        best_dist[i, s], best_other[i, s] = best_dist[i, s - 1], best_other[i, s - 1]
+    best_dist[i, place], best_other[i, place] = d, j
 
 
 def _probe_tiles(
@@ -84,10 +119,12 @@ def _probe_tiles(
     masks: np.ndarray,
     tile_bits: int,
     radius: int,
+    nearest: Nearest,
     tiles: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``(i, j, distance)``, ``i < j``, within ``radius``, found from the items of
-    ``tiles`` through ``masks`` (a table of :func:`dataset.dedup.search._table`).
+    ``tiles`` through ``masks`` (a table of :func:`dataset.dedup.search._table`); with
+    nearest lists (``nearest``: see :data:`Nearest`), none: the pairs go to the lists.
 
     A tile is the sorted positions of the chunk values ``[t << tile_bits, (t + 1) <<
     tile_bits)``; ``v ^ f`` of its values stays in tile ``t ^ (f >> tile_bits)``. Of the two
@@ -100,38 +137,40 @@ def _probe_tiles(
         done = -1
         while done < 0:
             done = _tile_pairs(
-                (chunks, hashes, order, starts, masks), tile_bits, radius, tile, out, found
-            )
+                (chunks, hashes, order, starts, masks), tile_bits, radius, tile, out, found,
+                nearest,
+            )  # fmt: skip
             if done < 0:
                 out = (_grown(out[0]), _grown(out[1]), _grown(out[2]))
         found = done
     return out[0][:found], out[1][:found], out[2][:found]
 
 
-def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Mean (a*, b*) distance over the cells of ``grids`` ((n, cells, 2) float32) of each
-    pair ``(left[k], right[k])``: the chroma gate of the search's pairs, which on
-    look-alikes number hundreds per image, read in place instead of gathered."""
-    out = np.empty(len(left), np.float32)
+def _chroma_distance(grids: np.ndarray, i: int, j: int) -> float:
+    """Mean (a*, b*) distance over the cells of ``grids`` ((n, cells, 2), uint8 or
+    float32) of items ``i`` and ``j``, rounded to float32 as
+    :func:`dataset.dedup.verify.chroma_distance`'s cells are."""
+    a, b = grids[i], grids[j]
     cells = grids.shape[1]
+    total = 0.0
+    for c in range(cells):
+        da = np.float32(a[c, 0]) - np.float32(b[c, 0])
+        db = np.float32(a[c, 1]) - np.float32(b[c, 1])
+        total += np.sqrt(da * da + db * db)
+    return float(np.float32(total / cells))
+
+
+def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """:func:`_chroma_distance` of each pair ``(left[k], right[k])``, read in place
+    instead of gathered."""
+    out = np.empty(len(left), np.float32)
     for k in range(len(left)):
-        a, b = grids[left[k]], grids[right[k]]
-        total = 0.0
-        for c in range(cells):
-            da, db = a[c, 0] - b[c, 0], a[c, 1] - b[c, 1]
-            total += np.sqrt(da * da + db * db)
-        out[k] = total / cells
+        out[k] = _chroma_distance(grids, left[k], right[k])
     return out
 
 
-def _compiled(*functions: Any) -> list[Any]:
-    try:
-        return [numba.njit(nogil=True, cache=True)(function) for function in functions]
-    except RuntimeError as exc:  # no writable cache folder: compiled in each process
-        logger.warning("search kernel compiled without a cache (a few seconds): %s", exc)
-        return [numba.njit(nogil=True)(function) for function in functions]
-
-
-_grown, _tile_pairs, probe_tiles, chroma_distances = _compiled(
-    _grown, _tile_pairs, _probe_tiles, _chroma_distances
-)
+(_grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, probe_tiles,
+ chroma_distances) = compiled(
+    _grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, _probe_tiles,
+    _chroma_distances,
+)  # fmt: skip

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -102,14 +104,94 @@ def near_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index pairs ``(i, j)``, ``i < j``, with ``popcount(h[i] ^ h[j]) <= radius``, and the
     distances; each pair once, sorted by ``(i, j)``. ``workers`` threads probe."""
-    from dataset.dedup.probe import probe_tiles
-
     hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     if len(hashes) < 2:
         empty = np.empty(0, np.int64)
         return empty, empty, np.empty(0, np.uint8)
+    no_lists = (np.empty((0, 0, 2), np.uint8), 0.0, np.empty((0, 0), np.uint8),
+                np.empty((0, 0), np.int64))  # fmt: skip
+    results = _probe(hashes, radius, [no_lists] * max(1, workers))
+    left = np.concatenate([r[0] for r in results])
+    right = np.concatenate([r[1] for r in results])
+    dist = np.concatenate([r[2] for r in results])
+    return _unique_pairs(left, right, dist, len(hashes))
+
+
+def nearest_pairs(
+    hashes: np.ndarray,
+    radius: int,
+    count: int,
+    grids: np.ndarray,
+    max_chroma: float,
+    *,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`near_pairs` whose chroma grids (``grids``: (n, cells, 2)) lie
+    at most ``max_chroma`` apart, and of those, the ones among the ``count`` nearest of
+    either of their items (:func:`nearest_of_either`); sorted by ``(i, j)``.
+
+    The gate and the cap run inside the probe's loop: each thread keeps every item's
+    ``count`` nearest partners so far, so memory grows with the items, not with the
+    pairs within the radius (on look-alike photos those grow with the square of the
+    set), and a pair's colours are compared only when it would rank.
+    """
+    from dataset.dedup.probe import NO_DISTANCE, NO_PARTNER
+
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+    empty = np.empty(0, np.int64)
+    if len(hashes) < 2:
+        return empty, empty
+    cells = np.ascontiguousarray(grids.reshape(len(hashes), -1, 2))
+    lists = [
+        (cells, float(max_chroma), np.full((len(hashes), count), NO_DISTANCE, np.uint8),
+         np.full((len(hashes), count), NO_PARTNER, np.int64))
+        for _thread in range(max(1, workers))
+    ]  # fmt: skip
+    _probe(hashes, radius, lists)
+    lefts, rights, dists = [empty], [empty], [np.empty(0, np.uint8)]
+    for _cells, _gate, best_dist, best_other in lists:
+        item, place = np.nonzero(best_other != NO_PARTNER)
+        other = best_other[item, place]
+        lefts.append(np.minimum(item, other))
+        rights.append(np.maximum(item, other))
+        dists.append(best_dist[item, place])
+    # Each thread's lists hold the nearest of the pairs it found: united, every item's
+    # nearest overall are among them, ranked before the rest.
+    left, right, dist = _unique_pairs(
+        np.concatenate(lefts), np.concatenate(rights), np.concatenate(dists), len(hashes)
+    )
+    kept = nearest_of_either(left, right, dist, count)
+    return left[kept], right[kept]
+
+
+def nearest_of_either(
+    left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int
+) -> np.ndarray:
+    """Pairs among the ``count`` nearest of either of their items (ties: lower index)."""
+    ends = np.concatenate([left, right])
+    pair = np.tile(np.arange(len(left)), 2)
+    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
+    sorted_ends = ends[by_end]
+    starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
+    rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))
+    kept = np.zeros(len(left), bool)
+    kept[pair[by_end[rank < count]]] = True
+    return kept
+
+
+def _probe(
+    hashes: np.ndarray, radius: int, lists: list[tuple[np.ndarray, float, np.ndarray, np.ndarray]]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The probe's pairs, one result per task; one thread per entry of ``lists`` (the
+    nearest lists a thread writes, or empty ones: see :data:`probe.Nearest`)."""
+    from dataset.dedup.probe import probe_tiles
+
+    workers = len(lists)
+    free: queue.SimpleQueue = queue.SimpleQueue()  # a thread's task takes one, alone
+    for entry in lists:
+        free.put(entry)
     results: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    with ThreadPoolExecutor(workers) as pool:
         for chunk in _chunk_layout(len(hashes), radius):
             table = _table(hashes, chunk)
             masks = np.array(_masks(chunk.width, chunk.budget), np.int64)
@@ -117,18 +199,28 @@ def near_pairs(
             tile_bits = min(chunk.width, max(0, round(math.log2(TILE_ITEMS / per_value))))
             tiles = np.arange(1 << (chunk.width - tile_bits), dtype=np.int64)
             # Interleaved shares: look-alike photos crowd a few chunk values.
-            shares = [tiles[k :: max(1, workers) * TILES_PER_THREAD]
-                      for k in range(min(len(tiles), max(1, workers) * TILES_PER_THREAD))]  # fmt: skip
+            shares = [tiles[k :: workers * TILES_PER_THREAD]
+                      for k in range(min(len(tiles), workers * TILES_PER_THREAD))]  # fmt: skip
             probe = partial(probe_tiles, table.chunks, table.hashes, table.order, table.starts,
                             masks, tile_bits, radius)  # fmt: skip
-            results.extend(pool.map(probe, shares))
-    left = np.concatenate([r[0] for r in results])
-    right = np.concatenate([r[1] for r in results])
-    dist = np.concatenate([r[2] for r in results])
-    # A pair close in several chunks is found once per chunk.
-    key = left * len(hashes) + right
-    key, first = np.unique(key, return_index=True)
-    return key // len(hashes), key % len(hashes), dist[first]
+
+            def task(share: np.ndarray, probe: Callable = probe) -> tuple:
+                entry = free.get()
+                try:
+                    return probe(entry, share)
+                finally:
+                    free.put(entry)
+
+            results.extend(pool.map(task, shares))
+    return results
+
+
+def _unique_pairs(
+    left: np.ndarray, right: np.ndarray, dist: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair once, sorted (a pair close in several chunks is found once per chunk)."""
+    key, first = np.unique(left * n + right, return_index=True)
+    return key // n, key % n, dist[first]
 
 
 def brute_force_pairs(hashes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ import pandas as pd
 from dataset.core.store import Store
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.geometry import NO_MATCH, Keypoints, keypoints, match
+from dataset.dedup.pixels import FeaturePixels, Place, read_spilled
 from dataset.dedup.schedule import PairTask, pair_streams
 from dataset.images.background import object_box
 from dataset.images.safe import BadImage, open_image
@@ -105,11 +106,14 @@ def _feature_rgb(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-def chroma_grid(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
-    """The ``chroma`` of :func:`image_views` alone, as ``uint8`` (CIELAB a*, b* of 8-bit
-    RGB are whole numbers): stage 1 stores it beside the hashes, so that the chroma gate
-    runs on every candidate pair before any view is made."""
-    return _grey_box_chroma(_feature_rgb(data, feature_side, max_pixels))[2].astype(np.uint8)
+def feature_pixels(data: bytes, feature_side: int, max_pixels: int) -> FeaturePixels:
+    """The pixels :func:`image_views` starts from, and the ``chroma`` grid as ``uint8``
+    (CIELAB a*, b* of 8-bit RGB are whole numbers): stage 1 stores the grid beside the
+    hashes, so that the chroma gate runs on every candidate pair before any view is made,
+    and leaves the rest to stage 2 (:mod:`dataset.dedup.pixels`)."""
+    rgb = _feature_rgb(data, feature_side, max_pixels)
+    _grey, box, chroma = _grey_box_chroma(rgb)
+    return FeaturePixels(rgb, box, chroma.astype(np.uint8))
 
 
 def chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -124,12 +128,17 @@ def chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> 
 
 def image_views(data: bytes, config: DedupConfig) -> ImageViews:
     """The views of one image; raises :class:`BadImage`."""
+    return views_of(feature_pixels(data, config.feature_side, config.max_pixels), config)
+
+
+def views_of(pixels: FeaturePixels, config: DedupConfig) -> ImageViews:
+    """The views of an image from its pixels at ``feature_side``."""
     import cv2
 
-    rgb = _feature_rgb(data, config.feature_side, config.max_pixels)
-    grey, box, chroma = _grey_box_chroma(rgb)
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-    return ImageViews(keypoints(grey, lab[..., 1:], config.max_features), box, chroma)
+    grey = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2GRAY)
+    lab = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2LAB)
+    chroma = pixels.grid.astype(np.float32)
+    return ImageViews(keypoints(grey, lab[..., 1:], config.max_features), pixels.box, chroma)
 
 
 def score_pair(
@@ -236,7 +245,7 @@ PAIR_CHUNK = 512  # pairs per task at most: the progress bar moves every task
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(store_uri: str, config: DedupConfig) -> None:
+def _init_worker(store_uri: str, config: DedupConfig, spilled: Sequence[Place | None]) -> None:
     import cv2
 
     from dataset.core.store import open_store
@@ -245,7 +254,7 @@ def _init_worker(store_uri: str, config: DedupConfig) -> None:
     views: dict[int, ImageViews] = {}
     _WORKER.update(
         config=config, store=open_store(store_uri), views=views, unreadable=set(),
-        thumbs=_LazyThumbs(views, config.thumb_size),
+        thumbs=_LazyThumbs(views, config.thumb_size), spilled=spilled,
     )  # fmt: skip
 
 
@@ -259,9 +268,10 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
     unreadable: set[int] = _WORKER["unreadable"]
     thumbs: _LazyThumbs = _WORKER["thumbs"]
     failed: dict[str, str] = {}
+    spilled: Sequence[Place | None] = _WORKER["spilled"]
     for index, key in task.keys.items():
         if index not in views and index not in unreadable:
-            read = _read_views(store, key, config)
+            read = _read_views(store, key, config, spilled[index] if spilled else None)
             if isinstance(read, str):
                 failed[key] = read
                 unreadable.add(index)
@@ -278,10 +288,15 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
     return rows, failed
 
 
-def _read_views(store: Store, key: str, config: DedupConfig) -> ImageViews | str:
-    """The views of a stored image, or why it cannot be read again (deleted meanwhile:
-    the pair stays unconfirmed, never a crash)."""
+def _read_views(
+    store: Store, key: str, config: DedupConfig, spilled: Place | None = None
+) -> ImageViews | str:
+    """The views of a stored image, from the pixels stage 1 left (``spilled``) or from the
+    store, or why it cannot be read again (deleted meanwhile: the pair stays unconfirmed,
+    never a crash)."""
     try:
+        if spilled is not None:
+            return views_of(read_spilled(spilled), config)
         return image_views(store.read_bytes(key), config)
     except (BadImage, Exception) as exc:
         return f"{type(exc).__name__}: {exc}"
@@ -310,7 +325,9 @@ def _score_row(scores: dict[str, float]) -> list[float]:
     return [scores.get(name, np.nan) for name in SCORES]
 
 
-def _pool(store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
+def _pool(
+    store_uri: str, config: DedupConfig, spilled: Sequence[Place | None]
+) -> ProcessPoolExecutor:
     """One worker process: a stream's tasks run in order in one process, which keeps
     their views (:mod:`dataset.dedup.schedule`)."""
     import multiprocessing
@@ -320,7 +337,7 @@ def _pool(store_uri: str, config: DedupConfig) -> ProcessPoolExecutor:
         1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(store_uri, config),
+        initargs=(store_uri, config, spilled),
     )
 
 
@@ -332,16 +349,18 @@ def verify_pairs(
     config: DedupConfig,
     *,
     chroma: np.ndarray | None = None,
+    spilled: Sequence[Place | None] = (),
     progress: bool = False,
 ) -> pd.DataFrame:
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
     Columns :data:`SCORES` and ``confirmed``. An image that cannot be read again
-    (deleted meanwhile) gives ``confirmed = False``. With ``chroma`` (the
-    :func:`chroma_grid` of each image, indexed like ``image_paths``) the pairs whose
+    (deleted meanwhile) gives ``confirmed = False``. With ``chroma`` (the grid of
+    :func:`feature_pixels` of each image, indexed like ``image_paths``) the pairs whose
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
-    for the images of the other pairs. ``config.workers`` processes (default: every core),
-    started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
+    for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), an
+    image's views are made from the pixels stage 1 left, where it left them.
+    ``config.workers`` processes (default: every core), started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
     each image's views once: only paths go to the workers and only scores come back.
     """
     from tqdm import tqdm
@@ -364,7 +383,7 @@ def verify_pairs(
 
     if len(streams) <= 1:
         for stream in streams:
-            _init_worker(store.uri, config)
+            _init_worker(store.uri, config, spilled)
             for positions, task in stream:
                 collect(positions, *_verify_chunk(task))
             _WORKER.clear()  # the views go with the stream
@@ -372,7 +391,7 @@ def verify_pairs(
         with contextlib.ExitStack() as stack:
             pending = {}
             for stream in streams:
-                pool = stack.enter_context(_pool(store.uri, config))
+                pool = stack.enter_context(_pool(store.uri, config, spilled))
                 pending.update({pool.submit(_verify_chunk, task): p for p, task in stream})
             for done in as_completed(pending):
                 collect(pending[done], *done.result())
