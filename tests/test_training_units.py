@@ -231,6 +231,40 @@ def test_schedule_decays_from_initial_to_final() -> None:
     )
 
 
+def test_warmup_then_decay_and_weight_decay_of_kernels_only() -> None:
+    import keras
+
+    from training.optim import DecaySchedule, build_optimizer
+
+    warm = DecaySchedule(1e-3, 1e-6, 100, "cosine", warmup_steps=20)
+    rising = [float(warm(step)) for step in (0, 9, 19)]
+    assert rising == pytest.approx([5e-5, 5e-4, 1e-3])
+    # After the warmup the whole cosine runs over the 80 steps left, to the final rate.
+    assert float(warm(60)) == pytest.approx((1e-3 + 1e-6) / 2, rel=1e-4)
+    assert float(warm(100)) == pytest.approx(1e-6, rel=1e-3)
+    resumed = DecaySchedule.from_config(warm.get_config())
+    assert float(resumed(9)) == pytest.approx(rising[1])
+
+    config = load_config(None, {"epochs": 4, "warmup_epochs": 1, "weight_decay": 0.5,
+                                "learning_rate": 0.1, "clipnorm": None})  # fmt: skip
+    optimizer = build_optimizer(config, steps_per_epoch=10, start_epoch=2)
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    layer = keras.layers.Dense(2, bias_initializer="ones")
+    layer.build((None, 3))
+    kernel = np.array(layer.kernel)
+    # Global step 20 of 40: past the 10 warmup steps, a third into the cosine's 30.
+    rate = float(optimizer.learning_rate)
+    assert rate == pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5 * (1 + math.cos(math.pi / 3)))
+    optimizer.apply_gradients([(np.zeros((3, 2), "float32"), layer.kernel),
+                               (np.zeros(2, "float32"), layer.bias)])  # fmt: skip
+    # Zero gradients: the kernel only shrinks, by decay times the step's rate; the bias stays.
+    np.testing.assert_allclose(np.array(layer.kernel), kernel * (1 - 0.5 * rate), rtol=1e-5)
+    np.testing.assert_allclose(np.array(layer.bias), 1.0)
+    assert type(build_optimizer(load_config(None, {}), 10, 0)) is keras.optimizers.Adam
+    with pytest.raises(UserError, match="warmup_epochs"):
+        load_config(None, {"epochs": 2, "warmup_epochs": 2})
+
+
 def test_config_file_flags_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "train.yaml"
     path.write_text("backbone: tiny\nepochs: 3\naugment:\n  flip_probability: 0.2\n")

@@ -110,6 +110,8 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(1e-4, gt=0)
     final_learning_rate: float | None = Field(None, gt=0)  # default: learning_rate / 1000
     schedule: Literal["cosine", "exponential", "constant"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0)  # linear rise to learning_rate, then the schedule
+    weight_decay: float = Field(0.0, ge=0)  # above 0: AdamW, decay times the learning rate
     clipnorm: float | None = Field(1.0, gt=0)
     monitor: str = "val_loss"  # best checkpoint; any logged metric (min for *loss)
     seed: int = 0
@@ -144,6 +146,10 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of "
                 f"retrieval.views_per_group ({group})"
+            )
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be fewer than epochs ({self.epochs})"
             )
         if self.final_learning_rate is not None and self.final_learning_rate > self.learning_rate:
             raise ValueError("final_learning_rate must not exceed learning_rate")
