@@ -200,9 +200,9 @@ def test_shopper_augmentations_in_both_pipelines() -> None:
     blur = off.model_copy(update={"blur_probability": 1.0, "blur_sigma": 4.0})
     rng = np.random.default_rng(0)
 
-    def both(config: AugmentConfig) -> list[np.ndarray]:
-        done = Augmenter(config)(tf.constant(image, tf.float32)).numpy()
-        return [done, NumpyAugmenter(config)(image, rng).astype(np.float32)]
+    def both(config: AugmentConfig, picture: np.ndarray = image) -> list[np.ndarray]:
+        done = Augmenter(config)(tf.constant(picture, tf.float32)).numpy()
+        return [done, NumpyAugmenter(config)(picture, rng).astype(np.float32)]
 
     for shrunk in both(shrink):
         assert (shrunk[..., 0] < 128).sum() == pytest.approx(64, abs=12)
@@ -213,8 +213,19 @@ def test_shopper_augmentations_in_both_pipelines() -> None:
     for blurred in both(blur):
         assert blurred[7, 16, 0] < 245 and blurred[8, 16, 0] > 45  # either side of the edge
         assert blurred.mean() == pytest.approx(image.mean(), rel=0.03)
+    # A 16 x 16 block (half the side) behind an 8 x 8 square: the square unchanged, the
+    # block one colour, all of it but what the square hides (at most 64 pixels) painted.
+    small = np.full((32, 32, 3), 255, np.uint8)
+    small[12:20, 12:20] = (40, 120, 200)
+    left = off.model_copy(update={"leftover_probability": 1.0, "leftover_size": (0.5, 0.5)})
+    for painted in both(left, small):
+        assert np.array_equal(painted[12:20, 12:20], small[12:20, 12:20].astype(np.float32))
+        changed = np.any(painted != small, axis=-1)
+        assert 192 <= changed.sum() <= 256 and len(np.unique(painted[changed], axis=0)) == 1
     with pytest.raises(ValueError, match="scale_range"):
         AugmentConfig(scale_range=(0.8, 0.5))
+    with pytest.raises(ValueError, match="leftover_size"):
+        AugmentConfig(leftover_size=(0, 0.5))
 
 
 def test_schedule_decays_from_initial_to_final() -> None:
