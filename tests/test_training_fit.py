@@ -102,6 +102,30 @@ def test_evaluate_writes_metrics_confusion_and_compares(
     assert "macro_f1_calibrated +0.000" in out and "(chance " in out
 
 
+def test_evaluate_averages_the_heads_over_test_time_views(
+    trained: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.encoder_io import load_encoder
+    from training.views import averaged_over_views
+
+    args = ["evaluate", "--model", trained["out"], "--dataset", trained["dataset"]]
+    code, out, err = cli(capsys, *args, "--views", "mirror,zoom-out")
+    assert code == 0, err
+    assert "probabilities averaged over: image, mirror, zoom-out" in out
+    model = load_encoder(trained["out"]).model
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    averaged = averaged_over_views(model, ["mirror"])(images)
+    alone = [
+        np.asarray(model(x, training=False)["type_probs"]) for x in (images, images[:, :, ::-1])
+    ]
+    np.testing.assert_allclose(averaged["type_probs"], (alone[0] + alone[1]) / 2, atol=1e-5)
+    assert not np.allclose(alone[0], alone[1], atol=1e-4)  # the mirror is another input
+    code, out, err = cli(capsys, *args, "--views", "mirror,upside-down")
+    assert code != 0 and "--views: use ['mirror', 'zoom-in', 'zoom-out']" in err
+    assert "Received: ['upside-down']" in err and len(err.strip().splitlines()) == 1
+
+
 def test_evaluate_calibrates_on_val_an_encoder_without_thresholds(
     trained: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

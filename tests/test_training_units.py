@@ -200,9 +200,9 @@ def test_shopper_augmentations_in_both_pipelines() -> None:
     blur = off.model_copy(update={"blur_probability": 1.0, "blur_sigma": 4.0})
     rng = np.random.default_rng(0)
 
-    def both(config: AugmentConfig) -> list[np.ndarray]:
-        done = Augmenter(config)(tf.constant(image, tf.float32)).numpy()
-        return [done, NumpyAugmenter(config)(image, rng).astype(np.float32)]
+    def both(config: AugmentConfig, picture: np.ndarray = image) -> list[np.ndarray]:
+        done = Augmenter(config)(tf.constant(picture, tf.float32)).numpy()
+        return [done, NumpyAugmenter(config)(picture, rng).astype(np.float32)]
 
     for shrunk in both(shrink):
         assert (shrunk[..., 0] < 128).sum() == pytest.approx(64, abs=12)
@@ -213,8 +213,19 @@ def test_shopper_augmentations_in_both_pipelines() -> None:
     for blurred in both(blur):
         assert blurred[7, 16, 0] < 245 and blurred[8, 16, 0] > 45  # either side of the edge
         assert blurred.mean() == pytest.approx(image.mean(), rel=0.03)
+    # A 16 x 16 block (half the side) behind an 8 x 8 square: the square unchanged, the
+    # block one colour, all of it but what the square hides (at most 64 pixels) painted.
+    small = np.full((32, 32, 3), 255, np.uint8)
+    small[12:20, 12:20] = (40, 120, 200)
+    left = off.model_copy(update={"leftover_probability": 1.0, "leftover_size": (0.5, 0.5)})
+    for painted in both(left, small):
+        assert np.array_equal(painted[12:20, 12:20], small[12:20, 12:20].astype(np.float32))
+        changed = np.any(painted != small, axis=-1)
+        assert 192 <= changed.sum() <= 256 and len(np.unique(painted[changed], axis=0)) == 1
     with pytest.raises(ValueError, match="scale_range"):
         AugmentConfig(scale_range=(0.8, 0.5))
+    with pytest.raises(ValueError, match="leftover_size"):
+        AugmentConfig(leftover_size=(0, 0.5))
 
 
 def test_schedule_decays_from_initial_to_final() -> None:
@@ -229,6 +240,40 @@ def test_schedule_decays_from_initial_to_final() -> None:
     assert float(DecaySchedule(1e-4, 1e-7, 100, "cosine", offset=50)(0)) == pytest.approx(
         float(DecaySchedule(1e-4, 1e-7, 100, "cosine")(50))
     )
+
+
+def test_warmup_then_decay_and_weight_decay_of_kernels_only() -> None:
+    import keras
+
+    from training.optim import DecaySchedule, build_optimizer
+
+    warm = DecaySchedule(1e-3, 1e-6, 100, "cosine", warmup_steps=20)
+    rising = [float(warm(step)) for step in (0, 9, 19)]
+    assert rising == pytest.approx([5e-5, 5e-4, 1e-3])
+    # After the warmup the whole cosine runs over the 80 steps left, to the final rate.
+    assert float(warm(60)) == pytest.approx((1e-3 + 1e-6) / 2, rel=1e-4)
+    assert float(warm(100)) == pytest.approx(1e-6, rel=1e-3)
+    resumed = DecaySchedule.from_config(warm.get_config())
+    assert float(resumed(9)) == pytest.approx(rising[1])
+
+    config = load_config(None, {"epochs": 4, "warmup_epochs": 1, "weight_decay": 0.5,
+                                "learning_rate": 0.1, "clipnorm": None})  # fmt: skip
+    optimizer = build_optimizer(config, steps_per_epoch=10, start_epoch=2)
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    layer = keras.layers.Dense(2, bias_initializer="ones")
+    layer.build((None, 3))
+    kernel = np.array(layer.kernel)
+    # Global step 20 of 40: past the 10 warmup steps, a third into the cosine's 30.
+    rate = float(optimizer.learning_rate)
+    assert rate == pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5 * (1 + math.cos(math.pi / 3)))
+    optimizer.apply_gradients([(np.zeros((3, 2), "float32"), layer.kernel),
+                               (np.zeros(2, "float32"), layer.bias)])  # fmt: skip
+    # Zero gradients: the kernel only shrinks, by decay times the step's rate; the bias stays.
+    np.testing.assert_allclose(np.array(layer.kernel), kernel * (1 - 0.5 * rate), rtol=1e-5)
+    np.testing.assert_allclose(np.array(layer.bias), 1.0)
+    assert type(build_optimizer(load_config(None, {}), 10, 0)) is keras.optimizers.Adam
+    with pytest.raises(UserError, match="warmup_epochs"):
+        load_config(None, {"epochs": 2, "warmup_epochs": 2})
 
 
 def test_config_file_flags_and_errors(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Each transform is applied independently with its own probability: rotation in
 +-``rotation_degrees``, a small horizontal translation, the garment shrunk and placed
-anywhere in the frame, a horizontal flip, a colour cast, a Gaussian blur and a JPEG
-re-encoding at a low quality (shoppers' photos are often poor). Keras preprocessing
+anywhere in the frame, a horizontal flip, a block of background left beside the garment,
+a colour cast, a Gaussian blur and a JPEG re-encoding at a low quality (shoppers' photos
+are often poor). Keras preprocessing
 layers do rotation and translation, TensorFlow ops the rest (imgaug breaks on NumPy 2).
 """
 
@@ -49,6 +50,7 @@ class Augmenter:
         )
         image = maybe(cfg.scale_probability, lambda x: shrink(x, cfg.scale_range), image)
         image = maybe(cfg.flip_probability, tf.image.flip_left_right, image)
+        image = maybe(cfg.leftover_probability, lambda x: leftover(x, cfg.leftover_size), image)
         image = maybe(cfg.cast_probability, lambda x: cast(x, cfg.cast_gain), image)
         image = maybe(cfg.blur_probability, lambda x: blur(x, cfg.blur_sigma), image)
         low, high = cfg.jpeg_quality
@@ -83,6 +85,25 @@ def shrink(image: Any, scale_range: tuple[float, float]) -> Any:
         fill_mode="NEAREST",
     )
     return shrunk[0]
+
+
+def leftover(image: Any, size_range: tuple[float, float]) -> Any:
+    """A rectangle of one random colour, sides drawn from ``size_range`` of the frame's, at
+    a random place, painted on the white background only: the garment stays in front."""
+    import tensorflow as tf
+
+    size = tf.cast(tf.shape(image)[:2], tf.float32)
+    sides = tf.random.uniform((2,), *size_range) * size
+    top, left = tf.unstack(tf.random.uniform((2,)) * (size - sides))
+    rows = tf.range(size[0])[:, None]
+    columns = tf.range(size[1])[None, :]
+    inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
+    inside &= columns < left + sides[1]
+    white = 1.0 - tf.clip_by_value(
+        (255.0 - tf.reduce_min(image, axis=-1, keepdims=True)) / WHITE_RAMP, 0.0, 1.0
+    )
+    paint = tf.cast(inside, tf.float32)[..., None] * white
+    return image * (1.0 - paint) + tf.random.uniform((3,), 0.0, 255.0) * paint
 
 
 def cast(image: Any, gain: float) -> Any:

@@ -49,6 +49,10 @@ class AugmentConfig(BaseModel):
     cast_gain: float = Field(0.14, ge=0, lt=1)  # each channel times 1 +- up to this
     blur_probability: float = Field(0.0, ge=0, le=1)
     blur_sigma: float = Field(1.0, gt=0, le=4)  # largest Gaussian sigma, in pixels at 128 px
+    # What the segment stage leaves of a cluttered background: a block of one colour
+    # painted on the white around the garment, behind it (off by default).
+    leftover_probability: float = Field(0.0, ge=0, le=1)
+    leftover_size: tuple[float, float] = (0.15, 0.45)  # the block's sides, of the frame's
 
     @model_validator(mode="after")
     def _ranges(self) -> AugmentConfig:
@@ -58,6 +62,9 @@ class AugmentConfig(BaseModel):
         smallest, largest = self.scale_range
         if not 0 < smallest <= largest <= 1:
             raise ValueError("scale_range must be [low, high] with 0 < low <= high <= 1")
+        smallest, largest = self.leftover_size
+        if not 0 < smallest <= largest <= 1:
+            raise ValueError("leftover_size must be [low, high] with 0 < low <= high <= 1")
         return self
 
 
@@ -110,6 +117,8 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(1e-4, gt=0)
     final_learning_rate: float | None = Field(None, gt=0)  # default: learning_rate / 1000
     schedule: Literal["cosine", "exponential", "constant"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0)  # linear rise to learning_rate, then the schedule
+    weight_decay: float = Field(0.0, ge=0)  # above 0: AdamW, decay times the learning rate
     clipnorm: float | None = Field(1.0, gt=0)
     monitor: str = "val_loss"  # best checkpoint; any logged metric (min for *loss)
     seed: int = 0
@@ -144,6 +153,10 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of "
                 f"retrieval.views_per_group ({group})"
+            )
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be fewer than epochs ({self.epochs})"
             )
         if self.final_learning_rate is not None and self.final_learning_rate > self.learning_rate:
             raise ValueError("final_learning_rate must not exceed learning_rate")

@@ -11,12 +11,15 @@ Multi-label heads are also read at their calibrated thresholds (training/calibra
 those of ``encoder.json`` (chosen on ``val`` after ``fit``) or, for an encoder that has
 none, chosen here on the dataset's ``val`` split (``calibration.source`` says which).
 Every headline figure comes with what chance scores on the same images (``chance``).
+``views`` (training/views.py) averages the heads' probabilities over the image and
+altered copies of it (test-time augmentation); ``result["views"]`` names them.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from dataset.core.errors import UserError
@@ -201,6 +204,8 @@ def summary_text(result: dict[str, Any]) -> str:
     calibration = result.get("calibration", {})
     if calibration:
         lines.append(f"  thresholds: {calibration['source']}")
+    if len(result.get("views", [])) > 1:
+        lines.append(f"  probabilities averaged over: {', '.join(result['views'])}")
     for task, report in result["tasks"].items():
         odds = report.get("chance", {})
         parts = [
@@ -267,6 +272,7 @@ def evaluate(
     previous: str | None = None,
     cache_dir: str | None = None,
     max_bad_fraction: float = 0.01,
+    views: Sequence[str] = (),
 ) -> dict[str, Any]:
     from training.calibration import decision_report, threshold_vector
     from training.data import check_split, stage_dataset
@@ -274,18 +280,20 @@ def evaluate(
     from training.inputs import batches, choose_pipeline, scan_records
     from training.metrics import task_report
     from training.trainer import predict_split
+    from training.views import averaged_over_views
 
     encoder = load_encoder(model_uri)
+    predictor = averaged_over_views(encoder.model, views) if views else encoder.model
     info = stage_dataset(dataset_uri, cache_dir)
     tasks = _encoder_tasks(encoder.meta, info.tasks)
     pipeline = choose_pipeline()
     scan = scan_records(info, split, tasks, pipeline)
     check_split(info, split, scan, max_bad_fraction)
     data = batches(info, split, tasks, scan, batch_size, encoder.image_size, pipeline)
-    predictions = predict_split(encoder.model, data, tasks)
+    predictions = predict_split(predictor, data, tasks)
     reports = {name: task_report(tasks[name], *pair) for name, pair in predictions.items()}
     thresholds, calibration = _thresholds(
-        encoder.meta, info, tasks, batch_size, encoder.image_size, encoder.model, pipeline
+        encoder.meta, info, tasks, batch_size, encoder.image_size, predictor, pipeline
     )
     for name, (truth, probs) in predictions.items():
         task, report = tasks[name], reports[name]
@@ -303,6 +311,7 @@ def evaluate(
         "encoder_id": encoder.encoder_id,
         "dataset": dataset_uri,
         "split": split,
+        "views": ["image", *views],
         "n": scan.records,
         "scan": scan.to_json(),
         "calibration": calibration,
