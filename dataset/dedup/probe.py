@@ -74,39 +74,37 @@ def _offer(nearest: Nearest, i: int, j: int, d: int) -> None:
     ``j`` where it ranks, if its colours pass the gate: the gate is computed only for a
     pair that would rank (look-alikes of other colours crowd the radius)."""
     grids, max_chroma, best_dist, best_other = nearest
-    if not (_ranks(best_dist, best_other, i, j, d) or _ranks(best_dist, best_other, j, i, d)):
+    count = best_dist.shape[1]
+    place_i = _place(best_dist, best_other, i, j, d)
+    place_j = _place(best_dist, best_other, j, i, d)
+    if place_i == count and place_j == count:
         return
     if _chroma_distance(grids, i, j) > max_chroma:
         return
-    _insert(best_dist, best_other, i, j, d)
-    _insert(best_dist, best_other, j, i, d)
+    if place_i < count:
+        _insert(best_dist, best_other, i, place_i, j, d)
+    if place_j < count:
+        _insert(best_dist, best_other, j, place_j, i, d)
 
 
-def _ranks(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> bool:
-    """Whether partner ``j`` at distance ``d`` would enter ``i``'s list (not there yet)."""
-    place = 0
-    while place < best_dist.shape[1]:
-        if best_other[i, place] == j:
-            return False
-        if d < best_dist[i, place] or (d == best_dist[i, place] and j < best_other[i, place]):
-            return True
-        place += 1
-    return False
-
-
-def _insert(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> None:
-    """Partner ``j`` at distance ``d`` into ``i``'s list, at its rank (if it ranks)."""
+def _place(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> int:
+    """Where partner ``j`` at distance ``d`` would enter ``i``'s list: its rank, or the
+    list's length where it does not rank or is there already."""
     count = best_dist.shape[1]
-    place = 0
-    while place < count:
+    for place in range(count):
         if best_other[i, place] == j:
-            return
+            return count
         if d < best_dist[i, place] or (d == best_dist[i, place] and j < best_other[i, place]):
-            break
-        place += 1
-    if place == count:
-        return
-    for s in range(count - 1, place, -1):
+            return place
+    return count
+
+
+def _insert(
+    best_dist: np.ndarray, best_other: np.ndarray, i: int, place: int, j: int, d: int
+) -> None:
+    """Partner ``j`` at distance ``d`` into ``i``'s list at ``place``, the later ones
+    moved down and the last dropped."""
+    for s in range(best_dist.shape[1] - 1, place, -1):
         best_dist[i, s], best_other[i, s] = best_dist[i, s - 1], best_other[i, s - 1]
     best_dist[i, place], best_other[i, place] = d, j
 
@@ -169,8 +167,8 @@ def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) ->
     return out
 
 
-(_grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, probe_tiles,
+(_grown, _chroma_distance, _place, _insert, _offer, _tile_pairs, probe_tiles,
  chroma_distances) = compiled(
-    _grown, _chroma_distance, _ranks, _insert, _offer, _tile_pairs, _probe_tiles,
+    _grown, _chroma_distance, _place, _insert, _offer, _tile_pairs, _probe_tiles,
     _chroma_distances,
 )  # fmt: skip
