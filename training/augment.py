@@ -87,6 +87,16 @@ def shrink(image: Any, scale_range: tuple[float, float]) -> Any:
     return shrunk[0]
 
 
+def garment(image: Any) -> Any:
+    """Per pixel (H, W, 1), 0 on the white background, 1 on the garment, a ramp of
+    :data:`WHITE_RAMP` levels between (antialiased edges)."""
+    import tensorflow as tf
+
+    return tf.clip_by_value(
+        (255.0 - tf.reduce_min(image, axis=-1, keepdims=True)) / WHITE_RAMP, 0.0, 1.0
+    )
+
+
 def leftover(image: Any, size_range: tuple[float, float]) -> Any:
     """A rectangle of one random colour, sides drawn from ``size_range`` of the frame's, at
     a random place, painted on the white background only: the garment stays in front."""
@@ -99,10 +109,7 @@ def leftover(image: Any, size_range: tuple[float, float]) -> Any:
     columns = tf.range(size[1])[None, :]
     inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
     inside &= columns < left + sides[1]
-    white = 1.0 - tf.clip_by_value(
-        (255.0 - tf.reduce_min(image, axis=-1, keepdims=True)) / WHITE_RAMP, 0.0, 1.0
-    )
-    paint = tf.cast(inside, tf.float32)[..., None] * white
+    paint = tf.cast(inside, tf.float32)[..., None] * (1.0 - garment(image))
     return image * (1.0 - paint) + tf.random.uniform((3,), 0.0, 255.0) * paint
 
 
@@ -112,10 +119,7 @@ def cast(image: Any, gain: float) -> Any:
     import tensorflow as tf
 
     gains = tf.random.uniform((3,), 1.0 - gain, 1.0 + gain)
-    garment = tf.clip_by_value(
-        (255.0 - tf.reduce_min(image, axis=-1, keepdims=True)) / WHITE_RAMP, 0.0, 1.0
-    )
-    return tf.clip_by_value(image * (1.0 + garment * (gains - 1.0)), 0.0, 255.0)
+    return tf.clip_by_value(image * (1.0 + garment(image) * (gains - 1.0)), 0.0, 255.0)
 
 
 def blur(image: Any, largest_sigma: float) -> Any:

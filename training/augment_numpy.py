@@ -61,14 +61,12 @@ class NumpyAugmenter:
             rows, columns = np.arange(height)[:, None], np.arange(width)[None, :]
             inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
             inside &= columns < left + sides[1]
-            white = 1 - np.clip((255.0 - image.min(axis=-1, keepdims=True)) / WHITE_RAMP, 0, 1)
-            paint = inside[..., None] * white
+            paint = inside[..., None] * (1 - _garment(image))
             colour = rng.uniform(0, 255, 3)
             image = np.clip(image * (1 - paint) + colour * paint, 0, 255).astype(np.uint8)
         if cfg.cast_probability > 0 and rng.random() < cfg.cast_probability:
             gains = rng.uniform(1 - cfg.cast_gain, 1 + cfg.cast_gain, 3)
-            garment = np.clip((255.0 - image.min(axis=-1, keepdims=True)) / WHITE_RAMP, 0, 1)
-            image = np.clip(image * (1 + garment * (gains - 1)), 0, 255).astype(np.uint8)
+            image = np.clip(image * (1 + _garment(image) * (gains - 1)), 0, 255).astype(np.uint8)
         if cfg.blur_probability > 0 and rng.random() < cfg.blur_probability:
             sigma = rng.uniform(0.5, 1.0) * cfg.blur_sigma * height / 128
             image = cv2.GaussianBlur(image, (0, 0), sigma)
@@ -80,3 +78,8 @@ class NumpyAugmenter:
             if decoded is not None:  # encoding a valid uint8 image does not fail
                 image = decoded
         return image
+
+
+def _garment(image: np.ndarray) -> np.ndarray:
+    """:func:`training.augment.garment` of a ``uint8`` image."""
+    return np.clip((255.0 - image.min(axis=-1, keepdims=True)) / WHITE_RAMP, 0, 1)
