@@ -7,9 +7,11 @@ build Job, the training Job, then the release Jobs on its run folder (evaluate, 
 index). It passes only if each step finds what the one before it wrote: one bucket, one
 layout (docs/operations.md "Store layout").
 
-What the test adds, and why: the demo site's URLs (the real site is on the internet),
-the S3 endpoint and credentials (the Secret), the catalogue export (uploaded by the
-retailer), and a tiny model (``--backbone tiny --weights none``: no GPU, no internet).
+What the test adds, and why: the demo site's URLs (the real site is on the internet) and a
+rate ten times the Job's (the site is local; each pod's share of the Job's rate is
+tested in tests/test_k8s_entrypoints.py), the S3 endpoint and credentials (the Secret), the
+catalogue export (uploaded by the retailer), and a tiny model (``--backbone tiny --weights
+none``: no GPU, no internet).
 """
 
 from __future__ import annotations
@@ -69,8 +71,11 @@ def test_crawl_dataset_train_evaluate_export_index_hand_over_through_one_bucket(
     crawl = kustomize("k8s/crawl/overlays/production")
     job = next(o for o in crawl if o["kind"] == "Job")
     completions, parallelism = job["spec"]["completions"], job["spec"]["parallelism"]
-    urls = {"S2S_BASE_URL": site.base_url, "S2S_IMAGE_BASE_URL": site.image_base_url}
-    pods = [Pod(crawl, "s2s-crawl", tmp_path / f"crawl-{i}", i, urls) for i in range(completions)]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    job_rate = float(next(v["value"] for v in container["env"] if v["name"] == "S2S_RATE"))
+    local = {"S2S_BASE_URL": site.base_url, "S2S_IMAGE_BASE_URL": site.image_base_url,
+             "S2S_RATE": str(10 * job_rate)}  # fmt: skip
+    pods = [Pod(crawl, "s2s-crawl", tmp_path / f"crawl-{i}", i, local) for i in range(completions)]
     assert {pod.env["S2S_STORE"] for pod in pods} == {store}
     for wave in range(0, completions, parallelism):
         running = [pod.start() for pod in pods[wave : wave + parallelism]]
