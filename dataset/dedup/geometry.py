@@ -242,8 +242,9 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
     """``np.percentile(values[mask], EDGE_PERCENTILE)``, the same number (numpy's rank and
     its interpolation in the values' float32), at least 1e-3: the values at the rank
-    below and above, from one pass (:func:`kernels.upper_order_statistics`), where numpy
-    copies the masked values and partitions them at four ranks."""
+    below and above, from two passes over the masked values in place
+    (:func:`kernels.upper_order_statistics`), where numpy copies them and partitions
+    them at four ranks."""
     from dataset.dedup.kernels import upper_order_statistics
 
     count = int(np.count_nonzero(mask))

@@ -40,44 +40,49 @@ def _ratio_matches(
     return kept_query[:kept], kept_train[:kept]
 
 
+BUCKET_SHIFT = 21  # buckets of the order statistics: the top 11 bits of a float32's key
+
+
 def _upper_order_statistics(values: np.ndarray, mask: np.ndarray, rank: int) -> np.ndarray:
-    """The ``rank``-th and ``rank + 1``-th smallest of ``values[mask]`` (0-based; the
-    latter is the former where there is none), as ``np.partition`` would place them:
-    one pass keeping the ``count - rank`` largest in a min-heap, where the rank is near the
-    top (a high percentile)."""
-    count = 0
+    """The ``rank``-th and ``rank + 1``-th smallest of ``values[mask]`` (float32; 0-based;
+    the latter is the former where there is none), as ``np.partition`` would place them.
+
+    Two passes, no copy of the masked values: the first counts them by bucket (the top
+    bits of each float's bits, mapped to an unsigned key that sorts as the floats do:
+    sign, exponent and two bits of mantissa), the second sorts the bucket where the rank
+    falls (a few hundred values at a high percentile) and finds the least value above it.
+    """
+    keys = values.view(np.uint32)
+    counts = np.zeros(1 << (32 - BUCKET_SHIFT), np.int64)
     for k in range(len(values)):
-        count += mask[k]
-    size = count - rank
-    heap = np.empty(max(size, 1), values.dtype)
+        if mask[k]:
+            key = keys[k]
+            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
+            counts[key >> BUCKET_SHIFT] += 1
+    bucket, before = 0, 0
+    while before + counts[bucket] <= rank:
+        before += counts[bucket]
+        bucket += 1
+    inside = np.empty(counts[bucket], values.dtype)
     filled = 0
+    above = np.inf
     for k in range(len(values)):
-        if not mask[k]:
-            continue
-        value = values[k]
-        if filled < size:  # sift up
-            place = filled
-            filled += 1
-            while place > 0 and heap[(place - 1) // 2] > value:
-                heap[place] = heap[(place - 1) // 2]
-                place = (place - 1) // 2
-            heap[place] = value
-        elif value > heap[0]:  # replace the least, sift down
-            place = 0
-            while True:
-                child = 2 * place + 1
-                if child >= size:
-                    break
-                if child + 1 < size and heap[child + 1] < heap[child]:
-                    child += 1
-                if heap[child] >= value:
-                    break
-                heap[place] = heap[child]
-                place = child
-            heap[place] = value
+        if mask[k]:
+            key = keys[k]
+            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
+            place = key >> BUCKET_SHIFT
+            if place == bucket:
+                inside[filled] = values[k]
+                filled += 1
+            elif place > bucket and values[k] < above:
+                above = values[k]
+    inside.sort()
     out = np.empty(2, values.dtype)
-    out[0] = heap[0]
-    out[1] = heap[0] if size < 2 else min(heap[1], heap[2]) if size > 2 else heap[1]
+    out[0] = inside[rank - before]
+    if rank - before + 1 < len(inside):
+        out[1] = inside[rank - before + 1]
+    else:
+        out[1] = above if above < np.inf else out[0]
     return out
 
 
