@@ -112,15 +112,21 @@ def hash_image(
     width, height = image.info["original_size"]
     out: dict[str, int] = {"width": width, "height": height}
     cropped: Image.Image | None = None
+    made: dict[tuple[str, bool], int] = {}  # (kind, of the frame): each hash made once
     for kind in kinds:
         source = image
         if kind.endswith("_object"):
             if cropped is None:
                 box = object_box(np.asarray(image))
-                # No plain backdrop: the whole frame is the best crop we have.
+                # No plain backdrop: the whole frame is the best crop we have (and its
+                # hashes are the frame's, a third of product photos on the look-alikes).
                 cropped = image.crop(box) if box else image
             source = cropped
-        out[kind] = functions[kind.removesuffix("_object")](source)
+        base = kind.removesuffix("_object")
+        key = (base, source is image)
+        if key not in made:
+            made[key] = functions[base](source)
+        out[kind] = made[key]
     return out
 
 
