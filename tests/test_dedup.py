@@ -499,7 +499,7 @@ def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -
 
     def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab[..., 1:], 200)
+        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
 
     garment = np.full((160, 120, 3), 200, np.uint8)
     cv2.rectangle(garment, (30, 20), (90, 140), (70, 40, 40), -1)
