@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +25,6 @@ from tests.dedup_fixtures import (
     png_bomb,
     store_near_duplicates,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
@@ -245,35 +236,31 @@ def test_dedup_on_s3(s3_bucket: str, generated: tuple[StoredSet, str]) -> None:
     assert store.exists("ds/v1/hashes.parquet") and store.exists("ds/v1/duplicates.parquet")
 
 
-def test_dedup_command(tmp_path: Path, generated: tuple[StoredSet, str]) -> None:
+def test_dedup_command(
+    tmp_path: Path, generated: tuple[StoredSet, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataset.cli import main
+
     stored, uri = generated
     subset = stored.manifest.iloc[:30]
     subset.to_parquet(tmp_path / "m.parquet")
-    command = [sys.executable, "-m", "dataset", "dedup", "--store", uri, "--out", "datasets/cli/v1"]
-    result = subprocess.run(
-        [*command, "--manifest", str(tmp_path / "m.parquet"), "--format", "json", "--workers", "1"],
-        capture_output=True, text=True, env=_env(), check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    # In this process: no interpreter to start and no modules to import again.
+    arguments = ["dedup", "--store", uri, "--out", "datasets/cli/v1"]
+    manifest_path = str(tmp_path / "m.parquet")
+    assert (
+        main([*arguments, "--manifest", manifest_path, "--format", "json", "--workers", "1"]) == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 30 and summary["confirmed_pairs"] > 0
     manifest = open_store(uri).read_parquet("datasets/cli/v1/manifest.parquet")
     assert {"dup_cluster", "dup_keep"} <= set(manifest.columns) and len(manifest) == 30
 
-    result = subprocess.run(
-        [*command, "--manifest", "nowhere.parquet"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=False,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("s2s-dataset: error: nowhere.parquet")
-    result = subprocess.run(
-        [*command, "--manifest", str(tmp_path / "m.parquet"), "--hash", "md5"],
-        capture_output=True, text=True, env=_env(), check=False,
-    )  # fmt: skip
-    assert result.returncode == 2 and "md5" in result.stderr
+    # The errors: one line, exit status 2.
+    assert main([*arguments, "--manifest", "nowhere.parquet"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("s2s-dataset: error: nowhere.parquet")
+    assert main([*arguments, "--manifest", manifest_path, "--hash", "md5"]) == 2
+    assert "md5" in capsys.readouterr().err
 
 
 def test_lookalike_catalogue_products_are_reported_not_merged(
@@ -499,7 +486,7 @@ def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -
 
     def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab[..., 1:], 200)
+        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
 
     garment = np.full((160, 120, 3), 200, np.uint8)
     cv2.rectangle(garment, (30, 20), (90, 140), (70, 40, 40), -1)

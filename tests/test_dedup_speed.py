@@ -174,3 +174,48 @@ def test_ratio_matches_are_the_brute_force_two_nearest_and_the_ratio_test() -> N
         assert len(good) > 0
         failed += len(query) - len(good)
     assert failed > 0
+
+
+def test_edge_kernels_give_the_numpy_and_opencv_numbers() -> None:
+    import cv2
+
+    from dataset.dedup.geometry import ORIENTATIONS, _edges
+
+    rng = np.random.default_rng(6)
+    # Smooth blocks with sharp steps (strong edges of every orientation) and noise.
+    image = cv2.resize(rng.integers(0, 256, (9, 12, 3)).astype(np.uint8), (60, 45))
+    image = cv2.add(image, rng.integers(0, 6, image.shape).astype(np.uint8))
+    _grey, magnitude, oriented = _edges(image)
+    # What the kernels replace: the channels' gradients combined in numpy, the other
+    # image's bins dilated by OpenCV at every pixel.
+    gx = [cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3) for c in cv2.split(image.astype(np.float32))]
+    gy = [cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3) for c in cv2.split(image.astype(np.float32))]
+    along = sum(x * x - y * y for x, y in zip(gx, gy, strict=True))
+    across = sum(2 * x * y for x, y in zip(gx, gy, strict=True))
+    size = np.sqrt(sum(x * x + y * y for x, y in zip(gx, gy, strict=True)))
+    norm = np.maximum(np.sqrt(along * along + across * across), 1e-6)
+    cos, sin = along / norm, across / norm
+    bins = cv2.merge([size * np.maximum(v, 0) ** 2 for v in (cos, sin, -cos, -sin)])
+    np.testing.assert_array_equal(magnitude, cv2.GaussianBlur(size, (5, 5), 0))
+    np.testing.assert_array_equal(oriented, cv2.GaussianBlur(bins, (5, 5), 0))
+
+    from dataset.dedup.kernels import missing_edges
+
+    other = np.ascontiguousarray(oriented[::-1])  # another image's bins
+    overlap = np.zeros(magnitude.shape, bool)
+    overlap[3:-2, 2:] = True
+    scale, other_scale = 40.0, 55.0
+    strong, missing = missing_edges(
+        magnitude, oriented, other, overlap, np.float32(0.3 * scale), np.float32(scale),
+        np.float32(other_scale), np.float32(0.3),
+    )  # fmt: skip
+    expected = np.flatnonzero((magnitude > 0.3 * scale) & overlap)
+    this = oriented.reshape(-1, ORIENTATIONS)[expected] / scale
+    near = cv2.dilate(other, np.ones((3, 3), np.uint8)).reshape(-1, ORIENTATIONS)[expected]
+    own = this.argmax(axis=-1)[:, None]
+    lacking = np.take_along_axis(near / other_scale, own, -1) < 0.3 * np.take_along_axis(
+        this, own, -1
+    )
+    np.testing.assert_array_equal(strong, expected)
+    np.testing.assert_array_equal(missing, lacking[:, 0])
+    assert 0 < missing.sum() < len(missing)

@@ -66,7 +66,7 @@ class Keypoints:
     points: np.ndarray  # (n, 2) float32, pixel coordinates in ``grey``
     descriptors: np.ndarray  # (n, 32) uint8, ORB
     grey: np.ndarray  # uint8, longer side ``feature_side``
-    chroma: np.ndarray  # (h, w, 2) uint8, CIELAB a*, b* of ``grey``'s pixels
+    lab: np.ndarray  # (h, w, 3) uint8, CIELAB of ``grey``'s pixels (a*, b*: chroma)
 
     @cached_property
     def words(self) -> np.ndarray:
@@ -76,8 +76,11 @@ class Keypoints:
     @cached_property
     def colour(self) -> np.ndarray:
         """The image in grey and chroma (h, w, 3), made at its first pair that reaches
-        the warp and kept for the others."""
-        return np.dstack([self.grey, self.chroma])
+        the warp and kept for the others (a copy of :attr:`lab` with grey for L*: numpy
+        interleaves separate channels ten times slower)."""
+        colour = self.lab.copy()
+        colour[..., 0] = self.grey
+        return colour
 
     @cached_property
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,9 +88,9 @@ class Keypoints:
         return _edges(self.colour)
 
 
-def keypoints(grey: np.ndarray, chroma: np.ndarray, max_features: int) -> Keypoints:
+def keypoints(grey: np.ndarray, lab: np.ndarray, max_features: int) -> Keypoints:
     """ORB features of a grey image (the caller scales it: longer side ``feature_side``);
-    ``chroma`` (CIELAB a*, b*) is kept for the comparison after the warp."""
+    ``lab`` (CIELAB) is kept for the comparison of colour edges after the warp."""
     import cv2
 
     # A low FAST threshold: product photos are smooth, the default finds few corners.
@@ -97,9 +100,9 @@ def keypoints(grey: np.ndarray, chroma: np.ndarray, max_features: int) -> Keypoi
     found, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None:
         empty = np.empty((0, 2), np.float32)
-        return Keypoints(empty, np.empty((0, 32), np.uint8), grey, chroma)
+        return Keypoints(empty, np.empty((0, 32), np.uint8), grey, lab)
     points = np.array([k.pt for k in found], np.float32)
-    return Keypoints(points, descriptors, grey, chroma)
+    return Keypoints(points, descriptors, grey, lab)
 
 
 def match(
@@ -206,24 +209,21 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
     denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
     ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
-    kernel = np.ones((3, 3), np.uint8)  # forgives the fit's error of a pixel
+    from dataset.dedup.kernels import missing_edges
+
     unmatched, lacking = [], []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))
     for magnitude, this, other in sides:
         scale = _scale(magnitude, overlap)
-        # Only the strong edges are judged: the other pixels are not compared at all.
-        strong = np.flatnonzero((magnitude > STRONG_EDGE * scale) & overlap)
-        this = this.reshape(-1, ORIENTATIONS)[strong] / scale
         total = _bin_sum(other)  # the edge magnitude, as the bins share it
-        other = cv2.dilate(other, kernel).reshape(-1, ORIENTATIONS)[strong]
-        other = other / _scale(total, overlap)
-        # Each strong edge against the other image's edges of its own orientation.
-        own = this.argmax(axis=-1)[:, None]
-        mine = np.take_along_axis(this, own, -1)[:, 0]
-        theirs = np.take_along_axis(other, own, -1)[:, 0]
-        missing = theirs < PRESENT_EDGE * mine
+        # Only the strong edges are judged, each against the other image's edges of its
+        # own orientation within a pixel (which forgives the fit's error of a pixel).
+        strong, missing = missing_edges(
+            magnitude, this, other, overlap, np.float32(STRONG_EDGE * scale),
+            np.float32(scale), np.float32(_scale(total, overlap)), np.float32(PRESENT_EDGE),
+        )  # fmt: skip
         lacking.append((strong, missing))
-        unmatched.append(float(missing.sum() / max(len(mine), 1)))
+        unmatched.append(float(missing.sum() / max(len(missing), 1)))
     # The side that lacks fewer of its edges in the other (the original, if the other is
     # a copy with an overlay): which of its missing edges no overlay of the other covers.
     side = int(unmatched[1] < unmatched[0])
@@ -245,8 +245,9 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:
     """``np.percentile(values[mask], EDGE_PERCENTILE)``, the same number (numpy's rank and
     its interpolation in the values' float32), at least 1e-3: the values at the rank
-    below and above, from one pass (:func:`kernels.upper_order_statistics`), where numpy
-    copies the masked values and partitions them at four ranks."""
+    below and above, from two passes over the masked values in place
+    (:func:`kernels.upper_order_statistics`), where numpy copies them and partitions
+    them at four ranks."""
     from dataset.dedup.kernels import upper_order_statistics
 
     count = int(np.count_nonzero(mask))
@@ -279,21 +280,17 @@ def _edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     channels together)."""
     import cv2
 
-    channels = cv2.split(image.astype(np.float32))
-    gx = [cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3) for c in channels]
-    gy = [cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3) for c in channels]
+    from dataset.dedup.kernels import orientation_bins
+
+    pixels = image.astype(np.float32)
+    gx = cv2.Sobel(pixels, cv2.CV_32F, 1, 0, ksize=3)  # each channel's, as if split
+    gy = cv2.Sobel(pixels, cv2.CV_32F, 0, 1, ksize=3)
     # Colour edges: the orientation of the channels' summed structure, as a doubled angle
-    # (so a dark-to-light and a light-to-dark edge of one line agree): (cos, sin) of it.
-    along = sum(x * x - y * y for x, y in zip(gx, gy, strict=True))
-    across = sum(2 * x * y for x, y in zip(gx, gy, strict=True))
-    magnitude = np.sqrt(sum(x * x + y * y for x, y in zip(gx, gy, strict=True)))
-    norm = np.maximum(np.sqrt(along * along + across * across), 1e-6)
-    cos, sin = along / norm, across / norm
-    # Bins at doubled angles 0, 90, 180 and 270 degrees: weight cos(angle - centre)^2
-    # where positive, i.e. max(+-cos, 0)^2 and max(+-sin, 0)^2.
-    weights = [np.maximum(v, 0) ** 2 for v in (cos, sin, -cos, -sin)]
-    oriented = cv2.merge([magnitude * w for w in weights])
-    grey = cv2.magnitude(gx[0], gy[0])
+    # (so a dark-to-light and a light-to-dark edge of one line agree); bins at doubled
+    # angles 0, 90, 180 and 270 degrees, each pixel's magnitude shared by the weights
+    # cos(angle - centre)^2 where positive (kernels.orientation_bins).
+    magnitude, oriented = orientation_bins(gx, gy)
+    grey = cv2.magnitude(np.ascontiguousarray(gx[..., 0]), np.ascontiguousarray(gy[..., 0]))
     blur = (5, 5)
     return (
         cv2.GaussianBlur(grey, blur, 0),

@@ -40,45 +40,120 @@ def _ratio_matches(
     return kept_query[:kept], kept_train[:kept]
 
 
+BUCKET_SHIFT = 21  # buckets of the order statistics: the top 11 bits of a float32's key
+
+
 def _upper_order_statistics(values: np.ndarray, mask: np.ndarray, rank: int) -> np.ndarray:
-    """The ``rank``-th and ``rank + 1``-th smallest of ``values[mask]`` (0-based; the
-    latter is the former where there is none), as ``np.partition`` would place them:
-    one pass keeping the ``count - rank`` largest in a min-heap, where the rank is near the
-    top (a high percentile)."""
-    count = 0
+    """The ``rank``-th and ``rank + 1``-th smallest of ``values[mask]`` (float32; 0-based;
+    the latter is the former where there is none), as ``np.partition`` would place them.
+
+    Two passes, no copy of the masked values: the first counts them by bucket (the top
+    bits of each float's bits, mapped to an unsigned key that sorts as the floats do:
+    sign, exponent and two bits of mantissa), the second sorts the bucket where the rank
+    falls (a few hundred values at a high percentile) and finds the least value above it.
+    """
+    keys = values.view(np.uint32)
+    counts = np.zeros(1 << (32 - BUCKET_SHIFT), np.int64)
     for k in range(len(values)):
-        count += mask[k]
-    size = count - rank
-    heap = np.empty(max(size, 1), values.dtype)
+        if mask[k]:
+            key = keys[k]
+            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
+            counts[key >> BUCKET_SHIFT] += 1
+    bucket, before = 0, 0
+    while before + counts[bucket] <= rank:
+        before += counts[bucket]
+        bucket += 1
+    inside = np.empty(counts[bucket], values.dtype)
     filled = 0
+    above = np.inf
     for k in range(len(values)):
-        if not mask[k]:
-            continue
-        value = values[k]
-        if filled < size:  # sift up
-            place = filled
-            filled += 1
-            while place > 0 and heap[(place - 1) // 2] > value:
-                heap[place] = heap[(place - 1) // 2]
-                place = (place - 1) // 2
-            heap[place] = value
-        elif value > heap[0]:  # replace the least, sift down
-            place = 0
-            while True:
-                child = 2 * place + 1
-                if child >= size:
-                    break
-                if child + 1 < size and heap[child + 1] < heap[child]:
-                    child += 1
-                if heap[child] >= value:
-                    break
-                heap[place] = heap[child]
-                place = child
-            heap[place] = value
+        if mask[k]:
+            key = keys[k]
+            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
+            place = key >> BUCKET_SHIFT
+            if place == bucket:
+                inside[filled] = values[k]
+                filled += 1
+            elif place > bucket and values[k] < above:
+                above = values[k]
+    inside.sort()
     out = np.empty(2, values.dtype)
-    out[0] = heap[0]
-    out[1] = heap[0] if size < 2 else min(heap[1], heap[2]) if size > 2 else heap[1]
+    out[0] = inside[rank - before]
+    if rank - before + 1 < len(inside):
+        out[1] = inside[rank - before + 1]
+    else:
+        out[1] = above if above < np.inf else out[0]
     return out
 
 
-ratio_matches, upper_order_statistics = compiled(_ratio_matches, _upper_order_statistics)
+def _missing_edges(
+    magnitude: np.ndarray,
+    this: np.ndarray,
+    other: np.ndarray,
+    overlap: np.ndarray,
+    strong_above: np.float32,
+    this_scale: np.float32,
+    other_scale: np.float32,
+    present: np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The strong edges of one image (flat indices of ``magnitude > strong_above`` inside
+    ``overlap``) and which of them the other image lacks: at each, the bin of ``this``
+    (h, w, bins) where it is largest (the first of equal ones) over ``this_scale``,
+    against the other's largest value of that bin within one pixel (what ``cv2.dilate``
+    with a 3x3 kernel gives there) over ``other_scale``: lacking below ``present`` times
+    it. The float32 operations of the numpy expressions they replace, on the strong
+    pixels alone (the dilation of every pixel of every bin was most of the cost)."""
+    height, width, bins = this.shape
+    flat_magnitude, flat_overlap = magnitude.ravel(), overlap.ravel()
+    strong = np.empty(height * width, np.int64)
+    count = 0
+    for k in range(height * width):
+        if flat_overlap[k] and flat_magnitude[k] > strong_above:
+            strong[count] = k
+            count += 1
+    missing = np.empty(count, np.bool_)
+    for n in range(count):
+        y, x = divmod(strong[n], width)
+        own, mine = 0, this[y, x, 0] / this_scale
+        for bin_ in range(1, bins):
+            value = this[y, x, bin_] / this_scale
+            if value > mine:
+                own, mine = bin_, value
+        nearby = other[y, x, own]
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                nearby = max(nearby, other[yy, xx, own])
+        missing[n] = nearby / other_scale < present * mine
+    return strong[:count], missing
+
+
+def _orientation_bins(gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient magnitude of all channels of (h, w, c) derivatives and its share in
+    each of 4 orientation bins (h, w, 4), as :func:`dataset.dedup.geometry._edges` defines
+    them: the same float32 operations in the same order as its numpy expressions, in one
+    pass without their ten temporary images."""
+    height, width, channels = gx.shape
+    magnitude = np.empty((height, width), np.float32)
+    oriented = np.empty((height, width, 4), np.float32)
+    two, zero, least = np.float32(2), np.float32(0), np.float32(1e-6)
+    for y in range(height):
+        for x in range(width):
+            along, across, energy = zero, zero, zero
+            for c in range(channels):
+                dx, dy = gx[y, x, c], gy[y, x, c]
+                along += dx * dx - dy * dy
+                across += two * dx * dy
+                energy += dx * dx + dy * dy
+            size = np.sqrt(energy)
+            norm = max(np.sqrt(along * along + across * across), least)
+            cos, sin = along / norm, across / norm
+            magnitude[y, x] = size
+            for bin_, value in enumerate((cos, sin, -cos, -sin)):
+                weight = max(value, zero)
+                oriented[y, x, bin_] = size * (weight * weight)
+    return magnitude, oriented
+
+
+ratio_matches, upper_order_statistics, missing_edges, orientation_bins = compiled(
+    _ratio_matches, _upper_order_statistics, _missing_edges, _orientation_bins
+)

@@ -138,7 +138,7 @@ def views_of(pixels: FeaturePixels, config: DedupConfig) -> ImageViews:
     grey = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2GRAY)
     lab = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2LAB)
     chroma = pixels.grid.astype(np.float32)
-    return ImageViews(keypoints(grey, lab[..., 1:], config.max_features), pixels.box, chroma)
+    return ImageViews(keypoints(grey, lab, config.max_features), pixels.box, chroma)
 
 
 def score_pair(
