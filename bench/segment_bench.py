@@ -65,8 +65,8 @@ Sample = tuple[np.ndarray, np.ndarray]
 Cut = tuple[np.ndarray, str | None]  # mask, and why it was rejected (None: kept)
 METHODS = ("project", "before", "baseline", "ceiling")
 # The stage's settings before the localiser seeded every box, the certain background,
-# the recut and the wider margin (2026-12-04): the "before" column.
-BEFORE = {"margin": 0.08, "prior_background": 0.0, "prior_in_every_box": False,
+# the recut and the wider margin around the localiser's box (2026-12-04): "before".
+BEFORE = {"localiser_margin": 0.08, "prior_background": 0.0, "prior_in_every_box": False,
           "recut_below": 0.0}  # fmt: skip
 DEMO_KINDS = {
     "studio shot (catalogue front view)": "studio",
@@ -303,7 +303,8 @@ def main() -> int:
         "Garment segmentation with the localiser (issue 19)",
         f"{count} generated {args.size}x{args.size} photos per kind and set; default "
         f"`SegmentConfig` (GrabCut on a {config.work_size} px copy, {config.iterations} "
-        f"iterations, margin {config.margin}); localiser: `s2s-train fit-localiser` defaults "
+        f"iterations, margin {config.margin}, {config.localiser_margin} around the localiser's "
+        f"box); localiser: `s2s-train fit-localiser` defaults "
         f"({trained['image_size']} px, {trained['parameters']:,} parameters, "
         f"{trained['cutouts'].get('cut', 0)} studio cut-outs of demo universe seed "
         f"{args.seed + 1}, {trained['config']['composites']} composites, "

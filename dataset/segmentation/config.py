@@ -17,7 +17,8 @@ class SegmentConfig(BaseModel):
 
         segment:
           localiser: models/localiser/demo/localiser.keras
-          margin: 0.15
+          margin: 0.08
+          localiser_margin: 0.15
           iterations: 3
           min_box_fill: 0.25
     """
@@ -48,7 +49,9 @@ class SegmentConfig(BaseModel):
     # garment fills little of its box). Tuned on the demo generator's photos.
     min_localiser_agreement: float = Field(0.3, ge=0.0, le=1.0)
     min_object_fill: float = Field(0.01, ge=0.0, le=1.0)
-    margin: float = Field(0.15, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
+    margin: float = Field(0.08, ge=0.0, le=0.5)  # box enlarged by this fraction of its size
+    # The localiser's box, coarser (1/4-scale cells, a sleeve may fall outside), more.
+    localiser_margin: float = Field(0.15, ge=0.0, le=0.5)
     default_box: float = Field(0.8, gt=0.1, le=1.0)  # centred box side (fraction) otherwise
     work_size: int = Field(160, ge=48, le=1024)  # GrabCut runs on this longest side
     iterations: int = Field(3, ge=1, le=20)

@@ -186,8 +186,9 @@ def segment_array(
         guide = guide_mask(prior, width, height, config)
     first: tuple[np.ndarray, Box, str, str | None] | None = None
     for start, source in candidate_boxes(rgb, annotation, localised, config):
-        box = enlarge(start, config.margin, width, height)
         from_localiser = source == "localiser"
+        margin = config.localiser_margin if from_localiser else config.margin
+        box = enlarge(start, margin, width, height)
         seeded = from_localiser or config.prior_in_every_box
         certain = config.prior_background if from_localiser else 0.0
         mask = grabcut(rgb, box, config, prior if guide is not None and seeded else None, certain)
@@ -214,7 +215,7 @@ def segment_array(
     if localised is not None and guide is not None:
         # GrabCut found no garment the checks trust (a garment the colour of its
         # background, a dark room): the localiser's own coarse mask beats the whole image.
-        box = enlarge(localised, config.margin, width, height)
+        box = enlarge(localised, config.localiser_margin, width, height)
         if check_mask(guide, box, config, guide) is None:
             return guide, box, "localiser mask", None
     return first
