@@ -28,6 +28,7 @@ the localiser.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,6 +62,12 @@ from dataset.synthetic.garments import (  # noqa: E402
 )
 
 Sample = tuple[np.ndarray, np.ndarray]
+Cut = tuple[np.ndarray, str | None]  # mask, and why it was rejected (None: kept)
+METHODS = ("project", "before", "baseline", "ceiling")
+# The stage's settings before the localiser seeded every box, the certain background,
+# the recut and the wider margin around the localiser's box (2026-12-04): "before".
+BEFORE = {"localiser_margin": 0.08, "prior_background": 0.0, "prior_in_every_box": False,
+          "recut_below": 0.0}  # fmt: skip
 DEMO_KINDS = {
     "studio shot (catalogue front view)": "studio",
     "shopper's photo, plain wall/sheet": "plain",
@@ -126,7 +134,7 @@ def true_box(mask: np.ndarray) -> list[float]:
 
 
 def per_photo(
-    samples: list[Sample], cut: Callable[[int, np.ndarray], tuple[np.ndarray, str | None]]
+    samples: list[Sample], cut: Callable[[int, np.ndarray], Cut]
 ) -> list[tuple[float, bool]]:
     """IoU of the kept mask (the whole image when rejected) and whether it fell back."""
     out = []
@@ -139,33 +147,43 @@ def per_photo(
 
 
 def scores(photos: list[tuple[float, bool]]) -> dict[str, float]:
-    """Mean and p10 IoU, fallback share."""
-    used = [value for value, _fell_back in photos]
-    return {"mean": float(np.mean(used)), "p10": float(np.percentile(used, 10)),
+    """Mean and p10 IoU, share under IoU 0.5 (fragments and kept background), fallbacks."""
+    used = np.array([value for value, _fell_back in photos])
+    return {"mean": float(used.mean()), "p10": float(np.percentile(used, 10)),
+            "under": float(np.mean(used < 0.5)),
             "fallback": float(np.mean([fell_back for _value, fell_back in photos]))}  # fmt: skip
 
 
-def quality(samples: list[Sample], localiser: Localiser, config: SegmentConfig) -> dict:
-    """Per method (project, baseline, ceiling) the per-photo results; the project's CPU
-    seconds (localise + cut)."""
+def quality(
+    samples: list[Sample], localiser: Localiser, config: SegmentConfig, before: SegmentConfig
+) -> dict:
+    """Per method (project, before, baseline, ceiling) the per-photo results; the CPU
+    seconds of the project and of the stage's previous settings (localise + cut each)."""
     # CPU seconds (all threads), not wall: the cores are shared with other jobs.
     started = time.process_time()
     located = localiser.locate([rgb for rgb, _ in samples])
+    localise_s = time.process_time() - started
 
-    def project(i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
-        mask, _box, _source, problem = segment_array(rgb, None, config, *located[i])
-        return mask, problem
+    def localised(settings: SegmentConfig) -> Callable[[int, np.ndarray], Cut]:
+        def cut(i: int, rgb: np.ndarray) -> Cut:
+            mask, _box, _source, problem = segment_array(rgb, None, settings, *located[i])
+            return mask, problem
 
-    def baseline(_i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        return cut
+
+    def baseline(_i: int, rgb: np.ndarray) -> Cut:
         mask, _box, _source, problem = segment_array(rgb, None, config)
         return mask, problem
 
-    def ceiling(i: int, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+    def ceiling(i: int, rgb: np.ndarray) -> Cut:
         mask, _box, _source, problem = segment_array(rgb, true_box(samples[i][1]), config)
         return mask, problem
 
-    out: dict = {"project": per_photo(samples, project)}
-    out["cpu_s"] = time.process_time() - started
+    out: dict = {}
+    for method, settings in (("project", config), ("before", before)):
+        started = time.process_time()
+        out[method] = per_photo(samples, localised(settings))
+        out[f"{method}_cpu_s"] = localise_s + time.process_time() - started
     out["baseline"] = per_photo(samples, baseline)
     out["ceiling"] = per_photo(samples, ceiling)
     return out
@@ -173,9 +191,8 @@ def quality(samples: list[Sample], localiser: Localiser, config: SegmentConfig) 
 
 def merged(results: list[dict]) -> dict:
     """The results of several kinds of photos as one set."""
-    return {**{method: [p for r in results for p in r[method]]
-               for method in ("project", "baseline", "ceiling")},
-            "cpu_s": sum(r["cpu_s"] for r in results)}  # fmt: skip
+    return {**{method: [p for r in results for p in r[method]] for method in METHODS},
+            **{key: sum(r[key] for r in results) for key in ("project_cpu_s", "before_cpu_s")}}  # fmt: skip
 
 
 def _cpu_seconds() -> float:
@@ -216,12 +233,13 @@ def end_to_end(
 
 
 def _row(label: str, q: dict) -> list[str]:
-    b, p, c = (scores(q[method]) for method in ("baseline", "project", "ceiling"))
-    rate = len(q["project"]) / q["cpu_s"]
+    b, before, p, c = (scores(q[method]) for method in ("baseline", "before", "project", "ceiling"))
+    rates = (len(q["project"]) / q[f"{method}_cpu_s"] for method in ("before", "project"))
     return [
         label, f"{b['mean']:.3f} / {b['p10']:.3f} / {b['fallback']:.0%}",
-        f"**{p['mean']:.3f}**", f"{p['p10']:.3f}", f"{p['fallback']:.0%}", f"{c['mean']:.3f}",
-        f"{rate:.0f}",
+        f"{before['mean']:.3f} / {before['p10']:.3f} / {before['under']:.1%}",
+        f"**{p['mean']:.3f}**", f"{p['p10']:.3f}", f"{p['under']:.1%}", f"{p['fallback']:.0%}",
+        f"{c['mean']:.3f}", " / ".join(f"{rate:.0f}" for rate in rates),
     ]  # fmt: skip
 
 
@@ -236,23 +254,37 @@ def main() -> int:
     parser.add_argument(
         "--localiser", type=Path, help="folder to keep (and reuse) the localiser in"
     )
+    parser.add_argument(
+        "--sets", choices=("both", "demo"), default="both",
+        help="'demo': the demo generator alone (to tune on without seeing the held-out set)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--before", type=json.loads, default=BEFORE,
+        help=f"SegmentConfig fields of the 'before' column, JSON (default: {json.dumps(BEFORE)})",
+    )  # fmt: skip
     args = parser.parse_args()
     count = args.count or (40 if args.quick else 200)
     load_at_start = os.getloadavg()
     config = SegmentConfig()
+    try:
+        before = SegmentConfig(**args.before)
+    except ValidationError as exc:
+        parser.error(f"--before: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
 
     with tempfile.TemporaryDirectory(prefix="localiser-bench-") as scratch:
         folder = args.localiser or Path(scratch)
         localiser, trained = train_localiser(folder, args.seed + 1)
         sets = {"demo generator (tuned on)": {k: demo_photos(v, count, args.size, args.seed)
-                                              for k, v in DEMO_KINDS.items()},
-                "independent generator (held out)": {k: held_out(v, count, args.size, args.seed)
-                                                     for k, v in HELD_OUT_KINDS.items()}}  # fmt: skip
+                                              for k, v in DEMO_KINDS.items()}}  # fmt: skip
+        if args.sets == "both":
+            sets["independent generator (held out)"] = {
+                k: held_out(v, count, args.size, args.seed) for k, v in HELD_OUT_KINDS.items()
+            }
         rows, everything = [], []
         for set_name, kinds in sets.items():
             shoppers = []
             for label, samples in kinds.items():
-                result = quality(samples, localiser, config)
+                result = quality(samples, localiser, config, before)
                 rows.append(_row(f"{set_name}: {label}", result))
                 if "studio" not in label:
                     shoppers.append(result)
@@ -271,7 +303,8 @@ def main() -> int:
         "Garment segmentation with the localiser (issue 19)",
         f"{count} generated {args.size}x{args.size} photos per kind and set; default "
         f"`SegmentConfig` (GrabCut on a {config.work_size} px copy, {config.iterations} "
-        f"iterations, margin {config.margin}); localiser: `s2s-train fit-localiser` defaults "
+        f"iterations, margin {config.margin}, {config.localiser_margin} around the localiser's "
+        f"box); localiser: `s2s-train fit-localiser` defaults "
         f"({trained['image_size']} px, {trained['parameters']:,} parameters, "
         f"{trained['cutouts'].get('cut', 0)} studio cut-outs of demo universe seed "
         f"{args.seed + 1}, {trained['config']['composites']} composites, "
@@ -280,9 +313,11 @@ def main() -> int:
     print("**Mask IoU against the true garment mask** (a rejected cut counts as the whole "
           "image, as the stage keeps it):\n")  # fmt: skip
     table(
-        ["photos", "backdrop baseline: mean / p10 / fallbacks", "project (localiser)",
-         "project p10", "project fallbacks", "ceiling: GrabCut in the true box",
-         "project cuts per CPU second (localise + cut)"],
+        ["photos", "backdrop baseline: mean / p10 / fallbacks",
+         "before (previous settings): mean / p10 / under 0.5", "project (localiser)",
+         "project p10", "project under 0.5", "project fallbacks",
+         "ceiling: GrabCut in the true box",
+         "cuts per CPU second (localise + cut), before / project"],
         rows,
     )  # fmt: skip
     reused = " (reused)" if trained.get("reused") else ""

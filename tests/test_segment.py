@@ -146,3 +146,30 @@ def test_segment_command(tmp_path: Path, fmt: str) -> None:
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert result.returncode == 2 and "--margin" in result.stderr
+
+
+def test_localiser_seeds_the_backdrop_box_so_a_block_beside_the_garment_stays_out() -> None:
+    from dataset.segmentation.cut import segment_array
+
+    rng = np.random.default_rng(0)
+    photo = np.full((96, 96, 3), 235, np.uint8)
+    garment = np.zeros((96, 96), bool)
+    garment[24:72, 28:56] = True
+    garment[24:40, 18:28] = True  # a sleeve
+    photo[garment] = (170, 30, 40)
+    photo[36:76, 56:84] = (40, 60, 170)  # a blue box against the garment's side
+    photo = np.clip(photo + rng.normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
+    # The localiser's coarse mask (1/4 of the side): the garment, not the box.
+    prior = np.full((24, 24), 0.02, np.float32)
+    prior[6:18, 5:14] = 0.9
+    cuts = {
+        seeded: segment_array(
+            photo, None, SegmentConfig(prior_in_every_box=seeded), (18, 24, 56, 72), prior
+        )
+        for seeded in (True, False)
+    }
+    # Studio-like backdrop: its box (garment and blue box) agrees with the localiser's and
+    # is tried first; seeded by the localiser, GrabCut leaves the blue box out.
+    assert [cut[2:] for cut in cuts.values()] == [("backdrop", None)] * 2
+    assert _iou(cuts[True][0], garment) >= 0.95
+    assert _iou(cuts[False][0], garment) < 0.7 and cuts[False][0][50:70, 60:80].all()

@@ -5,10 +5,13 @@ garment localiser's box (:mod:`dataset.segmentation.localiser`, given by the cal
 on a plain studio backdrop, the region that differs from the border colour; else a
 centred default. Where the localiser and the backdrop agree (a studio shot), the
 backdrop's box is tried first: it follows the garment to the pixel. With a localiser,
-every cut must also overlap the localiser's coarse mask. It is enlarged by
-a safety margin (a tight box cuts sleeves off) and GrabCut runs inside it on a
-downscaled copy (a few iterations at ~160 px take milliseconds, the mask is scaled
-back). A cut that covers too little of the box or sits off-centre is rejected and the
+every cut must also overlap the localiser's coarse mask, and that mask seeds GrabCut in
+every box (garment cells probable foreground, the others probable background; in the
+localiser's own box its surest background cells certain background). The box is
+enlarged by a safety margin (a tight box cuts sleeves off) and GrabCut runs inside it
+on a downscaled copy (a few iterations at ~160 px take milliseconds, the mask is scaled
+back), from a fixed random seed so that a photo's cut never depends on what was cut
+before it. A cut that covers too little of the box or sits off-centre is rejected and the
 next box is tried; when none passes, the localiser's own mask is the cut if it passes the
 check, else the caller keeps the unsegmented image.
 
@@ -75,14 +78,18 @@ def enlarge(box: Box, margin: float, width: int, height: int) -> Box:
 
 
 def grabcut(
-    rgb: np.ndarray, box: Box, config: SegmentConfig, prior: np.ndarray | None = None
+    rgb: np.ndarray,
+    box: Box,
+    config: SegmentConfig,
+    prior: np.ndarray | None = None,
+    certain_background: float = 0.0,
 ) -> np.ndarray:
     """Boolean foreground mask of ``rgb`` (full size) from GrabCut inside ``box``.
 
     ``prior``: the localiser's coarse garment probabilities; inside the box, cells it
-    calls garment start as probable foreground and the others as probable background,
-    so clutter inside the box starts on the right side. Without it, the whole box
-    starts as probable foreground."""
+    calls garment start as probable foreground and the others as probable background
+    (certain background under ``certain_background``), so clutter inside the box starts
+    on the right side. Without it, the whole box starts as probable foreground."""
     import cv2
 
     height, width = rgb.shape[:2]
@@ -98,11 +105,15 @@ def grabcut(
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     image = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     rect = (x0, y0, x1 - x0, y1 - y0)
+    # GrabCut starts its colour models with k-means on OpenCV's global random state: a
+    # fixed seed makes each photo's cut the same whatever was cut before it, in any worker.
+    cv2.setRNGSeed(0)
     if prior is None:
         cv2.grabCut(image, mask, rect, bgd, fgd, config.iterations, cv2.GC_INIT_WITH_RECT)
     else:
         garment = cv2.resize(prior.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
         inside = np.where(garment >= config.prior_threshold, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+        inside[garment < certain_background] = cv2.GC_BGD
         mask[y0:y1, x0:x1] = inside[y0:y1, x0:x1]
         if not (mask == cv2.GC_PR_FGD).any() or not (mask != cv2.GC_PR_FGD).any():
             mask[:] = 0
@@ -125,6 +136,10 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def _agrees(mask: np.ndarray, guide: np.ndarray, config: SegmentConfig) -> bool:
+    return _iou(mask, guide) >= config.min_localiser_agreement
+
+
 def check_mask(
     mask: np.ndarray, box: Box, config: SegmentConfig, guide: np.ndarray | None = None
 ) -> str | None:
@@ -137,7 +152,7 @@ def check_mask(
     if guide is not None:
         if area < config.min_object_fill * mask.size:
             return "mask too small"
-        if _iou(mask, guide) < config.min_localiser_agreement:
+        if not _agrees(mask, guide, config):
             return "mask disagrees with the localiser"
     elif area < config.min_box_fill * (x1 - x0) * (y1 - y0):
         return "mask too small"
@@ -161,8 +176,9 @@ def segment_array(
     """``(mask, box, box source, problem)``; ``problem`` is ``None`` when the cut is good.
 
     ``localised``: the localiser's box for this photo, if any, and ``prior`` its coarse
-    garment probabilities (used inside the localiser's box). The first box whose cut
-    passes the check wins; when none does, the first box's cut and its problem."""
+    garment probabilities (GrabCut's seeds: ``SegmentConfig.prior_in_every_box``). The
+    first box whose cut passes the check wins; when none does, the first box's cut and
+    its problem."""
     height, width = rgb.shape[:2]
     # A localiser that found nothing (no box) referees nothing.
     guide = None
@@ -170,14 +186,27 @@ def segment_array(
         guide = guide_mask(prior, width, height, config)
     first: tuple[np.ndarray, Box, str, str | None] | None = None
     for start, source in candidate_boxes(rgb, annotation, localised, config):
-        box = enlarge(start, config.margin, width, height)
         from_localiser = source == "localiser"
-        mask = grabcut(rgb, box, config, prior if from_localiser else None)
+        margin = config.localiser_margin if from_localiser else config.margin
+        box = enlarge(start, margin, width, height)
+        seeded = from_localiser or config.prior_in_every_box
+        certain = config.prior_background if from_localiser else 0.0
+        mask = grabcut(rgb, box, config, prior if guide is not None and seeded else None, certain)
+        if (
+            guide is not None
+            and not from_localiser
+            and config.prior_in_every_box
+            and mask.sum() < config.recut_below * guide.sum()
+        ):
+            # Seeded by a localiser that barely sees the garment: the whole box may do better.
+            whole = grabcut(rgb, box, config)
+            if check_mask(whole, box, config) is None and _agrees(whole, guide, config):
+                mask = whole
         problem = check_mask(mask, box, config, guide if from_localiser else None)
         # The localiser referees the other boxes too: a plain wall behind a shopper's
         # garment gives a backdrop box around the wrong thing.
         refereed = problem is None and not from_localiser
-        if refereed and guide is not None and _iou(mask, guide) < config.min_localiser_agreement:
+        if refereed and guide is not None and not _agrees(mask, guide, config):
             problem = "mask disagrees with the localiser"
         if problem is None:
             return mask, box, source, None
@@ -186,7 +215,7 @@ def segment_array(
     if localised is not None and guide is not None:
         # GrabCut found no garment the checks trust (a garment the colour of its
         # background, a dark room): the localiser's own coarse mask beats the whole image.
-        box = enlarge(localised, config.margin, width, height)
+        box = enlarge(localised, config.localiser_margin, width, height)
         if check_mask(guide, box, config, guide) is None:
             return guide, box, "localiser mask", None
     return first

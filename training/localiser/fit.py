@@ -102,8 +102,6 @@ def fit_localiser(
     """Train (or reuse) the localiser on the studio shots in ``cutouts`` (a folder), with
     the borders of the photos in ``scenes`` among its backgrounds; its summary (also
     ``localiser.json`` in ``out``). Reused: same settings, same folders, same image counts."""
-    import keras
-
     inputs = {"cutouts": _inputs(cutouts), "scenes": _inputs(scenes)}
     fingerprint = config.fingerprint([str(v) for v in inputs.values()])
     if not overwrite and out.exists(INFO_FILE) and out.exists(MODEL_FILE):
@@ -111,6 +109,9 @@ def fit_localiser(
         if info.get("fingerprint") == fingerprint:
             logger.info("localiser in %s has the same settings and inputs: reused", out.uri)
             return {**info, "reused": True}
+    # Keras only now: a reused model costs no backend start.
+    import keras
+
     started, cpu_started = time.perf_counter(), time.process_time()
     garments, counts = collect_cutouts(cutouts, config.max_cutouts, 2 * config.image_size)
     if not garments:
