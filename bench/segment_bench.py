@@ -191,8 +191,9 @@ def quality(
 
 def merged(results: list[dict]) -> dict:
     """The results of several kinds of photos as one set."""
+    cpu_seconds = ("project_cpu_s", "before_cpu_s")
     return {**{method: [p for r in results for p in r[method]] for method in METHODS},
-            **{key: sum(r[key] for r in results) for key in ("project_cpu_s", "before_cpu_s")}}  # fmt: skip
+            **{key: sum(r[key] for r in results) for key in cpu_seconds}}  # fmt: skip
 
 
 def _cpu_seconds() -> float:

@@ -360,8 +360,9 @@ def verify_pairs(
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
     for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), an
     image's views are made from the pixels stage 1 left, where it left them.
-    ``config.workers`` processes (default: every core), started once, each score one stream of pairs (:func:`schedule.pair_streams`), making
-    each image's views once: only paths go to the workers and only scores come back.
+    ``config.workers`` processes (default: every core), started once, each score one
+    stream of pairs (:func:`schedule.pair_streams`), making each image's views once: only
+    paths go to the workers and only scores come back.
     """
     from tqdm import tqdm
 
