@@ -78,9 +78,11 @@ def test_jax_with_tensorflow_importable_and_its_encoder_on_tensorflow(
 ) -> None:
     dataset, model = toy["dataset"], str(tmp_path / "jax-model")
     # The colour head reads the colour statistics: that layer runs on JAX, then on TF.
+    # --deterministic: a toy fit of 18 validation images must not pass or fail by the
+    # order its threads read the records in.
     results = run_commands(tmp_path, [
         ("fit", ["fit", "--dataset", dataset, "--out", model, *FIT,
-                 "--colour-statistics", "colour"]),
+                 "--colour-statistics", "colour", "--deterministic"]),
         ("evaluate", ["evaluate", "--model", model, "--dataset", dataset, "--format", "json"]),
         *search_steps(model, dataset, tmp_path),
     ], block_tf=False)  # fmt: skip

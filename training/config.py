@@ -122,6 +122,9 @@ class TrainConfig(BaseModel):
     clipnorm: float | None = Field(1.0, gt=0)
     monitor: str = "val_loss"  # best checkpoint; any logged metric (min for *loss)
     seed: int = 0
+    # The same seed gives the same run on the same machine: tf.data keeps its order and
+    # TensorFlow's ops run deterministically (for the rest of the process; slower input).
+    deterministic: bool = False
     # Data
     shuffle_buffer: int = Field(2048, ge=1)
     max_bad_fraction: float = Field(0.01, ge=0, le=1)  # corrupt records/images tolerated

@@ -29,6 +29,7 @@ import yaml
 from dataset.core.errors import UserError
 from dataset.core.store import open_store
 from dataset.taxonomy.tasks import TaskSpec
+from training.backend import on_tensorflow
 from training.config import TrainConfig
 from training.runtime import peak_gpu_memory_gib, setup_runtime
 
@@ -188,6 +189,10 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
     tasks = info.select(config.tasks)
     image_size = config.image_size or info.image_size
     pipeline = choose_pipeline(config.input_pipeline)
+    if config.deterministic and (pipeline == "tf_data" or on_tensorflow()):
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     scans = {split: scan_records(info, split, tasks, pipeline) for split in ("train", "val")}
     for split, scan in scans.items():
         check_split(info, split, scan, config.max_bad_fraction)

@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add the street-to-shop embedding head, trained on user-shop pairs and product "
         "views (the config's retrieval: block sets its size, temperature and weight)",
     )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="the same --seed gives the same run on the same machine (ordered, slower input)",
+    )
     for dest, (kind, text) in OVERRIDES.items():
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, help=text)
     parser.add_argument(
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {dest: getattr(args, dest) for dest in OVERRIDES}
     overrides["separate"] = args.separate
+    overrides["deterministic"] = args.deterministic
     if args.retrieval:
         overrides["retrieval"] = {"enabled": True}
     if args.tasks:
