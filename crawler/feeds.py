@@ -12,6 +12,7 @@ stops the crawl (:mod:`crawler.store_health`).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -41,6 +42,10 @@ class StoreFeedStorage(BlockingFeedStorage):
         cls, crawler: Crawler, uri: str, *, feed_options: dict[str, Any] | None = None
     ) -> StoreFeedStorage:
         return cls(uri, crawler=crawler, feed_options=feed_options)
+
+    def open(self, spider: Any) -> IO[bytes]:
+        # Unnamed (Scrapy's own is a named file): a crawl killed mid-batch leaves none behind.
+        return tempfile.TemporaryFile(prefix="feed-", dir=self.crawler.settings["FEED_TEMPDIR"])
 
     def _store(self) -> Store:
         store = getattr(self.crawler.spider, "store", None)

@@ -84,10 +84,13 @@ def test_killed_mid_crawl_then_rerun(
     store = str(tmp_path / "store")
     args = ("--category", "robes", "--category", "jeans", "--rate", "10", "--batch-items", "3")
     expected = sum(len(expected_items(site, c)) for c in ("robes", "jeans"))
-    pod = start_crawl(site, store, *args)
+    scratch = tmp_path / "tmp"  # the pod's local temporary folder (an emptyDir in k8s)
+    scratch.mkdir()
+    pod = start_crawl(site, store, *args, TMPDIR=str(scratch))
     wait_for(lambda: sum(e["status"] == 200 for e in photo_requests(site)) >= 8, what="photos")
     pod.send_signal(signum)
     pod.communicate(timeout=30)
+    assert not list(scratch.glob("feed-*"))  # the batch being written is gone with the pod
 
     stored_ids = [r["item_id"] for c in ("robes", "jeans") for r in records_of(store, c)]
     assert 0 < len(stored_ids) < expected
