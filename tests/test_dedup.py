@@ -508,3 +508,28 @@ def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -
     cv2.circle(other, (60, 50), 8, (70, 40, 40), 2)
     lookalikes = _warped_scores(views(one), views(other), np.eye(3))
     assert lookalikes["uncovered_edges"] > 0.003
+
+
+def test_the_fit_uses_the_looser_matches_and_counts_only_the_distinctive_ones() -> None:
+    import cv2
+
+    from dataset.dedup.geometry import FIT_RATIO, RATIO, keypoints, match
+    from dataset.dedup.kernels import ratio_matches
+    from dataset.synthetic.lookalikes import render_family_member
+
+    def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
+        small = cv2.resize(rgb, (120, 160), interpolation=cv2.INTER_AREA)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        return keypoints(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), lab, 200)
+
+    pixels = render_family_member(3, 7, plain=True)  # smooth: few distinctive corners
+    shift = np.array([[1, 0, 6], [0, 1, -5]], np.float32)
+    size = (pixels.shape[1], pixels.shape[0])
+    a, b = views(pixels), views(cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT))
+    strict, loose = (ratio_matches(a.words, b.words, ratio) for ratio in (RATIO, FIT_RATIO))
+    # The distinctive matches are those of the looser test that pass the strict one.
+    assert dict(zip(*strict, strict=True)).items() <= dict(zip(*loose, strict=True)).items()
+    assert len(loose[0]) > len(strict[0])
+    scores = match(a, b, min_inliers=12, min_inlier_ratio=0.0)
+    assert scores["matches"] == len(strict[0])
+    assert 12 <= scores["inliers"] <= scores["matches"]

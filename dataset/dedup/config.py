@@ -59,9 +59,9 @@ class DedupConfig(BaseModel):
     feature_side: int = Field(160, ge=64, le=1024)  # longer side where ORB looks
     max_features: int = Field(200, ge=16, le=5000)  # ORB keypoints per image
     min_inliers: int = Field(12, ge=4)  # a similarity fit this many matches agree on
-    min_inlier_ratio: float = Field(0.162534, ge=0.0, le=1.0)
+    min_inlier_ratio: float = Field(0.15, ge=0.0, le=1.0)
     min_warped_edge_ncc: float = Field(-1.0, ge=-1.0, le=1.0)
-    max_unmatched_edges: float = Field(0.002232, ge=0.0, le=1.0)
+    max_unmatched_edges: float = Field(0.002315, ge=0.0, le=1.0)
     # Up to max_overlaid_edges where at most max_uncovered_edges lie away from an overlay
     # of the other photo (a watermark); max_overlaid_edges <= max_unmatched_edges: off.
     max_uncovered_edges: float = Field(0.0, ge=0.0, le=1.0)

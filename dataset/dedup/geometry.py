@@ -9,7 +9,8 @@ silhouette corners but not the corners of its print, logo or buttons, which is w
 ORB puts most keypoints. Scores:
 
 - ``matches``: features that pass the ratio test;
-- ``inliers``: matches consistent with the similarity;
+- ``inliers``: matches consistent with the similarity (fitted to the matches of a looser
+  ratio test, :data:`FIT_RATIO`; the inliers count only those of the strict one);
 - ``inlier_ratio``: inliers over the features that could match: of each image those the
   similarity puts inside the other's frame, the fewer of the two (the share of one photo
   the other explains; a crop's lost margin does not count against it);
@@ -35,7 +36,11 @@ from functools import cached_property
 
 import numpy as np
 
-RATIO = 0.8  # Lowe's ratio test
+RATIO = 0.8  # Lowe's ratio test: the distinctive matches, which the scores count
+# The looser test of the matches the similarity is fitted to: on smooth photos the
+# corners of one outline look alike, so the distinctive matches are few and crowd on a
+# few details, and a fit to them alone misplaces the rest of the photo by a pixel or two.
+FIT_RATIO = 0.9
 MIN_SCALE = 0.67  # a plausible copy's scale lies in [MIN_SCALE, 1 / MIN_SCALE] ...
 MAX_ROTATION_DEG = 15.0  # ... and its rotation within this (see _plausible)
 EDGE_PX = 15  # ORB finds no keypoint this close to the border (its patch would not fit)
@@ -121,9 +126,11 @@ def match(
         return dict(NO_MATCH)
     from dataset.dedup.kernels import ratio_matches
 
-    query, train = ratio_matches(a.words, b.words, RATIO)
-    if len(query) < max(4, min_inliers):
-        return {**NO_MATCH, "matches": float(len(query))}
+    distinctive = ratio_matches(a.words, b.words, RATIO)[0]
+    if len(distinctive) < max(4, min_inliers):
+        return {**NO_MATCH, "matches": float(len(distinctive))}
+    # The same nearest neighbours: the distinctive matches are a subset of these.
+    query, train = ratio_matches(a.words, b.words, FIT_RATIO)
     source, target = a.points[query], b.points[train]
     # A similarity (scale, rotation, shift): what crops, resizes, shifts and rotations
     # of a photo do. A homography's extra freedom lets RANSAC slide along the stripes of
@@ -133,11 +140,13 @@ def match(
         maxIters=RANSAC_ITERATIONS, confidence=0.995, refineIters=10,
     )  # fmt: skip
     if similarity is None or not _plausible(similarity):
-        return {**NO_MATCH, "matches": float(len(query))}
+        return {**NO_MATCH, "matches": float(len(distinctive))}
     transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
-    inliers = int(mask.sum())
+    # Only the distinctive inliers say how much of the photo the fit explains: the
+    # looser matches of a look-alike's shared outline would raise its ratio as well.
+    inliers = int((mask.ravel().astype(bool) & np.isin(query, distinctive)).sum())
     scores = {
-        "matches": float(len(query)),
+        "matches": float(len(distinctive)),
         "inliers": float(inliers),
         "inlier_ratio": inliers / max(_matchable(a, b, transform), 1),
     }
