@@ -24,11 +24,28 @@ MIN_CONTRAST = 18.0
 MIN_OBJECT_FRACTION = 0.01
 
 
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a float array without NaN, the same number (the
+    middle value, or the mean of the two middle values in the array's dtype) from one
+    partition, without ``np.median``'s general machinery (about 10 us a call; dedup makes
+    seven an image).
+
+    >>> median(np.array([3, 1, 2, 10], np.float32)), median(np.array([[5.0, 1.0, 4.0]]))
+    (2.5, 4.0)
+    """
+    values = values.ravel()
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, middle)[middle])
+    low, high = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return float((low + high) / 2)
+
+
 def border_stats(gray: np.ndarray) -> tuple[float, float]:
     """Median grey level of the 1-pixel border and its median absolute deviation."""
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]]).astype(np.float32)
-    median = float(np.median(border))
-    return median, float(np.median(np.abs(border - median)))
+    centre = median(border)
+    return centre, median(np.abs(border - centre))
 
 
 def object_box(gray: np.ndarray, *, require_plain: bool = True) -> tuple[int, int, int, int] | None:
