@@ -51,13 +51,19 @@ def border_stats(gray: np.ndarray) -> tuple[float, float]:
 def object_box(gray: np.ndarray, *, require_plain: bool = True) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` (exclusive ends) of what differs from the border, else ``None``.
 
-    ``None`` when the border is not plain (``require_plain``) or nothing stands out.
+    ``gray``: grey levels (uint8). ``None`` when the border is not plain
+    (``require_plain``) or nothing stands out.
     """
-    median, mad = border_stats(gray)
+    centre, mad = border_stats(gray)
     if require_plain and mad > PLAIN_BORDER_MAD:
         return None
-    differs = np.abs(gray.astype(np.float32) - median) > max(MIN_CONTRAST, 3.0 * mad)
-    if differs.mean() < MIN_OBJECT_FRACTION:
+    # The levels that differ, |level - centre| > threshold in float32, lie outside one
+    # interval of levels: two comparisons of the uint8 pixels instead of the test in
+    # float32 on every pixel (a quarter of the cost).
+    levels = np.abs(np.arange(256, dtype=np.float32) - centre) > max(MIN_CONTRAST, 3.0 * mad)
+    backdrop = np.flatnonzero(~levels)
+    differs = (gray < backdrop[0]) | (gray > backdrop[-1])
+    if np.count_nonzero(differs) / differs.size < MIN_OBJECT_FRACTION:
         return None
     cols = np.flatnonzero(differs.any(axis=0))
     rows = np.flatnonzero(differs.any(axis=1))
