@@ -131,26 +131,43 @@ def _orientation_bins(gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, np.nd
     """The gradient magnitude of all channels of (h, w, c) derivatives and its share in
     each of 4 orientation bins (h, w, 4), as :func:`dataset.dedup.geometry._edges` defines
     them: the same float32 operations in the same order as its numpy expressions, in one
-    pass without their ten temporary images."""
+    pass without their ten temporary images. A row at a time, each step over the row's
+    pixels (the channels' sums, then the square roots and divisions): loops the compiler
+    turns into vector instructions (half the time of a pixel at a time)."""
     height, width, channels = gx.shape
     magnitude = np.empty((height, width), np.float32)
     oriented = np.empty((height, width, 4), np.float32)
     two, zero, least = np.float32(2), np.float32(0), np.float32(1e-6)
+    along, across, energy = (
+        np.empty(width, np.float32),
+        np.empty(width, np.float32),
+        np.empty(width, np.float32),
+    )
     for y in range(height):
-        for x in range(width):
-            along, across, energy = zero, zero, zero
-            for c in range(channels):
+        along[:] = zero
+        across[:] = zero
+        energy[:] = zero
+        for c in range(channels):
+            for x in range(width):
                 dx, dy = gx[y, x, c], gy[y, x, c]
-                along += dx * dx - dy * dy
-                across += two * dx * dy
-                energy += dx * dx + dy * dy
-            size = np.sqrt(energy)
-            norm = max(np.sqrt(along * along + across * across), least)
-            cos, sin = along / norm, across / norm
+                along[x] += dx * dx - dy * dy
+                across[x] += two * dx * dy
+                energy[x] += dx * dx + dy * dy
+        for x in range(width):
+            size = np.sqrt(energy[x])
+            hypotenuse = np.sqrt(along[x] * along[x] + across[x] * across[x])
+            norm = hypotenuse if hypotenuse > least else least
+            cos, sin = along[x] / norm, across[x] / norm
             magnitude[y, x] = size
-            for bin_, value in enumerate((cos, sin, -cos, -sin)):
-                weight = max(value, zero)
-                oriented[y, x, bin_] = size * (weight * weight)
+            # max(value, 0) of cos, sin, -cos, -sin: a -0.0 squares to 0.0 either way.
+            weight = cos if cos > zero else zero
+            oriented[y, x, 0] = size * (weight * weight)
+            weight = sin if sin > zero else zero
+            oriented[y, x, 1] = size * (weight * weight)
+            weight = -cos if -cos > zero else zero
+            oriented[y, x, 2] = size * (weight * weight)
+            weight = -sin if -sin > zero else zero
+            oriented[y, x, 3] = size * (weight * weight)
     return magnitude, oriented
 
 
