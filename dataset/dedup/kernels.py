@@ -47,35 +47,46 @@ def _upper_order_statistics(values: np.ndarray, mask: np.ndarray, rank: int) -> 
     """The ``rank``-th and ``rank + 1``-th smallest of ``values[mask]`` (float32; 0-based;
     the latter is the former where there is none), as ``np.partition`` would place them.
 
-    Two passes, no copy of the masked values: the first counts them by bucket (the top
-    bits of each float's bits, mapped to an unsigned key that sorts as the floats do:
-    sign, exponent and two bits of mantissa), the second sorts the bucket where the rank
-    falls (a few hundred values at a high percentile) and finds the least value above it.
+    No copy of the masked values: each value's bucket (the top bits of its float's bits,
+    mapped to an unsigned key that sorts as the floats do: sign, exponent and two bits of
+    mantissa; the masked out ones in a bucket past the last) is written once, counted in
+    four histograms in turn (consecutive values often share a bucket: one histogram
+    would wait on its own last count), and the bucket where the rank falls is sorted (a
+    few hundred values at a high percentile) to find it and the least value above it.
     """
     keys = values.view(np.uint32)
-    counts = np.zeros(1 << (32 - BUCKET_SHIFT), np.int64)
+    outside = 1 << (32 - BUCKET_SHIFT)
+    buckets = np.empty(len(values), np.uint16)
     for k in range(len(values)):
-        if mask[k]:
-            key = keys[k]
-            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
-            counts[key >> BUCKET_SHIFT] += 1
+        key = keys[k]
+        key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
+        buckets[k] = key >> BUCKET_SHIFT if mask[k] else outside
+    counts = np.zeros((4, outside + 1), np.int64)
+    whole = len(values) - len(values) % 4
+    for k in range(0, whole, 4):
+        counts[0, buckets[k]] += 1
+        counts[1, buckets[k + 1]] += 1
+        counts[2, buckets[k + 2]] += 1
+        counts[3, buckets[k + 3]] += 1
+    for k in range(whole, len(values)):
+        counts[0, buckets[k]] += 1
     bucket, before = 0, 0
-    while before + counts[bucket] <= rank:
-        before += counts[bucket]
+    while True:
+        here = counts[0, bucket] + counts[1, bucket] + counts[2, bucket] + counts[3, bucket]
+        if before + here > rank:
+            break
+        before += here
         bucket += 1
-    inside = np.empty(counts[bucket], values.dtype)
+    inside = np.empty(here, values.dtype)
     filled = 0
     above = np.inf
     for k in range(len(values)):
-        if mask[k]:
-            key = keys[k]
-            key = key | np.uint32(0x80000000) if key >> 31 == 0 else ~key
-            place = key >> BUCKET_SHIFT
-            if place == bucket:
-                inside[filled] = values[k]
-                filled += 1
-            elif place > bucket and values[k] < above:
-                above = values[k]
+        place = buckets[k]
+        if place == bucket:
+            inside[filled] = values[k]
+            filled += 1
+        elif bucket < place < outside and values[k] < above:
+            above = values[k]
     inside.sort()
     out = np.empty(2, values.dtype)
     out[0] = inside[rank - before]
