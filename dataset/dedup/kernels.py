@@ -24,16 +24,28 @@ def _ratio_matches(
     kept = 0
     if len(train) < 2:
         return kept_query[:0], kept_train[:0]
+    # Each query's distances to all train descriptors, word by word over a transposed
+    # copy, then their minimum, its first place and the least of the others: loops over
+    # contiguous values that compile to vector instructions.
+    words, count = train.shape[1], len(train)
+    planes = np.ascontiguousarray(train.T)
+    distance = np.empty(count, np.int64)
+    far = 1 << 30
     for i in range(len(query)):
-        best, second, nearest = 1 << 30, 1 << 30, -1
-        for j in range(len(train)):
-            d = 0
-            for word in range(query.shape[1]):
-                d += popcount(query[i, word] ^ train[j, word])
-            if d < best:
-                best, second, nearest = d, best, j
-            elif d < second:
-                second = d
+        distance[:] = 0
+        for word in range(words):
+            bits = query[i, word]
+            for j in range(count):
+                distance[j] += popcount(bits ^ planes[word, j])
+        best = far
+        for j in range(count):
+            best = min(best, distance[j])
+        nearest = 0
+        while distance[nearest] != best:
+            nearest += 1
+        second = far
+        for j in range(count):
+            second = min(second, distance[j] if j != nearest else far)
         if best < ratio * second:
             kept_query[kept], kept_train[kept] = i, nearest
             kept += 1
