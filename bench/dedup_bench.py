@@ -12,7 +12,10 @@
    candidates per image (and those past the chroma gate), and the extrapolation to
    100,000 images (target < 5 min), from the wall clock and from the CPU seconds of the
    command (which other jobs on a shared machine do not inflate); with ``--speed-photos``
-   also on a larger look-alike set (10,000-20,000 images: the extrapolation's basis).
+   also on a larger look-alike set (10,000-20,000 images: the extrapolation's basis);
+   with ``--growth`` this checkout's CPU seconds on a look-alike set, its first half and
+   60 of its images, fitted as ``a + b n + c n^2`` (look-alikes crowd the search's radius
+   as the set grows) and extrapolated to 100,000 images.
 3. Hashing throughput per core on 1000x800 JPEGs.
 4. Candidate search on 120,000 and 1,000,000 random hashes (5% planted near copies) at
    radius 8 and the default radius (target: 1M in < 30 s), with ``--baseline-repo`` that
@@ -22,6 +25,7 @@
     PYTHONPATH=. python bench/dedup_bench.py --quick              # small sets, 120k search
     PYTHONPATH=. nice -n 5 python bench/dedup_bench.py --quick --baseline-repo /work/main \
         --speed-photos 6000 --search-sizes 120000,1000000          # the figures of record
+    PYTHONPATH=. nice -n 5 python bench/dedup_bench.py --growth 11000   # the fit to 100,000
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ from dataset.synthetic.near_duplicates import (  # noqa: E402
 
 RETAILER_120K_S = 30 * 60
 BRUTE_SAMPLE = 20_000
+GROWTH_SMALLEST = 60  # images of the smallest run of --growth: the command's start-up
 
 
 # 1. Quality on both sets ------------------------------------------------------------------
@@ -171,6 +176,42 @@ def speed_row(label: str, summary: dict[str, Any]) -> list[str]:
             f"{seconds:.1f} s ({stages})", rate, f"{seconds / images * 1e3:.1f}",
             f"{seconds / images * 100_000 / 60:.1f} min", f"{cpu / images * 1e3:.1f}",
             f"{cpu / images * 100_000 / 2 / 60:.1f} min"]  # fmt: skip
+
+
+def growth_rows(root: str, photos: int, seed: int) -> tuple[list[list[str]], str, float]:
+    """This checkout's command on a look-alike set of ``photos`` distinct photos, on its
+    first half and on its first :data:`GROWTH_SMALLEST` images (largest first): a table,
+    the fit ``a + b n + c n^2`` of the CPU seconds (and of the search's alone) extrapolated
+    to 100,000 images, and the generation time (not counted)."""
+    started = time.perf_counter()
+    evalset = store_set(open_store(root), "growth", lookalike_set(photos, seed), "growth")
+    generate_s = time.perf_counter() - started
+    total = len(evalset.manifest)
+    summaries = [
+        run_cli(REPO, root, evalset.manifest.iloc[:images], f"datasets/growth{images}")[1]
+        for images in (total, total // 2, GROWTH_SMALLEST)
+    ]
+    images = np.array([s["images"] for s in summaries], float)
+    powers = np.stack([np.ones(3), images, images**2], axis=1)
+    whole = np.linalg.solve(powers, [s["cpu_s"] for s in summaries])
+    search = np.linalg.solve(powers, [s["cpu_timings"]["search_s"] for s in summaries])
+    rows = [
+        [f"{s['images']:,}", "{:.1f} / {:.1f}".format(*s["load"]),
+         f"{s['candidate_pairs'] / s['images']:.2f}", f"{s['cpu_s']:.1f}",
+         f"{s['cpu_s'] / s['images'] * 1e3:.2f}", f"{s['cpu_timings']['search_s']:.2f}"]
+        for s in summaries
+    ]  # fmt: skip
+    n = 100_000
+    at = whole @ [1, n, n**2]
+    fit = (
+        f"Fitted as `a + b n + c n^2` to the three: a = {whole[0]:.1f} s, b = "
+        f"{whole[1] * 1e3:.2f} ms per image, c = {whole[2]:.3g} s; 100,000 images: {at:.0f} s "
+        f"of CPU, **{at / 2 / 60:.1f} min over the 2 cores** "
+        f"({(at - whole[2] * n**2) / 2 / 60:.1f} min without the quadratic term); the search "
+        f"alone {search @ [1, n, n**2]:.0f} s of CPU at 100,000, {search[2] * n**2:.0f} s of "
+        "it quadratic."
+    )
+    return rows, fit, generate_s
 
 
 # 3. Hashing throughput -------------------------------------------------------------------
@@ -313,6 +354,9 @@ def main() -> int:
     parser.add_argument("--speed-photos", type=int,
                         help="also time the stage on a look-alike set of this many distinct "
                              "photos (about 1.8 images each; generation not counted)")  # fmt: skip
+    parser.add_argument("--growth", type=int,
+                        help="only fit this checkout's CPU seconds on a look-alike set of this "
+                             "many distinct photos, its half and 60 images (to 100,000)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2)
     args = parser.parse_args()
@@ -320,6 +364,15 @@ def main() -> int:
     if args.calibrate:
         header("Dedup calibration", f"tuning set: look-alikes, {photos:,} photos, seed 1")
         print(calibration(photos, args.min_precision), "\n")
+        return 0
+    if args.growth:
+        with tempfile.TemporaryDirectory(prefix="dedup-growth-") as root:
+            rows, fit, generate_s = growth_rows(root, args.growth, args.seed + 1)
+        header("Dedup growth", f"look-alikes, {args.growth:,} distinct photos, seed "
+                               f"{args.seed + 1}, generated in {generate_s:.0f} s (not counted)")  # fmt: skip
+        table(["images", "load average (start / end)", "candidates per image",
+               "CPU s (whole command)", "CPU ms per image", "search CPU s"], rows)  # fmt: skip
+        print(fit, "\n")
         return 0
     sizes = [int(s) for s in (args.search_sizes or ("120000" if args.quick else
                                                      "120000,1000000")).split(",")]  # fmt: skip

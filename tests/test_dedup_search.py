@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset.dedup.probe import chroma_distances
+from dataset.dedup.probe import _block_bound, chroma_distances
 from dataset.dedup.search import (
     _chunk_layout,
+    block_means,
     brute_force_pairs,
     near_pairs,
     nearest_of_either,
@@ -71,7 +72,13 @@ def test_gate_and_cap_in_the_probe_keep_the_pairs_of_all_pairs_gated(
     grids = (base + rng.integers(0, 17, (len(hashes), 144, 2))).astype(np.uint8)
     grids[16:46] = 40  # half the crowd of equal hashes: one colour, the other half mixed
     left, right, dist = near_pairs(hashes, 12, workers=1)
-    passed = chroma_distances(grids, left, right) <= 9.0
+    distances = chroma_distances(grids, left, right)
+    passed = distances <= 9.0
+    # The probe skips the gate where the block means' bound exceeds it: a lower bound.
+    blocks = block_means(grids)
+    pairs = zip(left[:300], right[:300], strict=True)
+    bounds = np.array([_block_bound(blocks, i, j) for i, j in pairs])
+    assert (bounds <= distances[:300] + 1e-4).all() and (bounds > 9.0).any()
     left, right, dist = left[passed], right[passed], dist[passed]
     kept = nearest_of_either(left, right, dist, count)
     got = nearest_pairs(hashes, 12, count, grids, 9.0, workers=workers)

@@ -33,7 +33,7 @@ from PIL import Image
 from dataset.core.store import Store, open_store
 from dataset.dedup.pixels import spill
 from dataset.dedup.verify import CHROMA_GRID, feature_pixels
-from dataset.images.background import object_box
+from dataset.images.background import median, object_box
 from dataset.images.safe import BadImage, open_image
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def perceptual_hash(image: Image.Image) -> int:
     below the gap between a coefficient and the median) instead of two full DCTs."""
     pixels = np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS), np.float64)
     low = _DCT_LOW @ pixels @ _DCT_LOW.T
-    return _bits(low > np.median(low))
+    return _bits(low > median(low))
 
 
 def fourier_magnitude_hash(image: Image.Image) -> int:
@@ -98,7 +98,7 @@ def fourier_magnitude_hash(image: Image.Image) -> int:
     spectrum = np.abs(np.fft.rfft2((grey - grey.mean()) * _HANNING))  # soft borders
     # Rows 0..7 and 56..63 hold the low vertical frequencies; columns 1..4 (DC excluded).
     low = np.log1p(np.concatenate([spectrum[:8, 1:5], spectrum[-8:, 1:5]]))
-    return _bits(low > np.median(low))
+    return _bits(low > median(low))
 
 
 def hash_image(

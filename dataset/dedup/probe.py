@@ -21,11 +21,16 @@ def _grown(values: np.ndarray) -> np.ndarray:
 
 # chunks, hashes, order, starts, masks: one table of dataset.dedup.search._table
 Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-# grids (n, cells, 2) of the chroma gate, max_chroma, and each item's nearest partners
-# (n, count) so far, ascending by (distance, partner): empty arrays (count 0) for all pairs
-Nearest = tuple[np.ndarray, float, np.ndarray, np.ndarray]
+# grids (n, cells, 2) of the chroma gate, max_chroma, each item's nearest partners (n,
+# count) so far, ascending by (distance, partner), and the grids' block means (n, blocks, 2;
+# see dataset.dedup.search.block_means): empty arrays (count 0) for all pairs
+Nearest = tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]
 NO_PARTNER = 2**62  # the partner of an empty place of a nearest list: ranks last
 NO_DISTANCE = 255
+# The block bound and the gate's distance are rounded differently (float64 against cell
+# distances rounded to float32: 1e-7 of at most 361); a bound this far above the gate is
+# above it whatever the rounding.
+BOUND_SLACK = 1e-3
 
 
 def _tile_pairs(
@@ -36,12 +41,14 @@ def _tile_pairs(
     out: tuple[np.ndarray, np.ndarray, np.ndarray],
     found: int,
     nearest: Nearest,
+    earlier: np.ndarray,
 ) -> int:
     """Adds the pairs found from the items of ``tile`` to ``out`` from row ``found`` on;
     the new row count, or -1 when ``out`` is full (the caller grows it and runs the tile
     again). ``out`` is never reassigned here: the hot loop stays free of reference counts.
     With nearest lists (``nearest``), a pair is offered to them instead (:func:`_offer`)
-    and ``out`` stays empty: memory does not grow with the pairs within the radius.
+    and ``out`` stays empty: memory does not grow with the pairs within the radius. A pair
+    that a chunk of ``earlier`` finds (:func:`_found_before`) is left to that chunk.
     """
     chunks, hashes, order, starts, masks = table
     left, right, dist = out
@@ -57,7 +64,7 @@ def _tile_pairs(
             h = hashes[p]
             for q in range(p + 1 if mask == 0 else starts[target], starts[target + 1]):
                 d = popcount(h ^ hashes[q])
-                if d <= radius:
+                if d <= radius and not _found_before(earlier, h ^ hashes[q]):
                     i, j = min(order[p], order[q]), max(order[p], order[q])
                     if capped:
                         _offer(nearest, i, j, d)
@@ -69,15 +76,29 @@ def _tile_pairs(
     return found
 
 
+def _found_before(earlier: np.ndarray, difference: np.uint64) -> bool:
+    """Whether one of the chunks ``earlier`` ((k, 3) uint64 rows: shift, mask of the
+    chunk's bits, budget) finds a pair whose hashes differ by ``difference``: a pair close
+    in several chunks is offered once, by the first (a look-alike of another colour would
+    otherwise pass the bound and the gate again in each)."""
+    for c in range(earlier.shape[0]):
+        if popcount((difference >> earlier[c, 0]) & earlier[c, 1]) <= np.int64(earlier[c, 2]):
+            return True
+    return False
+
+
 def _offer(nearest: Nearest, i: int, j: int, d: int) -> None:
     """Puts the pair ``(i, j)`` at distance ``d`` into the nearest lists of ``i`` and
     ``j`` where it ranks, if its colours pass the gate: the gate is computed only for a
-    pair that would rank (look-alikes of other colours crowd the radius)."""
-    grids, max_chroma, best_dist, best_other = nearest
+    pair that would rank (look-alikes of other colours crowd the radius), and not at all
+    where the block means alone put it above the gate (:func:`_block_bound`)."""
+    grids, max_chroma, best_dist, best_other, blocks = nearest
     count = best_dist.shape[1]
     place_i = _place(best_dist, best_other, i, j, d)
     place_j = _place(best_dist, best_other, j, i, d)
     if place_i == count and place_j == count:
+        return
+    if _block_bound(blocks, i, j) > max_chroma + BOUND_SLACK:
         return
     if _chroma_distance(grids, i, j) > max_chroma:
         return
@@ -118,11 +139,13 @@ def _probe_tiles(
     tile_bits: int,
     radius: int,
     nearest: Nearest,
+    earlier: np.ndarray,
     tiles: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``(i, j, distance)``, ``i < j``, within ``radius``, found from the items of
-    ``tiles`` through ``masks`` (a table of :func:`dataset.dedup.search._table`); with
-    nearest lists (``nearest``: see :data:`Nearest`), none: the pairs go to the lists.
+    ``tiles`` through ``masks`` (a table of :func:`dataset.dedup.search._table`) and not
+    through the chunks ``earlier`` (see :func:`_found_before`); with nearest lists
+    (``nearest``: see :data:`Nearest`), none: the pairs go to the lists.
 
     A tile is the sorted positions of the chunk values ``[t << tile_bits, (t + 1) <<
     tile_bits)``; ``v ^ f`` of its values stays in tile ``t ^ (f >> tile_bits)``. Of the two
@@ -136,7 +159,7 @@ def _probe_tiles(
         while done < 0:
             done = _tile_pairs(
                 (chunks, hashes, order, starts, masks), tile_bits, radius, tile, out, found,
-                nearest,
+                nearest, earlier,
             )  # fmt: skip
             if done < 0:
                 out = (_grown(out[0]), _grown(out[1]), _grown(out[2]))
@@ -158,6 +181,19 @@ def _chroma_distance(grids: np.ndarray, i: int, j: int) -> float:
     return float(np.float32(total / cells))
 
 
+def _block_bound(blocks: np.ndarray, i: int, j: int) -> float:
+    """A lower bound of :func:`_chroma_distance` of items ``i`` and ``j`` from their
+    weighted block means (``blocks``: (n, blocks, 2)): the mean of the cells' distances
+    within a block is at least the distance of the block's two means (the triangle
+    inequality), so the sum over blocks is at most the gate's distance."""
+    a, b = blocks[i], blocks[j]
+    total = 0.0
+    for k in range(blocks.shape[1]):
+        da, db = a[k, 0] - b[k, 0], a[k, 1] - b[k, 1]
+        total += np.sqrt(da * da + db * db)
+    return total
+
+
 def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """:func:`_chroma_distance` of each pair ``(left[k], right[k])``, read in place
     instead of gathered."""
@@ -167,8 +203,8 @@ def _chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) ->
     return out
 
 
-(_grown, _chroma_distance, _place, _insert, _offer, _tile_pairs, probe_tiles,
- chroma_distances) = compiled(
-    _grown, _chroma_distance, _place, _insert, _offer, _tile_pairs, _probe_tiles,
-    _chroma_distances,
+(_grown, _chroma_distance, _block_bound, _place, _insert, _offer, _found_before, _tile_pairs,
+ probe_tiles, chroma_distances) = compiled(
+    _grown, _chroma_distance, _block_bound, _place, _insert, _offer, _found_before,
+    _tile_pairs, _probe_tiles, _chroma_distances,
 )  # fmt: skip

@@ -30,8 +30,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the probe compiles its loops on import: only when the search runs
+    from dataset.dedup.probe import Nearest
 
 BITS = 64
 MAX_CHUNK_BITS = 24  # bucket tables of 2^24 entries (64 MiB of int32 each) at most
@@ -41,6 +45,7 @@ MAX_CHUNK_BITS = 24  # bucket tables of 2^24 entries (64 MiB of int32 each) at m
 LOOKUP_COST = 7.0
 TILE_ITEMS = 4096  # items per tile: their hashes (32 KiB) stay in the L1/L2 cache
 TILES_PER_THREAD = 8  # tasks per thread and chunk: an uneven tile does not idle a core
+BOUND_BLOCKS = 3  # the chroma grid's blocks per side whose means bound the gate's distance
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ def near_pairs(
         empty = np.empty(0, np.int64)
         return empty, empty, np.empty(0, np.uint8)
     no_lists = (np.empty((0, 0, 2), np.uint8), 0.0, np.empty((0, 0), np.uint8),
-                np.empty((0, 0), np.int64))  # fmt: skip
+                np.empty((0, 0), np.int64), np.empty((0, 0, 2)))  # fmt: skip
     results = _probe(hashes, radius, [no_lists] * max(1, workers))
     left = np.concatenate([r[0] for r in results])
     right = np.concatenate([r[1] for r in results])
@@ -133,7 +138,8 @@ def nearest_pairs(
     The gate and the cap run inside the probe's loop: each thread keeps every item's
     ``count`` nearest partners so far, so memory grows with the items, not with the
     pairs within the radius (on look-alike photos those grow with the square of the
-    set), and a pair's colours are compared only when it would rank.
+    set), and a pair's colours are compared only when it would rank and its grids' block
+    means (:func:`block_means`) do not already put it above ``max_chroma``.
     """
     from dataset.dedup.probe import NO_DISTANCE, NO_PARTNER
 
@@ -142,14 +148,15 @@ def nearest_pairs(
     if len(hashes) < 2:
         return empty, empty
     cells = np.ascontiguousarray(grids.reshape(len(hashes), -1, 2))
+    blocks = block_means(cells)
     lists = [
         (cells, float(max_chroma), np.full((len(hashes), count), NO_DISTANCE, np.uint8),
-         np.full((len(hashes), count), NO_PARTNER, np.int64))
+         np.full((len(hashes), count), NO_PARTNER, np.int64), blocks)
         for _thread in range(max(1, workers))
     ]  # fmt: skip
     _probe(hashes, radius, lists)
     lefts, rights, dists = [empty], [empty], [np.empty(0, np.uint8)]
-    for _cells, _gate, best_dist, best_other in lists:
+    for _cells, _gate, best_dist, best_other, _blocks in lists:
         item, place = np.nonzero(best_other != NO_PARTNER)
         other = best_other[item, place]
         lefts.append(np.minimum(item, other))
@@ -162,6 +169,27 @@ def nearest_pairs(
     )
     kept = nearest_of_either(left, right, dist, count)
     return left[kept], right[kept]
+
+
+def block_means(cells: np.ndarray, per_side: int = BOUND_BLOCKS) -> np.ndarray:
+    """The square grids ``cells`` ((n, side * side, 2)) cut into ``per_side`` x
+    ``per_side`` blocks: each block's mean (a*, b*) weighted by its share of the cells,
+    (n, blocks, 2) float64. The sum of the distances of two grids' weighted block means is
+    at most their mean cell distance (the gate's): a pair whose sum exceeds ``max_chroma``
+    fails the gate, without the 144 cell distances (nine in ten of the look-alikes of
+    another colour, where the grid's overall mean alone finds eight).
+
+    >>> cells = np.zeros((2, 16, 2), np.uint8); cells[1, :8] = 4
+    >>> block_means(cells, 2)[1].tolist()
+    [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+    """
+    side = math.isqrt(cells.shape[1])
+    if side * side != cells.shape[1]:
+        raise ValueError(f"chroma grids must be square; received {cells.shape[1]} cells")
+    grid = cells.reshape(len(cells), side, side, 2).astype(np.float64)
+    edges = np.linspace(0, side, min(per_side, side) + 1).round().astype(int)[:-1]
+    sums = np.add.reduceat(np.add.reduceat(grid, edges, axis=1), edges, axis=2)
+    return np.ascontiguousarray(sums.reshape(len(cells), -1, 2) / side**2)
 
 
 def nearest_of_either(
@@ -180,7 +208,7 @@ def nearest_of_either(
 
 
 def _probe(
-    hashes: np.ndarray, radius: int, lists: list[tuple[np.ndarray, float, np.ndarray, np.ndarray]]
+    hashes: np.ndarray, radius: int, lists: list[Nearest]
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The probe's pairs, one result per task; one thread per entry of ``lists`` (the
     nearest lists a thread writes, or empty ones: see :data:`probe.Nearest`)."""
@@ -191,8 +219,10 @@ def _probe(
     for entry in lists:
         free.put(entry)
     results: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    searched: list[tuple[int, int, int]] = []  # (shift, bits, budget) of the chunks done
     with ThreadPoolExecutor(workers) as pool:
         for chunk in _chunk_layout(len(hashes), radius):
+            earlier = np.array(searched, np.uint64).reshape(-1, 3)
             table = _table(hashes, chunk)
             masks = np.array(_masks(chunk.width, chunk.budget), np.int64)
             per_value = len(hashes) / 2**chunk.width
@@ -204,14 +234,17 @@ def _probe(
             probe = partial(probe_tiles, table.chunks, table.hashes, table.order, table.starts,
                             masks, tile_bits, radius)  # fmt: skip
 
-            def task(share: np.ndarray, probe: Callable = probe) -> tuple:
+            def task(
+                share: np.ndarray, probe: Callable = probe, earlier: np.ndarray = earlier
+            ) -> tuple:
                 entry = free.get()
                 try:
-                    return probe(entry, share)
+                    return probe(entry, earlier, share)
                 finally:
                     free.put(entry)
 
             results.extend(pool.map(task, shares))
+            searched.append((chunk.shift, (1 << chunk.width) - 1, chunk.budget))
     return results
 
 

@@ -24,23 +24,46 @@ MIN_CONTRAST = 18.0
 MIN_OBJECT_FRACTION = 0.01
 
 
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a float array without NaN, the same number (the
+    middle value, or the mean of the two middle values in the array's dtype) from one
+    partition, without ``np.median``'s general machinery (about 10 us a call; dedup makes
+    seven an image).
+
+    >>> median(np.array([3, 1, 2, 10], np.float32)), median(np.array([[5.0, 1.0, 4.0]]))
+    (2.5, 4.0)
+    """
+    values = values.ravel()
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, middle)[middle])
+    low, high = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return float((low + high) / 2)
+
+
 def border_stats(gray: np.ndarray) -> tuple[float, float]:
     """Median grey level of the 1-pixel border and its median absolute deviation."""
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]]).astype(np.float32)
-    median = float(np.median(border))
-    return median, float(np.median(np.abs(border - median)))
+    centre = median(border)
+    return centre, median(np.abs(border - centre))
 
 
 def object_box(gray: np.ndarray, *, require_plain: bool = True) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` (exclusive ends) of what differs from the border, else ``None``.
 
-    ``None`` when the border is not plain (``require_plain``) or nothing stands out.
+    ``gray``: grey levels (uint8). ``None`` when the border is not plain
+    (``require_plain``) or nothing stands out.
     """
-    median, mad = border_stats(gray)
+    centre, mad = border_stats(gray)
     if require_plain and mad > PLAIN_BORDER_MAD:
         return None
-    differs = np.abs(gray.astype(np.float32) - median) > max(MIN_CONTRAST, 3.0 * mad)
-    if differs.mean() < MIN_OBJECT_FRACTION:
+    # The levels that differ, |level - centre| > threshold in float32, lie outside one
+    # interval of levels: two comparisons of the uint8 pixels instead of the test in
+    # float32 on every pixel (a quarter of the cost).
+    levels = np.abs(np.arange(256, dtype=np.float32) - centre) > max(MIN_CONTRAST, 3.0 * mad)
+    backdrop = np.flatnonzero(~levels)
+    differs = (gray < backdrop[0]) | (gray > backdrop[-1])
+    if np.count_nonzero(differs) / differs.size < MIN_OBJECT_FRACTION:
         return None
     cols = np.flatnonzero(differs.any(axis=0))
     rows = np.flatnonzero(differs.any(axis=1))
