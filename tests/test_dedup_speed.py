@@ -13,7 +13,7 @@ import pytest
 
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig
-from dataset.dedup.geometry import EDGE_PERCENTILE, RATIO, _bin_sum, _scale
+from dataset.dedup.geometry import EDGE_PERCENTILE, FIT_RATIO, RATIO, _bin_sum, _scale
 from dataset.dedup.hashing import CACHE_VERSION, chroma_grids, compute_hashes
 from dataset.dedup.kernels import ratio_matches
 from dataset.dedup.schedule import pair_streams
@@ -165,14 +165,22 @@ def test_ratio_matches_are_the_brute_force_two_nearest_and_the_ratio_test() -> N
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     failed = 0
     for query, train in ((words, copy), (copy, words), (words[:50], words[50:52])):
-        pairs = matcher.knnMatch(query, train, k=2)
-        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-        got = ratio_matches(query.view(np.uint64), train.view(np.uint64), RATIO)
-        assert [(m.queryIdx, m.trainIdx) for m in good] == list(
-            zip(*(g.tolist() for g in got), strict=True)
+        pairs = [p for p in matcher.knnMatch(query, train, k=2) if len(p) == 2]
+        passing = {
+            ratio: [(p[0].queryIdx, p[0].trainIdx) for p in pairs
+                    if p[0].distance < ratio * p[1].distance]
+            for ratio in (RATIO, FIT_RATIO)
+        }  # fmt: skip
+
+        matched, nearest, strict = ratio_matches(
+            query.view(np.uint64), train.view(np.uint64), FIT_RATIO, RATIO
         )
-        assert len(good) > 0
-        failed += len(query) - len(good)
+        got = list(zip(matched.tolist(), nearest.tolist(), strict=True))
+        assert got == passing[FIT_RATIO]
+        distinctive = [m for m, passes in zip(got, strict, strict=True) if passes]
+        assert distinctive == passing[RATIO]
+        assert len(passing[RATIO]) > 0
+        failed += len(query) - len(passing[RATIO])
     assert failed > 0
 
 

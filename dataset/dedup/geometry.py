@@ -126,11 +126,11 @@ def match(
         return dict(NO_MATCH)
     from dataset.dedup.kernels import ratio_matches
 
-    distinctive = ratio_matches(a.words, b.words, RATIO)[0]
-    if len(distinctive) < max(4, min_inliers):
-        return {**NO_MATCH, "matches": float(len(distinctive))}
-    # The same nearest neighbours: the distinctive matches are a subset of these.
-    query, train = ratio_matches(a.words, b.words, FIT_RATIO)
+    # The distinctive matches are those of the looser test that pass the strict one.
+    query, train, distinctive = ratio_matches(a.words, b.words, FIT_RATIO, RATIO)
+    matches = int(distinctive.sum())
+    if matches < max(4, min_inliers):
+        return {**NO_MATCH, "matches": float(matches)}
     source, target = a.points[query], b.points[train]
     # A similarity (scale, rotation, shift): what crops, resizes, shifts and rotations
     # of a photo do. A homography's extra freedom lets RANSAC slide along the stripes of
@@ -140,13 +140,13 @@ def match(
         maxIters=RANSAC_ITERATIONS, confidence=0.995, refineIters=10,
     )  # fmt: skip
     if similarity is None or not _plausible(similarity):
-        return {**NO_MATCH, "matches": float(len(distinctive))}
+        return {**NO_MATCH, "matches": float(matches)}
     transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
     # Only the distinctive inliers say how much of the photo the fit explains: the
     # looser matches of a look-alike's shared outline would raise its ratio as well.
-    inliers = int((mask.ravel().astype(bool) & np.isin(query, distinctive)).sum())
+    inliers = int((mask.ravel().astype(bool) & distinctive).sum())
     scores = {
-        "matches": float(len(distinctive)),
+        "matches": float(matches),
         "inliers": float(inliers),
         "inlier_ratio": inliers / max(_matchable(a, b, transform), 1),
     }

@@ -12,18 +12,21 @@ from dataset.dedup.jit import compiled, popcount
 
 
 def _ratio_matches(
-    query: np.ndarray, train: np.ndarray, ratio: float
-) -> tuple[np.ndarray, np.ndarray]:
+    query: np.ndarray, train: np.ndarray, ratio: float, strict_ratio: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lowe's ratio test on ORB descriptors (rows of uint64 words): the indices of the
     queries whose nearest train descriptor (Hamming distance) is nearer than ``ratio``
     times the second nearest, and that nearest; what a brute-force 2-NN match
     (``cv2.BFMatcher(NORM_HAMMING).knnMatch(k=2)``) and the test give, in query order (a
-    tie for the nearest never passes, so the nearest is unique)."""
+    tie for the nearest never passes, so the nearest is unique). Third: whether each
+    match also passes the test at ``strict_ratio`` (<= ``ratio``: the matches of that
+    test, from the same distances)."""
     kept_query = np.empty(len(query), np.int64)
     kept_train = np.empty(len(query), np.int64)
+    strict = np.zeros(len(query), np.bool_)
     kept = 0
     if len(train) < 2:
-        return kept_query[:0], kept_train[:0]
+        return kept_query[:0], kept_train[:0], strict[:0]
     # Each query's distances to all train descriptors, word by word over a transposed
     # copy, then their minimum, its first place and the least of the others: loops over
     # contiguous values that compile to vector instructions.
@@ -48,8 +51,9 @@ def _ratio_matches(
             second = min(second, distance[j] if j != nearest else far)
         if best < ratio * second:
             kept_query[kept], kept_train[kept] = i, nearest
+            strict[kept] = best < strict_ratio * second
             kept += 1
-    return kept_query[:kept], kept_train[:kept]
+    return kept_query[:kept], kept_train[:kept], strict[:kept]
 
 
 BUCKET_SHIFT = 21  # buckets of the order statistics: the top 11 bits of a float32's key
