@@ -87,13 +87,13 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     assert stage1["recall"] >= 0.97
     assert stage1["precision"] < 0.5  # the hard negatives: hashes alone cannot tell
     # This set is held out: the thresholds are calibrated on dataset.synthetic.lookalikes
-    # (docs/dedup.md). Measured here: recall 0.97, precision 0.99; jpeg and brightness
-    # 1.00, resize 0.97, shift and crop 0.94.
+    # (docs/dedup.md). Measured here: recall 0.975, precision 0.99; jpeg, brightness and
+    # resize 1.00, shift 0.91, crop 0.97.
     assert both["recall"] >= 0.93 and both["precision"] >= 0.98
     for kind in ("jpeg", "resize", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
     # Shifts and 4% crops of a 128 px smooth render: a few keep too few of their ORB
-    # keypoints for the calibrated inlier ratio 0.16 (docs/dedup.md).
+    # keypoints for the calibrated inlier ratio 0.15 (docs/dedup.md).
     assert both["recall_shift"] >= 0.85 and both["recall_crop"] >= 0.85
 
 
