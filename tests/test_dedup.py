@@ -12,6 +12,7 @@ import pytest
 from dataset.core.store import open_store
 from dataset.dedup import DedupConfig, find_duplicates
 from dataset.dedup.calibrate import calibrate
+from dataset.dedup.geometry import Keypoints, keypoints
 from dataset.dedup.hashing import compute_hashes
 from dataset.dedup.pipeline import _candidates
 from dataset.dedup.search import brute_force_pairs, near_pairs
@@ -482,11 +483,7 @@ def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
 def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -> None:
     import cv2
 
-    from dataset.dedup.geometry import _warped_scores, keypoints
-
-    def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
-        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-        return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
+    from dataset.dedup.geometry import _warped_scores
 
     garment = np.full((160, 120, 3), 200, np.uint8)
     cv2.rectangle(garment, (30, 20), (90, 140), (70, 40, 40), -1)
@@ -500,34 +497,39 @@ def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -
     # A nearly opaque word across the garment's outline: the copy lacks some of the
     # original's outline, but only under its own added text.
     watermarked = cv2.addWeighted(marked("SOLD", (15, 100), (255, 255, 255)), 0.9, garment, 0.1, 0)
-    copy = _warped_scores(views(garment), views(watermarked), np.eye(3))
+    copy = _warped_scores(_views(garment), _views(watermarked), np.eye(3))
     assert copy["unmatched_edges"] > 0.001 and copy["uncovered_edges"] == 0.0
     # Two look-alikes: each lacks the other's word, placed elsewhere, and one its ring.
     one = marked("ABC", (38, 90), (20, 20, 20))
     other = marked("XYZ", (38, 125), (20, 20, 20))
     cv2.circle(other, (60, 50), 8, (70, 40, 40), 2)
-    lookalikes = _warped_scores(views(one), views(other), np.eye(3))
+    lookalikes = _warped_scores(_views(one), _views(other), np.eye(3))
     assert lookalikes["uncovered_edges"] > 0.003
 
 
 def test_the_fit_uses_the_looser_matches_and_counts_only_the_distinctive_ones() -> None:
     import cv2
 
-    from dataset.dedup.geometry import FIT_RATIO, RATIO, keypoints, match
+    from dataset.dedup.geometry import FIT_RATIO, RATIO, match
     from dataset.dedup.kernels import ratio_matches
     from dataset.synthetic.lookalikes import render_family_member
-
-    def views(rgb: np.ndarray):  # noqa: ANN202 - geometry's Keypoints
-        small = cv2.resize(rgb, (120, 160), interpolation=cv2.INTER_AREA)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
-        return keypoints(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), lab, 200)
 
     pixels = render_family_member(3, 7, plain=True)  # smooth: few distinctive corners
     shift = np.array([[1, 0, 6], [0, 1, -5]], np.float32)
     size = (pixels.shape[1], pixels.shape[0])
-    a, b = views(pixels), views(cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT))
+    shifted = cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT)
+    a, b = (_views(cv2.resize(p, (120, 160), interpolation=cv2.INTER_AREA))
+            for p in (pixels, shifted))  # fmt: skip
     loose, _, distinctive = ratio_matches(a.words, b.words, FIT_RATIO, RATIO)
     assert len(loose) > distinctive.sum()
     scores = match(a, b, min_inliers=12, min_inlier_ratio=0.0)
     assert scores["matches"] == distinctive.sum()
     assert 12 <= scores["inliers"] <= scores["matches"]
+
+
+def _views(rgb: np.ndarray) -> Keypoints:
+    """An RGB image's ORB keypoints (200) with its CIELAB, as stage 2's views hold them."""
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
