@@ -251,7 +251,9 @@ def _probe(
 def _unique_pairs(
     left: np.ndarray, right: np.ndarray, dist: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair once, sorted (a pair close in several chunks is found once per chunk)."""
+    """Each pair once, sorted by ``(i, j)`` (a pair sits in the nearest lists of both its
+    items and of several threads; the probe itself finds each pair once, by its first
+    chunk)."""
     key, first = np.unique(left * n + right, return_index=True)
     return key // n, key % n, dist[first]
 
