@@ -139,8 +139,8 @@ def nearest_pairs(
     The gate and the cap run inside the probe's loop: each thread keeps every item's
     ``count`` nearest partners so far, so memory grows with the items, not with the
     pairs within the radius (on look-alike photos those grow with the square of the
-    set), and a pair's colours are compared only when it would rank and its grids' block
-    means (:func:`block_means`) do not already put it above ``max_chroma``.
+    set), and a pair's colours are compared only when its distance could rank and its
+    grids' block means (:func:`block_means`) do not already put it above ``max_chroma``.
     """
     from dataset.dedup.probe import NO_PARTNER, NO_RANK
 
