@@ -533,3 +533,32 @@ def _views(rgb: np.ndarray) -> Keypoints:
 
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
+
+
+def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop() -> None:
+    import io
+
+    from PIL import Image
+
+    from dataset.dedup.verify import Thumbs, _thumbs, compare, image_views
+    from dataset.synthetic.lookalikes import render_family_member
+
+    config = DedupConfig()
+
+    def thumbs(pixels: np.ndarray) -> Thumbs:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+        views = image_views(buffer.getvalue(), config)
+        return _thumbs(views.keypoints.grey, views.box, views.chroma, config.thumb_size)
+
+    photo = render_family_member(10, 60, plain=True)  # smooth: phase correlation alone
+    height, width = photo.shape[:2]
+    cut_x, cut_y = round(0.04 * width), round(0.04 * height)
+    crop = photo[cut_y // 2 : height - cut_y // 2, cut_x // 2 : width - cut_x // 2]
+    lookalike = render_family_member(10, 61, plain=True)  # one cut and colour, its details
+    original, copy, other = thumbs(photo), thumbs(crop), thumbs(lookalike)
+    shifted_only = compare(original, copy, min_ncc=2.0)  # no score reaches 2: one scale
+    rescaled = compare(original, copy, config.min_ncc)
+    assert shifted_only[1] < config.min_edge_ncc <= rescaled[1]
+    assert rescaled[0] >= config.min_ncc
+    assert compare(original, other, config.min_ncc)[1] < config.min_edge_ncc

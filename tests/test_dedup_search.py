@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset.dedup.probe import _block_bound, chroma_distances
+from dataset.dedup.probe import RANK_SCALE, _block_bound, chroma_distances
 from dataset.dedup.search import (
     _chunk_layout,
     block_means,
@@ -80,8 +80,22 @@ def test_gate_and_cap_in_the_probe_keep_the_pairs_of_all_pairs_gated(
     bounds = np.array([_block_bound(blocks, i, j) for i, j in pairs])
     assert (bounds <= distances[:300] + 1e-4).all() and (bounds > 9.0).any()
     left, right, dist = left[passed], right[passed], dist[passed]
-    kept = nearest_of_either(left, right, dist, count)
+    rank = dist * RANK_SCALE + distances[passed]  # by distance, then colour
+    kept = nearest_of_either(left, right, rank, count)
     got = nearest_pairs(hashes, 12, count, grids, 9.0, workers=workers)
     assert 0.1 < passed.mean() < 0.9 and 0 < kept.sum() < len(kept)
     np.testing.assert_array_equal(left[kept], got[0])
     np.testing.assert_array_equal(right[kept], got[1])
+
+
+def test_of_a_crowd_at_one_hash_distance_the_closest_colours_are_kept() -> None:
+    # Four photos of one cut at hash distance 0: two look-alikes whose details change
+    # 10 and 12 cells of the chroma grid, and a copy of photo 0 one cell a little off.
+    # By index alone, photo 0 would keep look-alike 1 and lose its copy.
+    hashes = np.zeros(4, np.uint64)
+    grids = np.full((4, 144, 2), 100, np.uint8)
+    grids[1, :10] += 30
+    grids[2, :12] += 30
+    grids[3, 0] += 3
+    left, right = nearest_pairs(hashes, 10, 1, grids, 15.0)
+    assert set(zip(left.tolist(), right.tolist(), strict=True)) == {(0, 3), (1, 2)}

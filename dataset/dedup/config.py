@@ -43,10 +43,11 @@ class DedupConfig(BaseModel):
     decode_size: int = Field(128, ge=32, le=1024)  # JPEG DCT downscale keeps sides >= this
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)  # larger: a decompression bomb
     workers: int | None = Field(None, ge=1)  # processes (all stages); None: every core
-    # Candidates kept per image and hash kind, nearest hashes first, among the pairs the
-    # chroma gate (max_chroma) passes: look-alikes of one cut and colour crowd the radius
-    # as the set grows, a copy is nearly always among the closest. 2: measured on the
-    # tuning set (docs/dedup.md, Candidates).
+    # Candidates kept per image and hash kind, nearest hashes first and, at one distance,
+    # closest colours first, among the pairs the chroma gate (max_chroma) passes:
+    # look-alikes of one cut and colour crowd the radius as the set grows, a copy is
+    # nearly always among the closest. 2: measured on the tuning set (docs/dedup.md,
+    # Candidates).
     max_candidates: int = Field(2, ge=1)
     hash_cache_key: str | None = None  # None: <out>/hashes.parquet
 
@@ -65,9 +66,9 @@ class DedupConfig(BaseModel):
     # Up to max_overlaid_edges where at most max_uncovered_edges lie away from an overlay
     # of the other photo (a watermark); max_overlaid_edges <= max_unmatched_edges: off.
     max_uncovered_edges: float = Field(0.0, ge=0.0, le=1.0)
-    max_overlaid_edges: float = Field(0.022528, ge=0.0, le=1.0)
+    max_overlaid_edges: float = Field(0.017501, ge=0.0, le=1.0)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)
-    min_edge_ncc: float = Field(0.974367, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
+    min_edge_ncc: float = Field(0.967874, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
     max_chroma: float = Field(15.0, ge=0.0)  # mean CIELAB (a*, b*) distance
     max_shift: float = Field(0.15, gt=0.0, le=0.5)  # of the thumbnail side
 

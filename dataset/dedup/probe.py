@@ -21,12 +21,19 @@ def _grown(values: np.ndarray) -> np.ndarray:
 
 # chunks, hashes, order, starts, masks: one table of dataset.dedup.search._table
 Table = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-# grids (n, cells, 2) of the chroma gate, max_chroma, each item's nearest partners (n,
-# count) so far, ascending by (distance, partner), and the grids' block means (n, blocks, 2;
-# see dataset.dedup.search.block_means): empty arrays (count 0) for all pairs
+# grids (n, cells, 2) of the chroma gate, max_chroma, the ranks (RANK_SCALE) and partners
+# of each item's nearest partners (n, count) so far, ascending by (rank, partner), and the
+# grids' block means (n, blocks, 2; see dataset.dedup.search.block_means): empty arrays
+# (count 0) for all pairs
 Nearest = tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]
 NO_PARTNER = 2**62  # the partner of an empty place of a nearest list: ranks last
-NO_DISTANCE = 255
+NO_RANK = np.inf
+# A partner's rank: its hash distance times RANK_SCALE plus its chroma distance (at most
+# 361 for 8-bit a*, b*), which orders by distance, then colour. Look-alikes of one cut and
+# colour lie at one hash distance, often 0, in a crowd; of those, the partner whose colours
+# are closest first: a copy's grid differs less than a look-alike's, whose detail (a
+# logo, a word) changes a few cells; the index alone chose by chance.
+RANK_SCALE = 1024.0
 # The block bound and the gate's distance are rounded differently (float64 against cell
 # distances rounded to float32: 1e-7 of at most 361); a bound this far above the gate is
 # above it whatever the rounding.
@@ -89,45 +96,49 @@ def _found_before(earlier: np.ndarray, difference: np.uint64) -> bool:
 
 def _offer(nearest: Nearest, i: int, j: int, d: int) -> None:
     """Puts the pair ``(i, j)`` at distance ``d`` into the nearest lists of ``i`` and
-    ``j`` where it ranks, if its colours pass the gate: the gate is computed only for a
-    pair that would rank (look-alikes of other colours crowd the radius), and not at all
-    where the block means alone put it above the gate (:func:`_block_bound`)."""
-    grids, max_chroma, best_dist, best_other, blocks = nearest
-    count = best_dist.shape[1]
-    place_i = _place(best_dist, best_other, i, j, d)
-    place_j = _place(best_dist, best_other, j, i, d)
-    if place_i == count and place_j == count:
+    ``j`` where it ranks (:data:`RANK_SCALE`), if its colours pass the gate: the gate is
+    computed only for a pair whose distance could rank (look-alikes of other colours crowd
+    the radius), and not at all where the block means alone put it above the gate
+    (:func:`_block_bound`)."""
+    grids, max_chroma, best_rank, best_other, blocks = nearest
+    count = best_rank.shape[1]
+    floor = d * RANK_SCALE  # the pair's rank at least
+    if floor > best_rank[i, count - 1] and floor > best_rank[j, count - 1]:
         return
     if _block_bound(blocks, i, j) > max_chroma + BOUND_SLACK:
         return
-    if _chroma_distance(grids, i, j) > max_chroma:
+    chroma = _chroma_distance(grids, i, j)
+    if chroma > max_chroma:
         return
+    rank = floor + chroma
+    place_i = _place(best_rank, best_other, i, j, rank)
+    place_j = _place(best_rank, best_other, j, i, rank)
     if place_i < count:
-        _insert(best_dist, best_other, i, place_i, j, d)
+        _insert(best_rank, best_other, i, place_i, j, rank)
     if place_j < count:
-        _insert(best_dist, best_other, j, place_j, i, d)
+        _insert(best_rank, best_other, j, place_j, i, rank)
 
 
-def _place(best_dist: np.ndarray, best_other: np.ndarray, i: int, j: int, d: int) -> int:
-    """Where partner ``j`` at distance ``d`` would enter ``i``'s list: its rank, or the
-    list's length where it does not rank or is there already."""
-    count = best_dist.shape[1]
+def _place(best_rank: np.ndarray, best_other: np.ndarray, i: int, j: int, rank: float) -> int:
+    """Where partner ``j`` of ``rank`` would enter ``i``'s list: its place, or the list's
+    length where it does not rank or is there already."""
+    count = best_rank.shape[1]
     for place in range(count):
         if best_other[i, place] == j:
             return count
-        if d < best_dist[i, place] or (d == best_dist[i, place] and j < best_other[i, place]):
+        if rank < best_rank[i, place] or (rank == best_rank[i, place] and j < best_other[i, place]):
             return place
     return count
 
 
 def _insert(
-    best_dist: np.ndarray, best_other: np.ndarray, i: int, place: int, j: int, d: int
+    best_rank: np.ndarray, best_other: np.ndarray, i: int, place: int, j: int, rank: float
 ) -> None:
-    """Partner ``j`` at distance ``d`` into ``i``'s list at ``place``, the later ones
-    moved down and the last dropped."""
-    for s in range(best_dist.shape[1] - 1, place, -1):
-        best_dist[i, s], best_other[i, s] = best_dist[i, s - 1], best_other[i, s - 1]
-    best_dist[i, place], best_other[i, place] = d, j
+    """Partner ``j`` of ``rank`` into ``i``'s list at ``place``, the later ones moved down
+    and the last dropped."""
+    for s in range(best_rank.shape[1] - 1, place, -1):
+        best_rank[i, s], best_other[i, s] = best_rank[i, s - 1], best_other[i, s - 1]
+    best_rank[i, place], best_other[i, place] = rank, j
 
 
 def _probe_tiles(

@@ -113,7 +113,7 @@ def near_pairs(
     if len(hashes) < 2:
         empty = np.empty(0, np.int64)
         return empty, empty, np.empty(0, np.uint8)
-    no_lists = (np.empty((0, 0, 2), np.uint8), 0.0, np.empty((0, 0), np.uint8),
+    no_lists = (np.empty((0, 0, 2), np.uint8), 0.0, np.empty((0, 0)),
                 np.empty((0, 0), np.int64), np.empty((0, 0, 2)))  # fmt: skip
     results = _probe(hashes, radius, [no_lists] * max(1, workers))
     left = np.concatenate([r[0] for r in results])
@@ -133,15 +133,16 @@ def nearest_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs of :func:`near_pairs` whose chroma grids (``grids``: (n, cells, 2)) lie
     at most ``max_chroma`` apart, and of those, the ones among the ``count`` nearest of
-    either of their items (:func:`nearest_of_either`); sorted by ``(i, j)``.
+    either of their items (:func:`nearest_of_either`; nearest: by hash distance, then
+    chroma distance, :data:`probe.RANK_SCALE`); sorted by ``(i, j)``.
 
     The gate and the cap run inside the probe's loop: each thread keeps every item's
     ``count`` nearest partners so far, so memory grows with the items, not with the
     pairs within the radius (on look-alike photos those grow with the square of the
-    set), and a pair's colours are compared only when it would rank and its grids' block
-    means (:func:`block_means`) do not already put it above ``max_chroma``.
+    set), and a pair's colours are compared only when its distance could rank and its
+    grids' block means (:func:`block_means`) do not already put it above ``max_chroma``.
     """
-    from dataset.dedup.probe import NO_DISTANCE, NO_PARTNER
+    from dataset.dedup.probe import NO_PARTNER, NO_RANK
 
     hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     empty = np.empty(0, np.int64)
@@ -150,24 +151,24 @@ def nearest_pairs(
     cells = np.ascontiguousarray(grids.reshape(len(hashes), -1, 2))
     blocks = block_means(cells)
     lists = [
-        (cells, float(max_chroma), np.full((len(hashes), count), NO_DISTANCE, np.uint8),
+        (cells, float(max_chroma), np.full((len(hashes), count), NO_RANK),
          np.full((len(hashes), count), NO_PARTNER, np.int64), blocks)
         for _thread in range(max(1, workers))
     ]  # fmt: skip
     _probe(hashes, radius, lists)
-    lefts, rights, dists = [empty], [empty], [np.empty(0, np.uint8)]
-    for _cells, _gate, best_dist, best_other, _blocks in lists:
+    lefts, rights, ranks = [empty], [empty], [np.empty(0)]
+    for _cells, _gate, best_rank, best_other, _blocks in lists:
         item, place = np.nonzero(best_other != NO_PARTNER)
         other = best_other[item, place]
         lefts.append(np.minimum(item, other))
         rights.append(np.maximum(item, other))
-        dists.append(best_dist[item, place])
+        ranks.append(best_rank[item, place])
     # Each thread's lists hold the nearest of the pairs it found: united, every item's
     # nearest overall are among them, ranked before the rest.
-    left, right, dist = _unique_pairs(
-        np.concatenate(lefts), np.concatenate(rights), np.concatenate(dists), len(hashes)
+    left, right, rank = _unique_pairs(
+        np.concatenate(lefts), np.concatenate(rights), np.concatenate(ranks), len(hashes)
     )
-    kept = nearest_of_either(left, right, dist, count)
+    kept = nearest_of_either(left, right, rank, count)
     return left[kept], right[kept]
 
 
@@ -193,12 +194,13 @@ def block_means(cells: np.ndarray, per_side: int = BOUND_BLOCKS) -> np.ndarray:
 
 
 def nearest_of_either(
-    left: np.ndarray, right: np.ndarray, dist: np.ndarray, count: int
+    left: np.ndarray, right: np.ndarray, rank: np.ndarray, count: int
 ) -> np.ndarray:
-    """Pairs among the ``count`` nearest of either of their items (ties: lower index)."""
+    """Pairs among the ``count`` nearest of either of their items, by ``rank`` (a distance,
+    or :data:`probe.RANK_SCALE`'s; ties: lower index)."""
     ends = np.concatenate([left, right])
     pair = np.tile(np.arange(len(left)), 2)
-    by_end = np.lexsort((np.concatenate([right, left]), np.tile(dist, 2), ends))
+    by_end = np.lexsort((np.concatenate([right, left]), np.tile(rank, 2), ends))
     sorted_ends = ends[by_end]
     starts = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1]])
     rank = np.arange(len(by_end)) - np.repeat(starts, np.diff(np.r_[starts, len(by_end)]))

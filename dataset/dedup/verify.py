@@ -157,7 +157,8 @@ def score_pair(
     geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
     if geometric["inliers"] >= config.min_inliers:
         return {"chroma": chroma, **geometric}
-    ncc, edge_ncc, shift = compare(*thumbs())
+    thumbs_a, thumbs_b = thumbs()
+    ncc, edge_ncc, shift = compare(thumbs_a, thumbs_b, config.min_ncc)
     return {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma, **geometric}
 
 
@@ -195,8 +196,35 @@ def _edges(pixels: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(cv2.magnitude(gx, gy), (3, 3), 0)
 
 
-def compare_views(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """``(ncc, edge_ncc, shift)`` of two grey thumbnails after aligning ``b`` onto ``a``."""
+# Scales at which the aligned thumbnails are compared again (see compare_views).
+RESCALES = (0.96, 1.04)
+
+
+def compare_views(a: np.ndarray, b: np.ndarray, min_ncc: float) -> tuple[float, float, float]:
+    """``(ncc, edge_ncc, shift)`` of two grey thumbnails after aligning ``b`` onto ``a``:
+    by phase correlation, and where the grey levels agree then (``ncc >= min_ncc``) also
+    with ``b`` scaled by each of :data:`RESCALES` first, the best of them (the lower of
+    ``ncc`` and ``edge_ncc`` highest). Phase correlation finds a shift only; a crop of a
+    few per cent changes the scale of a smooth photo too, whose outlines then miss each
+    other by a pixel or two at the thumbnail's border while the grey levels agree."""
+    import cv2
+
+    best = _aligned(a, b)
+    if best[0] < min_ncc:
+        return best
+    centre = (a.shape[1] / 2, a.shape[0] / 2)
+    for scale in RESCALES:
+        matrix = cv2.getRotationMatrix2D(centre, 0.0, scale)
+        size = (b.shape[1], b.shape[0])
+        scaled = cv2.warpAffine(b, matrix, size, borderMode=cv2.BORDER_REPLICATE)
+        found = _aligned(a, scaled)
+        if min(found[:2]) > min(best[:2]):
+            best = found
+    return best
+
+
+def _aligned(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """``(ncc, edge_ncc, shift)`` after phase correlation (a shift) of ``b`` onto ``a``."""
     import cv2
 
     size = a.shape[0]
@@ -211,16 +239,17 @@ def compare_views(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return _ncc(a_in, b_in), _ncc(_edges(a)[inner, inner], _edges(aligned)[inner, inner]), shift
 
 
-def compare(a: Thumbs, b: Thumbs) -> tuple[float, float, float]:
-    """``(ncc, edge_ncc, shift)``: the better of the frame and the object views.
+def compare(a: Thumbs, b: Thumbs, min_ncc: float) -> tuple[float, float, float]:
+    """``(ncc, edge_ncc, shift)``: the better of the frame and the object views
+    (:func:`compare_views`; ``min_ncc``: from which the other scales are tried).
 
     The object view undoes small crops and resizes of the frame (which change the
     scale of the content, something phase correlation cannot align); the frame view
     covers busy backgrounds.
     """
-    best = compare_views(a.full, b.full)
+    best = compare_views(a.full, b.full, min_ncc)
     if a.object is not None and b.object is not None:
-        by_object = compare_views(a.object, b.object)
+        by_object = compare_views(a.object, b.object, min_ncc)
         if min(by_object[:2]) > min(best[:2]):
             best = by_object
     return best
