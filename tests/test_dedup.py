@@ -39,6 +39,41 @@ def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 4), (1, 2), (2, 3)]
 
 
+def test_united_cap_keeps_each_images_nearest_in_colour_over_all_kinds() -> None:
+    # Six photos of one colour family, every pair within the radius of one kind or the
+    # other; their grids differ in a* alone, so a pair's chroma distance is the gap of
+    # the two values below. Image 0's copy (image 4) has nearly its colours.
+    reps = pd.DataFrame(
+        {
+            "phash": np.array([0, 1, 3, 0, 0xF0, 1], np.uint64),
+            "fmhash": np.array([0, 0xF0, 0xF00, 1, 3, 3], np.uint64),
+        }
+    )
+    a_star = np.array([0, 10, 3, 12, 1, 7])
+    grids = np.zeros((6, 12, 12, 2), np.uint8)
+    grids[..., 0] = a_star[:, None, None]
+    config = DedupConfig(
+        hashes=["phash", "fmhash"], radius=8, max_candidates=5, max_united_candidates=None,
+        workers=1,
+    )  # fmt: skip
+    united = set(zip(*(side.tolist() for side in _candidates(reps, grids, config)), strict=True))
+    assert len(united) == 15  # every pair, before the united cap
+    capped = _candidates(reps, grids, config.model_copy(update={"max_united_candidates": 2}))
+    kept = set(zip(*(side.tolist() for side in capped), strict=True))
+
+    def nearest(image: int) -> set[tuple[int, int]]:
+        """The image's 2 pairs of least chroma distance (ties: the lower partner)."""
+        pairs = sorted(
+            (abs(a_star[i] - a_star[j]), i + j - image, (i, j))
+            for i, j in united
+            if image in (i, j)
+        )
+        return {pair for _distance, _other, pair in pairs[:2]}
+
+    assert kept == set().union(*(nearest(image) for image in range(6)))
+    assert (0, 4) in kept and (0, 3) not in kept and len(kept) < len(united)
+
+
 @pytest.mark.parametrize("radius", [0, 3, 8, 12])
 def test_multi_index_search_equals_brute_force(radius: int) -> None:
     rng = np.random.default_rng(radius)

@@ -35,8 +35,8 @@ from dataset.dedup.clusters import (
 )
 from dataset.dedup.config import DedupConfig
 from dataset.dedup.hashing import chroma_grids, compute_hashes
-from dataset.dedup.search import nearest_pairs
-from dataset.dedup.verify import SCORES, OnDemandVerifier, verify_pairs
+from dataset.dedup.search import nearest_of_either, nearest_pairs
+from dataset.dedup.verify import SCORES, OnDemandVerifier, chroma_distances, verify_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,11 @@ def _candidates(
     Per kind, each image keeps its ``max_candidates`` nearest of its own colours; the
     kinds' picks are united (one kind's crowd of look-alikes cannot push out what another
     kind found). The gate comes first: look-alikes of other colours, which stage 2 would
-    reject at once, would otherwise fill the cap as the set grows.
+    reject at once, would otherwise fill the cap as the set grows. With
+    ``max_united_candidates``, each image then keeps that many of the united pairs, those
+    nearest in colour (a pair kept by either image stays): a copy has nearly its
+    original's chroma grid, a look-alike differs in a detail's colours, where hashes put
+    the two as near.
     """
     n = max(len(reps), 1)
     workers = config.workers or os.cpu_count() or 1
@@ -265,7 +269,12 @@ def _candidates(
         )  # fmt: skip
         keys.append(left * n + right)
     key = np.unique(np.concatenate(keys))
-    return key // n, key % n
+    left, right = key // n, key % n
+    if config.max_united_candidates is None:
+        return left, right
+    colour = chroma_distances(grids, left, right)
+    kept = nearest_of_either(left, right, colour, config.max_united_candidates)
+    return left[kept], right[kept]
 
 
 def _cluster_edges(
