@@ -39,10 +39,11 @@ def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 4), (1, 2), (2, 3)]
 
 
-def test_united_cap_keeps_each_images_nearest_in_colour_over_all_kinds() -> None:
+def test_united_cap_keeps_each_images_nearest_in_colour_and_its_nearest_of_each_kind() -> None:
     # Six photos of one colour family, every pair within the radius of one kind or the
     # other; their grids differ in a* alone, so a pair's chroma distance is the gap of
-    # the two values below. Image 0's copy (image 4) has nearly its colours.
+    # the two values below. Image 0's copy (image 4) has nearly its colours; image 3 is
+    # a brightness copy of image 0: far in colour, at hash distance 0 in pHash.
     reps = pd.DataFrame(
         {
             "phash": np.array([0, 1, 3, 0, 0xF0, 1], np.uint64),
@@ -61,7 +62,7 @@ def test_united_cap_keeps_each_images_nearest_in_colour_over_all_kinds() -> None
     capped = _candidates(reps, grids, config.model_copy(update={"max_united_candidates": 2}))
     kept = set(zip(*(side.tolist() for side in capped), strict=True))
 
-    def nearest(image: int) -> set[tuple[int, int]]:
+    def nearest_in_colour(image: int) -> set[tuple[int, int]]:
         """The image's 2 pairs of least chroma distance (ties: the lower partner)."""
         pairs = sorted(
             (abs(a_star[i] - a_star[j]), i + j - image, (i, j))
@@ -70,8 +71,21 @@ def test_united_cap_keeps_each_images_nearest_in_colour_over_all_kinds() -> None
         )
         return {pair for _distance, _other, pair in pairs[:2]}
 
-    assert kept == set().union(*(nearest(image) for image in range(6)))
-    assert (0, 4) in kept and (0, 3) not in kept and len(kept) < len(united)
+    def nearest_of(kind: str, image: int) -> tuple[int, int]:
+        """The image's partner of least hash distance, then chroma distance, then index."""
+        hashes = reps[kind].to_numpy()
+        _bits, _gap, other = min(
+            (bin(int(hashes[image]) ^ int(hashes[other])).count("1"),
+             abs(a_star[image] - a_star[other]), other)
+            for other in range(6) if other != image
+        )  # fmt: skip
+        return min(image, other), max(image, other)
+
+    by_colour = set().union(*(nearest_in_colour(image) for image in range(6)))
+    by_kind = {nearest_of(kind, image) for kind in ("phash", "fmhash") for image in range(6)}
+    assert kept == by_colour | by_kind and len(kept) < len(united)
+    assert (0, 4) in kept  # the copy nearest in colour
+    assert (0, 3) in kept and (0, 3) not in by_colour  # the brightness copy, by its hash
 
 
 @pytest.mark.parametrize("radius", [0, 3, 8, 12])

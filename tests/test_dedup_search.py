@@ -97,5 +97,5 @@ def test_of_a_crowd_at_one_hash_distance_the_closest_colours_are_kept() -> None:
     grids[1, :10] += 30
     grids[2, :12] += 30
     grids[3, 0] += 3
-    left, right = nearest_pairs(hashes, 10, 1, grids, 15.0)
+    left, right, _rank = nearest_pairs(hashes, 10, 1, grids, 15.0)
     assert set(zip(left.tolist(), right.tolist(), strict=True)) == {(0, 3), (1, 2)}

@@ -255,25 +255,27 @@ def _candidates(
     kind found). The gate comes first: look-alikes of other colours, which stage 2 would
     reject at once, would otherwise fill the cap as the set grows. With
     ``max_united_candidates``, each image then keeps that many of the united pairs, those
-    nearest in colour (a pair kept by either image stays): a copy has nearly its
-    original's chroma grid, a look-alike differs in a detail's colours, where hashes put
-    the two as near.
+    nearest in colour, and its nearest of each kind (a pair kept by either image stays): a
+    copy has nearly its original's chroma grid where a look-alike differs in a detail's
+    colours, or else (an edit that moves the colours: brightness) its nearest hashes.
     """
     n = max(len(reps), 1)
     workers = config.workers or os.cpu_count() or 1
-    keys = [np.empty(0, np.int64)]
+    keys, nearest_of_kind = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     for kind in config.hashes:
-        left, right = nearest_pairs(
+        left, right, rank = nearest_pairs(
             reps[kind].to_numpy(dtype=np.uint64), config.radius, config.max_candidates,
             grids, config.max_chroma, workers=workers,
         )  # fmt: skip
         keys.append(left * n + right)
+        nearest_of_kind.append(keys[-1][nearest_of_either(left, right, rank, 1)])
     key = np.unique(np.concatenate(keys))
     left, right = key // n, key % n
     if config.max_united_candidates is None:
         return left, right
     colour = chroma_distances(grids, left, right)
     kept = nearest_of_either(left, right, colour, config.max_united_candidates)
+    kept |= np.isin(key, np.concatenate(nearest_of_kind))
     return left[kept], right[kept]
 
 

@@ -130,11 +130,11 @@ def nearest_pairs(
     max_chroma: float,
     *,
     workers: int = 1,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs of :func:`near_pairs` whose chroma grids (``grids``: (n, cells, 2)) lie
     at most ``max_chroma`` apart, and of those, the ones among the ``count`` nearest of
     either of their items (:func:`nearest_of_either`; nearest: by hash distance, then
-    chroma distance, :data:`probe.RANK_SCALE`); sorted by ``(i, j)``.
+    chroma distance, :data:`probe.RANK_SCALE`), with their ranks; sorted by ``(i, j)``.
 
     The gate and the cap run inside the probe's loop: each thread keeps every item's
     ``count`` nearest partners so far, so memory grows with the items, not with the
@@ -147,7 +147,7 @@ def nearest_pairs(
     hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     empty = np.empty(0, np.int64)
     if len(hashes) < 2:
-        return empty, empty
+        return empty, empty, np.empty(0)
     cells = np.ascontiguousarray(grids.reshape(len(hashes), -1, 2))
     blocks = block_means(cells)
     lists = [
@@ -169,7 +169,7 @@ def nearest_pairs(
         np.concatenate(lefts), np.concatenate(rights), np.concatenate(ranks), len(hashes)
     )
     kept = nearest_of_either(left, right, rank, count)
-    return left[kept], right[kept]
+    return left[kept], right[kept], rank[kept]
 
 
 def block_means(cells: np.ndarray, per_side: int = BOUND_BLOCKS) -> np.ndarray:
