@@ -26,6 +26,7 @@ from tests.dedup_fixtures import (
     png_bomb,
     store_near_duplicates,
 )
+from tests.search_fixtures import jpeg
 
 
 def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
@@ -502,18 +503,10 @@ def test_nullable_manifest_columns(
 
 
 def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
-    import io
-
     import cv2
-    from PIL import Image
 
     from dataset.dedup.hashing import hash_image
     from dataset.synthetic.lookalikes import render_family_member
-
-    def jpeg(pixels: np.ndarray) -> bytes:
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
-        return buffer.getvalue()
 
     moved = {"phash": [], "fmhash": []}
     for seed in range(6):
@@ -521,7 +514,7 @@ def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
         shift = np.array([[1, 0, 12], [0, 1, -10]], np.float32)
         size = (pixels.shape[1], pixels.shape[0])
         shifted = cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT)
-        a, b = (hash_image(jpeg(p), list(moved), 128, 10**8) for p in (pixels, shifted))
+        a, b = (hash_image(jpeg(p, 90), list(moved), 128, 10**8) for p in (pixels, shifted))
         for kind, bits in moved.items():
             bits.append(bin(a[kind] ^ b[kind]).count("1"))
     # pHash moves 14-22 bits (beyond radius 10), the magnitude hash mostly stays within.
@@ -585,19 +578,13 @@ def _views(rgb: np.ndarray) -> Keypoints:
 
 
 def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop() -> None:
-    import io
-
-    from PIL import Image
-
     from dataset.dedup.verify import Thumbs, _thumbs, compare, image_views
     from dataset.synthetic.lookalikes import render_family_member
 
     config = DedupConfig()
 
     def thumbs(pixels: np.ndarray) -> Thumbs:
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
-        views = image_views(buffer.getvalue(), config)
+        views = image_views(jpeg(pixels, 90), config)
         return _thumbs(views.keypoints.grey, views.box, views.chroma, config.thumb_size)
 
     photo = render_family_member(10, 60, plain=True)  # smooth: phase correlation alone
