@@ -196,8 +196,9 @@ def block_means(cells: np.ndarray, per_side: int = BOUND_BLOCKS) -> np.ndarray:
 def nearest_of_either(
     left: np.ndarray, right: np.ndarray, rank: np.ndarray, count: int
 ) -> np.ndarray:
-    """Pairs among the ``count`` nearest of either of their items, by ``rank`` (a distance,
-    or :data:`probe.RANK_SCALE`'s; ties: lower index)."""
+    """Pairs among the ``count`` nearest of either of their items, by ``rank``, smaller
+    first (a hash distance, :data:`probe.RANK_SCALE`'s rank, a chroma distance; ties:
+    lower index)."""
     ends = np.concatenate([left, right])
     pair = np.tile(np.arange(len(left)), 2)
     by_end = np.lexsort((np.concatenate([right, left]), np.tile(rank, 2), ends))
