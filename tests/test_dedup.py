@@ -138,13 +138,13 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     assert stage1["recall"] >= 0.97
     assert stage1["precision"] < 0.5  # the hard negatives: hashes alone cannot tell
     # This set is held out: the thresholds are calibrated on dataset.synthetic.lookalikes
-    # (docs/dedup.md). Measured here: recall 0.975, precision 0.99; jpeg, brightness and
-    # resize 1.00, shift 0.91, crop 0.97.
+    # (docs/dedup.md). Measured here: recall 0.981, precision 0.994; jpeg, brightness and
+    # resize 1.00, shift 0.94, crop 0.97.
     assert both["recall"] >= 0.93 and both["precision"] >= 0.98
     for kind in ("jpeg", "resize", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
     # Shifts and 4% crops of a 128 px smooth render: a few keep too few of their ORB
-    # keypoints for the calibrated inlier ratio 0.15 (docs/dedup.md).
+    # keypoints for a fit and are left to the thumbnails, which confirm most (docs/dedup.md).
     assert both["recall_shift"] >= 0.85 and both["recall_crop"] >= 0.85
 
 
@@ -577,7 +577,39 @@ def _views(rgb: np.ndarray) -> Keypoints:
     return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
 
 
-def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop() -> None:
+def test_a_fit_that_explains_little_of_a_smooth_photo_leaves_the_pair_to_the_thumbnails() -> None:
+    import cv2
+
+    from dataset.dedup.verify import SCORES, _score_row, _thumbs, image_views, score_pair
+    from dataset.synthetic.near_duplicates import encode_jpeg, make_designs, render_design
+
+    config = DedupConfig()
+    designs = make_designs(30, 2, seed=0)
+    assert designs[30].family == designs[31].family  # one cut and colour, other details
+    photo, lookalike = (render_design(designs[k], (128, 128)) for k in (30, 31))
+    shift = np.array([[1, 0, 3], [0, 1, -6]], np.float32)
+    copy = cv2.warpAffine(photo, shift, (128, 128), borderMode=cv2.BORDER_REPLICATE)
+
+    def scored(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+        a, b = (image_views(encode_jpeg(p), config) for p in (x, y))
+        thumbs = [_thumbs(v.keypoints.grey, v.box, v.chroma, config.thumb_size) for v in (a, b)]
+        scores = score_pair(a, b, config, lambda: tuple(thumbs))
+        return pd.DataFrame([_score_row(scores)], columns=SCORES)
+
+    shifted, other = scored(photo, copy), scored(copy, lookalike)
+    # Both fits have inliers, but on a smooth render few corners repeat: too little of
+    # the photo explained for local features to judge. The thumbnails judge instead.
+    for scores in (shifted, other):
+        assert scores["inliers"][0] >= config.min_inliers
+        assert scores["inlier_ratio"][0] < config.min_inlier_ratio
+        assert not np.isnan(scores["ncc"][0])  # the thumbnails were compared
+    assert decide(shifted, config)[0] and not decide(other, config)[0]
+
+
+def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataset.dedup import verify
     from dataset.dedup.verify import Thumbs, _thumbs, compare, image_views
     from dataset.synthetic.lookalikes import render_family_member
 
@@ -593,8 +625,16 @@ def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop() -> None:
     crop = photo[cut_y // 2 : height - cut_y // 2, cut_x // 2 : width - cut_x // 2]
     lookalike = render_family_member(10, 61, plain=True)  # one cut and colour, its details
     original, copy, other = thumbs(photo), thumbs(crop), thumbs(lookalike)
-    shifted_only = compare(original, copy, min_ncc=2.0)  # no score reaches 2: one scale
     rescaled = compare(original, copy, config.min_ncc)
+    with monkeypatch.context() as patch:
+        patch.setattr(verify, "RESCALES", ())
+        shifted_only = compare(original, copy, config.min_ncc)
     assert shifted_only[1] < config.min_edge_ncc <= rescaled[1]
     assert rescaled[0] >= config.min_ncc
-    assert compare(original, other, config.min_ncc)[1] < config.min_edge_ncc
+    ncc, edge_ncc, _shift = compare(original, other, config.min_ncc)
+    assert not (ncc >= config.min_ncc and edge_ncc >= config.min_edge_ncc)
+    # Where the grey levels disagree the edges are not compared: the decision fails anyway.
+    unrelated = thumbs(np.ascontiguousarray(photo[::-1]))
+    ncc, edge_ncc, _shift = compare(original, unrelated, config.min_ncc)
+    assert ncc < config.min_ncc and np.isnan(edge_ncc)
+    assert not np.isnan(compare(original, unrelated, min_ncc=-1.0)[1])

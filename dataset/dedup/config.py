@@ -76,7 +76,7 @@ class DedupConfig(BaseModel):
     max_uncovered_edges: float = Field(0.0, ge=0.0, le=1.0)
     max_overlaid_edges: float = Field(0.017501, ge=0.0, le=1.0)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)
-    min_edge_ncc: float = Field(0.967874, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
+    min_edge_ncc: float = Field(0.983838, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
     max_chroma: float = Field(15.0, ge=0.0)  # mean CIELAB (a*, b*) distance
     max_shift: float = Field(0.15, gt=0.0, le=0.5)  # of the thumbnail side
 

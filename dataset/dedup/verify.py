@@ -146,20 +146,32 @@ def score_pair(
     b: ImageViews,
     config: DedupConfig,
     thumbs: Callable[[], tuple[Thumbs, ...]],
+    *,
+    thumbnails_always: bool = False,
 ) -> dict[str, float]:
     """The scores of the module docstring for one pair, as far as the decision under
     ``config`` reads them (the rest is left out: NaN): the chroma grids reject the
     look-alikes of another colour; the aligned thumbnails (``thumbs``, made on first use)
-    only judge pairs whose similarity has fewer than ``min_inliers`` inliers."""
+    only judge pairs that the similarity cannot: fewer than ``min_inliers`` inliers, or
+    an inlier ratio under ``min_inlier_ratio``. ``thumbnails_always`` (calibration, which
+    searches ``min_inlier_ratio``): the thumbnails' scores of every pair the gate passes."""
     chroma = chroma_distance(a.chroma, b.chroma)
     if chroma > config.max_chroma:
         return {"chroma": chroma}
     geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
-    if geometric["inliers"] >= config.min_inliers:
+    if _fitted(geometric["inliers"], geometric["inlier_ratio"], config) and not thumbnails_always:
         return {"chroma": chroma, **geometric}
     thumbs_a, thumbs_b = thumbs()
     ncc, edge_ncc, shift = compare(thumbs_a, thumbs_b, config.min_ncc)
     return {"ncc": ncc, "edge_ncc": edge_ncc, "shift": shift, "chroma": chroma, **geometric}
+
+
+def _fitted(inliers: Any, inlier_ratio: Any, config: DedupConfig) -> Any:
+    """Whether local features judge a pair (scalars or arrays; NaN: not fitted): a fit of
+    ``min_inliers`` inliers that explains ``min_inlier_ratio`` of the photo. A lower
+    ratio is a fit to a few corners of a smooth photo, which a crop or a shift of it
+    need not repeat: the thumbnails judge it instead."""
+    return (inliers >= config.min_inliers) & (inlier_ratio >= config.min_inlier_ratio)
 
 
 def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -206,25 +218,45 @@ def compare_views(a: np.ndarray, b: np.ndarray, min_ncc: float) -> tuple[float, 
     with ``b`` scaled by each of :data:`RESCALES` first, the best of them (the lower of
     ``ncc`` and ``edge_ncc`` highest). Phase correlation finds a shift only; a crop of a
     few per cent changes the scale of a smooth photo too, whose outlines then miss each
-    other by a pixel or two at the thumbnail's border while the grey levels agree."""
+    other by a pixel or two at the thumbnail's border while the grey levels agree.
+
+    ``edge_ncc`` is NaN where the grey levels disagree (``ncc < min_ncc``): the decision
+    rejects such an alignment whatever its edges, and they are not computed."""
     import cv2
 
-    best = _aligned(a, b)
+    a_edges: list[np.ndarray] = []  # a's gradients, computed once if any alignment needs them
+
+    def aligned(view: np.ndarray) -> tuple[float, float, float]:
+        ncc, shift, inner, warped = _aligned(a, view)
+        if ncc < min_ncc:
+            return ncc, float("nan"), shift
+        if not a_edges:
+            a_edges.append(_edges(a))
+        return ncc, _ncc(a_edges[0][inner, inner], _edges(warped)[inner, inner]), shift
+
+    best = aligned(b)
     if best[0] < min_ncc:
         return best
     centre = (a.shape[1] / 2, a.shape[0] / 2)
     for scale in RESCALES:
         matrix = cv2.getRotationMatrix2D(centre, 0.0, scale)
         size = (b.shape[1], b.shape[0])
-        scaled = cv2.warpAffine(b, matrix, size, borderMode=cv2.BORDER_REPLICATE)
-        found = _aligned(a, scaled)
-        if min(found[:2]) > min(best[:2]):
+        found = aligned(cv2.warpAffine(b, matrix, size, borderMode=cv2.BORDER_REPLICATE))
+        if _agreement(found) > _agreement(best):
             best = found
     return best
 
 
-def _aligned(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """``(ncc, edge_ncc, shift)`` after phase correlation (a shift) of ``b`` onto ``a``."""
+def _agreement(scores: tuple[float, float, float]) -> float:
+    """How well two thumbnails agree: the lower of ``ncc`` and ``edge_ncc`` (``ncc`` where
+    the edges were not computed; either fails the decision)."""
+    ncc, edge_ncc, _shift = scores
+    return ncc if np.isnan(edge_ncc) else min(ncc, edge_ncc)
+
+
+def _aligned(a: np.ndarray, b: np.ndarray) -> tuple[float, float, slice, np.ndarray]:
+    """``(ncc, shift, inner, warped)`` after phase correlation (a shift) of ``b`` onto
+    ``a``: ``inner`` is the overlap's slice on both axes, ``warped`` the shifted ``b``."""
     import cv2
 
     size = a.shape[0]
@@ -232,11 +264,10 @@ def _aligned(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     (dx, dy), _response = cv2.phaseCorrelate(a.copy(), b.copy(), _window(size))
     shift = float(np.hypot(dx, dy))
     matrix = np.array([[1, 0, -dx], [0, 1, -dy]], dtype=np.float32)
-    aligned = cv2.warpAffine(b, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(b, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
     margin = min(int(np.ceil(max(abs(dx), abs(dy)))) + 1, size // 4)
     inner = slice(margin, size - margin)
-    a_in, b_in = a[inner, inner], aligned[inner, inner]
-    return _ncc(a_in, b_in), _ncc(_edges(a)[inner, inner], _edges(aligned)[inner, inner]), shift
+    return _ncc(a[inner, inner], warped[inner, inner]), shift, inner, warped
 
 
 def compare(a: Thumbs, b: Thumbs, min_ncc: float) -> tuple[float, float, float]:
@@ -250,7 +281,7 @@ def compare(a: Thumbs, b: Thumbs, min_ncc: float) -> tuple[float, float, float]:
     best = compare_views(a.full, b.full, min_ncc)
     if a.object is not None and b.object is not None:
         by_object = compare_views(a.object, b.object, min_ncc)
-        if min(by_object[:2]) > min(best[:2]):
+        if _agreement(by_object) > _agreement(best):
             best = by_object
     return best
 
@@ -274,7 +305,12 @@ PAIR_CHUNK = 512  # pairs per task at most: the progress bar moves every task
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(store_uri: str, config: DedupConfig, spilled: Sequence[Place | None]) -> None:
+def _init_worker(
+    store_uri: str,
+    config: DedupConfig,
+    spilled: Sequence[Place | None],
+    thumbnails_always: bool = False,
+) -> None:
     import cv2
 
     from dataset.core.store import open_store
@@ -284,6 +320,7 @@ def _init_worker(store_uri: str, config: DedupConfig, spilled: Sequence[Place | 
     _WORKER.update(
         config=config, store=open_store(store_uri), views=views, unreadable=set(),
         thumbs=_LazyThumbs(views, config.thumb_size), spilled=spilled,
+        thumbnails_always=thumbnails_always,
     )  # fmt: skip
 
 
@@ -309,7 +346,10 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
     rows = np.full((len(task.left), len(SCORES)), np.nan, np.float32)
     for k, (i, j) in enumerate(zip(task.left.tolist(), task.right.tolist(), strict=True)):
         if i in views and j in views:
-            scores = score_pair(views[i], views[j], config, partial(thumbs.of, i, j))
+            scores = score_pair(
+                views[i], views[j], config, partial(thumbs.of, i, j),
+                thumbnails_always=_WORKER["thumbnails_always"],
+            )  # fmt: skip
             rows[k] = _score_row(scores)
     for index in task.release:
         views.pop(index, None)
@@ -333,7 +373,7 @@ def _read_views(
 
 class _LazyThumbs:
     """Each image's aligned thumbnails, made on first use: only the pairs the thumbnails
-    judge (fewer than ``min_inliers`` inliers) ask for them."""
+    judge (no fit of local features: :func:`score_pair`) ask for them."""
 
     def __init__(self, views: dict[int, ImageViews], size: int) -> None:
         self._views, self._size = views, size
@@ -355,7 +395,7 @@ def _score_row(scores: dict[str, float]) -> list[float]:
 
 
 def _pool(
-    store_uri: str, config: DedupConfig, spilled: Sequence[Place | None]
+    store_uri: str, config: DedupConfig, spilled: Sequence[Place | None], thumbnails_always: bool
 ) -> ProcessPoolExecutor:
     """One worker process: a stream's tasks run in order in one process, which keeps
     their views (:mod:`dataset.dedup.schedule`)."""
@@ -366,7 +406,7 @@ def _pool(
         1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(store_uri, config, spilled),
+        initargs=(store_uri, config, spilled, thumbnails_always),
     )
 
 
@@ -380,6 +420,7 @@ def verify_pairs(
     chroma: np.ndarray | None = None,
     spilled: Sequence[Place | None] = (),
     progress: bool = False,
+    thumbnails_always: bool = False,
 ) -> pd.DataFrame:
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
@@ -388,7 +429,8 @@ def verify_pairs(
     :func:`feature_pixels` of each image, indexed like ``image_paths``) the pairs whose
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
     for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), an
-    image's views are made from the pixels stage 1 left, where it left them.
+    image's views are made from the pixels stage 1 left, where it left them;
+    ``thumbnails_always``: see :func:`score_pair`.
     ``config.workers`` processes (default: every core), started once, each score one
     stream of pairs (:func:`schedule.pair_streams`), making each image's views once: only
     paths go to the workers and only scores come back.
@@ -413,7 +455,7 @@ def verify_pairs(
 
     if len(streams) <= 1:
         for stream in streams:
-            _init_worker(store.uri, config, spilled)
+            _init_worker(store.uri, config, spilled, thumbnails_always)
             for positions, task in stream:
                 collect(positions, *_verify_chunk(task))
             _WORKER.clear()  # the views go with the stream
@@ -421,7 +463,7 @@ def verify_pairs(
         with contextlib.ExitStack() as stack:
             pending = {}
             for stream in streams:
-                pool = stack.enter_context(_pool(store.uri, config, spilled))
+                pool = stack.enter_context(_pool(store.uri, config, spilled, thumbnails_always))
                 pending.update({pool.submit(_verify_chunk, task): p for p, task in stream})
             for done in as_completed(pending):
                 collect(pending[done], *done.result())
@@ -508,20 +550,20 @@ def _no_missing_details(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray
 def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
     """Confirmed pairs: same colours, and local features or else thumbnails agree.
 
-    Where the similarity has ``min_inliers`` inliers the pair is judged by local
-    features: ``geometric`` (enough of the photo explained, the gradients agree once
+    Where the similarity has ``min_inliers`` inliers and explains ``min_inlier_ratio``
+    of the photo, local features judge the pair: ``geometric`` (the gradients agree once
     warped, neither photo having details the other lacks but under an overlay: crops,
-    rotations, watermarks, retouches). Only photos too smooth for that many keypoints are judged ``aligned``:
-    the thumbnails agree almost exactly after phase correlation (re-encodes, resizes,
-    small shifts). Two look-alikes whose words differ in chroma alone align as well as
-    copies do; geometry, which sees the word, has the last word where it can speak.
-    Unscored pairs (NaN: an unreadable image, a gate of :func:`score_pair`) fail.
+    rotations, watermarks, retouches). Photos too smooth for such a fit are judged
+    ``aligned``: the thumbnails agree almost exactly after phase correlation (re-encodes,
+    resizes, shifts, crops of a few per cent). Two look-alikes whose words differ in
+    chroma alone align as well as copies do; geometry, which sees the word, has the last
+    word where it can speak. Unscored pairs (NaN: an unreadable image, a gate of
+    :func:`score_pair`) fail.
     """
     colours = scores["chroma"].to_numpy() <= config.max_chroma
-    judged = scores["inliers"].to_numpy() >= config.min_inliers
+    judged = _fitted(scores["inliers"].to_numpy(), scores["inlier_ratio"].to_numpy(), config)
     geometric = (
         judged
-        & (scores["inlier_ratio"].to_numpy() >= config.min_inlier_ratio)
         & (scores["warped_edge_ncc"].to_numpy() >= config.min_warped_edge_ncc)
         & _no_missing_details(scores, config)
     )
