@@ -102,16 +102,17 @@ def test_colour_statistics_describe_the_garment_not_the_white_background() -> No
 
 def test_colour_statistics_reach_only_the_heads_that_ask() -> None:
     from training.colour_statistics import FEATURES
-    from training.model import build_encoder
+    from training.model import STATISTICS_UNITS, build_encoder
 
     encoder = build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("colour",))
-    assert encoder.get_layer("colour_dense").kernel.shape == (64 + FEATURES, 1000)
+    assert encoder.get_layer("colour_statistics_dense").kernel.shape == (FEATURES, STATISTICS_UNITS)
+    assert encoder.get_layer("colour_dense").kernel.shape == (64 + STATISTICS_UNITS, 1000)
     assert encoder.get_layer("type_dense").kernel.shape == (64, 1000)
     assert encoder(np.zeros((1, 40, 50, 3), np.uint8))["colour_probs"].shape == (1, 3)
     searched = build_encoder(
         TASKS, "tiny", 32, "none", retrieval_dim=8, colour_statistics=("retrieval",)
     )
-    assert searched.get_layer("retrieval_dense").kernel.shape == (64 + FEATURES, 8)
+    assert searched.get_layer("retrieval_dense").kernel.shape == (64 + STATISTICS_UNITS, 8)
     assert searched.get_layer("colour_dense").kernel.shape == (64, 1000)
     with pytest.raises(ValueError, match="colour_statistics names no head"):
         build_encoder(TASKS, "tiny", 32, "none", colour_statistics=("pattern",))

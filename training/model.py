@@ -12,7 +12,10 @@ on the same batches. Outputs (float32 under mixed precision) are a dict with
 L2-normalised (the street-to-shop search vector, trained on pairs: training/pair_loss.py).
 The heads named in ``colour_statistics`` (tasks, or ``retrieval``) read the image's global colour statistics
 (training/colour_statistics.py) beside the pooled features: deep features shared with
-type and material keep colour poorly.
+type and material keep colour poorly. The statistics are standardised (batch
+normalisation) and projected to :data:`STATISTICS_UNITS` features (``Dense``, relu) first:
+raw, 47 numbers of about 0..1 beside the pooled features, they taught the colour head less
+(docs/benchmarks.md, issue 15, item 19).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from training.preprocessor import ImagePreprocessor
 
 RETRIEVAL = "retrieval"  # the embedding head's name in layer names and encoder.json
 RETRIEVAL_OUTPUT = f"{RETRIEVAL}_embedding"
+STATISTICS_UNITS = 64  # the colour statistics' projection, shared by the heads that read it
 
 
 def backbone_layers(encoder: Any) -> list[Any]:
@@ -52,11 +56,7 @@ def build_encoder(
         raise ValueError(f"colour_statistics names no head of the encoder: {unknown}")
     inputs = keras.Input((None, None, 3), name="image")
     pixels = ImagePreprocessor(image_size, name="preprocess")(inputs)
-    statistics = (
-        ColourStatistics(image_size, name="colour_statistics")(inputs)
-        if colour_statistics
-        else None
-    )
+    statistics = _colour_features(inputs, image_size) if colour_statistics else None
     # The shared backbone is called once: calling it per head would run it once per task.
     shared = None if separate else build_backbone(backbone, image_size, weights, "backbone")
     shared_features = None if shared is None else shared(pixels)
@@ -99,6 +99,20 @@ def build_encoder(
             axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT
         )(projected)
     return keras.Model(inputs, outputs, name=f"encoder_{backbone}")
+
+
+def _colour_features(inputs: Any, image_size: int) -> Any:
+    """The image's colour statistics, standardised and projected (module docstring)."""
+    import keras
+
+    statistics = ColourStatistics(image_size, name="colour_statistics")(inputs)
+    # The backbone's momentum: moving statistics that settle within a short fit's steps.
+    standardised = keras.layers.BatchNormalization(momentum=0.9, name="colour_statistics_norm")(
+        statistics
+    )
+    return keras.layers.Dense(STATISTICS_UNITS, activation="relu", name="colour_statistics_dense")(
+        standardised
+    )
 
 
 def _local_batch(strategy: Any, batch: Any) -> Any:
