@@ -144,7 +144,7 @@ def test_recall_and_precision_per_edit_kind(generated: tuple[StoredSet, str]) ->
     for kind in ("jpeg", "resize", "brightness"):
         assert both[f"recall_{kind}"] >= 0.9, kind
     # Shifts and 4% crops of a 128 px smooth render: a few keep too few of their ORB
-    # keypoints for a fit and are left to the thumbnails, which confirm most (docs/dedup.md).
+    # keypoints for a fit and are left to the thumbnails (docs/dedup.md).
     assert both["recall_shift"] >= 0.85 and both["recall_crop"] >= 0.85
 
 
