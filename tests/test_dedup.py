@@ -592,7 +592,7 @@ def test_a_fit_that_explains_little_of_a_smooth_photo_leaves_the_pair_to_the_thu
 
     def scored(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
         a, b = (image_views(encode_jpeg(p), config) for p in (x, y))
-        thumbs = [_thumbs(v.keypoints.grey, v.box, v.chroma, config.thumb_size) for v in (a, b)]
+        thumbs = [_thumbs(v, config.thumb_size) for v in (a, b)]
         scores = score_pair(a, b, config, lambda: tuple(thumbs))
         return pd.DataFrame([_score_row(scores)], columns=SCORES)
 
@@ -617,7 +617,7 @@ def test_aligned_thumbnails_undo_the_change_of_scale_of_a_small_crop(
 
     def thumbs(pixels: np.ndarray) -> Thumbs:
         views = image_views(jpeg(pixels, 90), config)
-        return _thumbs(views.keypoints.grey, views.box, views.chroma, config.thumb_size)
+        return _thumbs(views, config.thumb_size)
 
     photo = render_family_member(10, 60, plain=True)  # smooth: phase correlation alone
     height, width = photo.shape[:2]

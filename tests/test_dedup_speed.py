@@ -119,9 +119,7 @@ def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
 
     def thumbs_of(*ids: int) -> tuple:
         thumbs_made.append(ids)
-        return tuple(
-            _thumbs(v.keypoints.grey, v.box, v.chroma, 96) for v in map(shared.__getitem__, ids)
-        )
+        return tuple(_thumbs(v, 96) for v in map(shared.__getitem__, ids))
 
     warped = 0
     for i in range(len(data)):
@@ -130,7 +128,7 @@ def test_views_reused_across_pairs_score_as_fresh_ones(tmp_path: Path) -> None:
                 continue
             reused = score_pair(shared[i], shared[j], config, lambda i=i, j=j: thumbs_of(i, j))
             a, b = image_views(data[i], config), image_views(data[j], config)
-            fresh_thumbs = tuple(_thumbs(v.keypoints.grey, v.box, v.chroma, 96) for v in (a, b))
+            fresh_thumbs = tuple(_thumbs(v, 96) for v in (a, b))
             fresh = score_pair(a, b, config, lambda t=fresh_thumbs: t)
             assert reused == pytest.approx(fresh, rel=1e-5, nan_ok=True)
             # The thumbnails only where the decision reads them: no fit that judges.

@@ -75,14 +75,13 @@ def _grey_box_chroma(
     return grey, box, lab[..., 1:].astype(np.float32)
 
 
-def _thumbs(
-    grey: np.ndarray, box: tuple[int, int, int, int] | None, chroma: np.ndarray, size: int
-) -> Thumbs:
+def _thumbs(views: ImageViews, size: int) -> Thumbs:
+    grey, box = views.keypoints.grey, views.box
     crop = grey[box[1] : box[3], box[0] : box[2]] if box is not None else None
     return Thumbs(
         full=_grey_thumb(grey, size),
         object=_grey_thumb(crop, size) if crop is not None else None,
-        chroma=chroma,
+        chroma=views.chroma,
     )
 
 
@@ -382,8 +381,7 @@ class _LazyThumbs:
     def of(self, *ids: int) -> tuple[Thumbs, ...]:
         for i in ids:
             if i not in self._made:
-                v = self._views[i]
-                self._made[i] = _thumbs(v.keypoints.grey, v.box, v.chroma, self._size)
+                self._made[i] = _thumbs(self._views[i], self._size)
         return tuple(self._made[i] for i in ids)
 
     def drop(self, index: int) -> None:
