@@ -116,15 +116,12 @@ def test_evaluate_averages_the_heads_over_test_time_views(
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
     averaged = averaged_over_views(model, ["mirror"])(images)
-    alone = [
-        np.asarray(model(x, training=False)["type_probs"]) for x in (images, images[:, :, ::-1])
-    ]
+    outputs = [model(x, training=False) for x in (images, images[:, :, ::-1])]
+    alone = [np.asarray(output["type_probs"]) for output in outputs]
     np.testing.assert_allclose(averaged["type_probs"], (alone[0] + alone[1]) / 2, atol=1e-5)
     # The mirror is another input. On noise the toy's softmax can saturate to within 1e-4,
     # so the check reads the encoding before it.
-    encodings = [
-        np.asarray(model(x, training=False)["type_embedding"]) for x in (images, images[:, :, ::-1])
-    ]
+    encodings = [np.asarray(output["type_embedding"]) for output in outputs]
     assert not np.allclose(encodings[0], encodings[1], atol=1e-4)
     code, out, err = cli(capsys, *args, "--views", "mirror,upside-down")
     assert code != 0 and "--views: use ['mirror', 'zoom-in', 'zoom-out']" in err
