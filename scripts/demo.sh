@@ -73,7 +73,7 @@ s2s-dataset build --config dataset/configs/demo.yaml --store "$STORE"
 step "train the four attribute encoders and the street-to-shop embedding (small backbone on CPU), evaluate, export"
 s2s-train fit --dataset "$DATASET" --out "$MODEL" --overwrite --backbone small --weights none \
     --image-size 64 --epochs 10 --batch-size 32 --learning-rate 3e-3 --retrieval \
-    --colour-statistics colour
+    --colour-statistics colour,retrieval
 s2s-train evaluate --model "$MODEL" --dataset "$DATASET"
 s2s-train export --model "$MODEL"
 
