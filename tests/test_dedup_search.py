@@ -8,6 +8,7 @@ import pytest
 
 from dataset.dedup.probe import RANK_SCALE, _block_bound, chroma_distances
 from dataset.dedup.search import (
+    PIECE_ITEMS,
     _chunk_layout,
     block_means,
     brute_force_pairs,
@@ -40,6 +41,17 @@ def test_search_equals_brute_force_at_the_edges(radius: int, workers: int) -> No
     for want, have in zip(expected, got, strict=True):
         np.testing.assert_array_equal(want, have)
     assert got[2].dtype == np.uint8
+
+
+def test_a_crowded_tile_probed_in_pieces_by_two_threads_finds_every_pair() -> None:
+    # Equal hashes beyond a piece's size and their one-bit neighbours: the pieces split the
+    # crowd's bucket, whose pairs each piece still looks up to the bucket's end.
+    crowd = np.full(PIECE_ITEMS + 500, 0x0123456789ABCDEF, np.uint64)
+    hashes = np.concatenate([crowd, crowd[:300] ^ np.uint64(1 << 40), _edge_hashes()])
+    expected = brute_force_pairs(hashes, 2)
+    got = near_pairs(hashes, 2, workers=2)
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(want, have)
 
 
 def test_layout_covers_the_radius_by_pigeonhole() -> None:

@@ -45,12 +45,15 @@ def _tile_pairs(
     tile_bits: int,
     radius: int,
     tile: int,
+    first: int,
+    end: int,
     out: tuple[np.ndarray, np.ndarray, np.ndarray],
     found: int,
     nearest: Nearest,
     earlier: np.ndarray,
 ) -> int:
-    """Adds the pairs found from the items of ``tile`` to ``out`` from row ``found`` on;
+    """Adds the pairs found from the items at sorted positions ``first:end`` of ``tile``
+    (the whole tile or a piece of it) to ``out`` from row ``found`` on;
     the new row count, or -1 when ``out`` is full (the caller grows it and runs the tile
     again). ``out`` is never reassigned here: the hot loop stays free of reference counts.
     With nearest lists (``nearest``), a pair is offered to them instead (:func:`_offer`)
@@ -60,7 +63,6 @@ def _tile_pairs(
     chunks, hashes, order, starts, masks = table
     left, right, dist = out
     capped = nearest[2].shape[1] > 0
-    first, end = starts[tile << tile_bits], starts[(tile + 1) << tile_bits]
     for mask in masks:
         if first == end or (tile ^ (mask >> tile_bits)) < tile:
             continue  # the whole tile holds the higher chunks of these pairs
@@ -154,7 +156,8 @@ def _probe_tiles(
     tiles: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``(i, j, distance)``, ``i < j``, within ``radius``, found from the items of
-    ``tiles`` through ``masks`` (a table of :func:`dataset.dedup.search._table`) and not
+    ``tiles`` (rows: a tile, and the sorted positions ``first, end`` of its items to
+    probe from) through ``masks`` (a table of :func:`dataset.dedup.search._table`) and not
     through the chunks ``earlier`` (see :func:`_found_before`); with nearest lists
     (``nearest``: see :data:`Nearest`), none: the pairs go to the lists.
 
@@ -165,12 +168,13 @@ def _probe_tiles(
     """
     out = (np.empty(1024, np.int64), np.empty(1024, np.int64), np.empty(1024, np.uint8))
     found = 0
-    for tile in tiles:
+    for row in range(tiles.shape[0]):
+        tile, first, end = tiles[row, 0], tiles[row, 1], tiles[row, 2]
         done = -1
         while done < 0:
             done = _tile_pairs(
-                (chunks, hashes, order, starts, masks), tile_bits, radius, tile, out, found,
-                nearest, earlier,
+                (chunks, hashes, order, starts, masks), tile_bits, radius, tile, first, end,
+                out, found, nearest, earlier,
             )  # fmt: skip
             if done < 0:
                 out = (_grown(out[0]), _grown(out[1]), _grown(out[2]))

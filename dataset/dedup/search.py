@@ -45,6 +45,10 @@ MAX_CHUNK_BITS = 24  # bucket tables of 2^24 entries (64 MiB of int32 each) at m
 LOOKUP_COST = 7.0
 TILE_ITEMS = 4096  # items per tile: their hashes (32 KiB) stay in the L1/L2 cache
 TILES_PER_THREAD = 8  # tasks per thread and chunk: an uneven tile does not idle a core
+# A tile's items are probed in pieces of at most this many: at 19,799 look-alike images
+# fmhash's probe took 0.81 s of wall clock on 2 threads whole, 0.54 s in pieces of
+# TILE_ITEMS, 0.51 s in pieces of 1,024 or 256.
+PIECE_ITEMS = 1024
 BOUND_BLOCKS = 3  # the chroma grid's blocks per side whose means bound the gate's distance
 
 
@@ -230,7 +234,7 @@ def _probe(
             masks = np.array(_masks(chunk.width, chunk.budget), np.int64)
             per_value = len(hashes) / 2**chunk.width
             tile_bits = min(chunk.width, max(0, round(math.log2(TILE_ITEMS / per_value))))
-            tiles = np.arange(1 << (chunk.width - tile_bits), dtype=np.int64)
+            tiles = _pieces(table.starts, chunk.width, tile_bits)
             # Interleaved shares: look-alike photos crowd a few chunk values.
             shares = [tiles[k :: workers * TILES_PER_THREAD]
                       for k in range(min(len(tiles), workers * TILES_PER_THREAD))]  # fmt: skip
@@ -249,6 +253,27 @@ def _probe(
             results.extend(pool.map(task, shares))
             searched.append((chunk.shift, (1 << chunk.width) - 1, chunk.budget))
     return results
+
+
+def _pieces(starts: np.ndarray, width: int, tile_bits: int) -> np.ndarray:
+    """The probe's tasks: rows ``(tile, first, end)``, each tile's sorted positions cut
+    into pieces of at most :data:`PIECE_ITEMS` items, empty tiles left out. Hash bits
+    are far from uniform on photos (at 19,799 look-alike images one of fmhash's four tiles
+    held 17,890 items), and a tile probed whole is one thread's work.
+
+    >>> _pieces(np.array([0, 0, 3, 3, 2100]), 2, 1).tolist()
+    [[0, 0, 3], [1, 3, 702], [1, 702, 1401], [1, 1401, 2100]]
+    """
+    tiles = np.arange(1 << (width - tile_bits), dtype=np.int64)
+    first, end = starts[tiles << tile_bits], starts[(tiles + 1) << tile_bits]
+    size = end - first
+    count = -(-size // PIECE_ITEMS)  # 0 for an empty tile
+    tile = np.repeat(tiles, count)
+    part = np.arange(len(tile)) - np.repeat(np.cumsum(count) - count, count)
+    step = -(-size // np.maximum(count, 1))
+    lower = first[tile] + part * step[tile]
+    upper = np.minimum(lower + step[tile], end[tile])
+    return np.stack([tile, lower, upper], axis=1).astype(np.int64)
 
 
 def _unique_pairs(
