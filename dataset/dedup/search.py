@@ -13,7 +13,8 @@ third bit, a third of the work.
 The probe is one compiled loop (numba, :mod:`dataset.dedup.probe`) over the items sorted
 by chunk, in tiles: the items of a few thousand consecutive chunk values meet every mask
 while they and the bucket table they read stay in the CPU cache (``chunk ^ f`` of one
-tile's values falls in one other tile). Tiles are shared out among threads.
+tile's values falls in one other tile). Tiles, cut into pieces where photos crowd one,
+are shared out among threads.
 
 >>> import numpy as np
 >>> h = np.array([0b1011, 0b1001, 0xFFFF], dtype=np.uint64)
