@@ -423,7 +423,8 @@ def test_pairs_stage_1_never_proposed_are_verified_when_clusters_need_them(
 ) -> None:
     import random
 
-    from dataset.dedup.verify import OnDemandVerifier
+    from dataset.dedup.pixels import spill
+    from dataset.dedup.verify import OnDemandVerifier, feature_pixels
     from dataset.synthetic.lookalikes import edit_copy, render_family_member
 
     store = open_store(tmp_path)
@@ -450,6 +451,21 @@ def test_pairs_stage_1_never_proposed_are_verified_when_clusters_need_them(
         store, paths, DedupConfig(), np.array([0, 0, 2]), np.empty(0), np.empty(0)
     )
     assert same(0, 1) and same.verified == 0
+    # From the pixels stage 1 left, the store is not read again: the same decisions with
+    # the images gone from it.
+    config = DedupConfig()
+    pixels = [
+        feature_pixels(store.read_bytes(path), config.feature_side, config.max_pixels)
+        for path in paths
+    ]
+    spilled = spill(str(tmp_path), pixels)
+    for path in paths:
+        store.delete(path)
+    left_over = OnDemandVerifier(
+        store, paths, config, content, np.empty(0), np.empty(0), spilled
+    )  # fmt: skip
+    assert left_over(0, 1) and not left_over(0, 2) and not left_over(1, 2)
+    assert (left_over.verified, left_over.confirmed) == (3, 1)
 
 
 NULLABLE = {

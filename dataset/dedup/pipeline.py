@@ -77,7 +77,8 @@ def find_duplicates(
         raise UserError("manifest has no 'image_path' column (store keys of the images)")
     frame = manifest.reset_index(drop=True).copy()
     clock = _Stopwatch()
-    # Stage 1 leaves each image's pixels at feature_side here: stage 2 does not decode again.
+    # Stage 1 leaves each image's pixels at feature_side here: stage 2 and the clusters'
+    # own verification do not decode again.
     with tempfile.TemporaryDirectory(prefix="dedup-pixels-") as spill_folder:
         hashes, hash_counts = compute_hashes(
             store,
@@ -117,37 +118,39 @@ def find_duplicates(
             scores = pd.DataFrame({"confirmed": np.ones(len(cand_left), bool)})
             verified = 0
         clock.lap("verify")
-    confirmed = scores["confirmed"].to_numpy()
+        confirmed = scores["confirmed"].to_numpy()
 
-    # Reported pairs: identical bytes, then the confirmed candidates (between contents).
-    left = np.concatenate([first_of[same], cand_left[confirmed]])
-    right = np.concatenate([same, cand_right[confirmed]])
-    # One row per image: what the pairs need to know of it (source, product).
-    by_path = frame.drop_duplicates("image_path").set_index("image_path")
-    for column in ("width", "height"):
-        if column not in frame:
-            frame[column] = frame["image_path"].map(dict(zip(paths, good[column], strict=True)))
-    rank = keep_rank(frame, config.keep_rule)
-    node_rank = pd.Series(rank).groupby(frame["image_path"].to_numpy()).min().reindex(paths)
-    edge_left, edge_right = _cluster_edges(
-        cand_left[confirmed], cand_right[confirmed], first_of, node_rank.to_numpy()
-    )
-    # Photos that never share a cluster: one listing's views; two catalogue products.
-    nodes = by_path.reindex(paths)
-    exclusive = {"same_listing": listing_codes(nodes)}
-    if config.distinct_products:
-        exclusive["distinct_products"] = catalogue_codes(nodes)
-    # Member pairs stage 1 never proposed are verified when the clusters need them.
-    on_demand = (
-        OnDemandVerifier(store, paths, config, first_of, cand_left, cand_right)
-        if config.verify
-        else None
-    )
-    labels = star_clusters(
-        len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link,
-        list(exclusive.values()), on_demand,
-    )  # fmt: skip
-    clock.lap("cluster")
+        # Reported pairs: identical bytes, then the confirmed candidates (between contents).
+        left = np.concatenate([first_of[same], cand_left[confirmed]])
+        right = np.concatenate([same, cand_right[confirmed]])
+        # One row per image: what the pairs need to know of it (source, product).
+        by_path = frame.drop_duplicates("image_path").set_index("image_path")
+        for column in ("width", "height"):
+            if column not in frame:
+                frame[column] = frame["image_path"].map(dict(zip(paths, good[column], strict=True)))
+        rank = keep_rank(frame, config.keep_rule)
+        node_rank = pd.Series(rank).groupby(frame["image_path"].to_numpy()).min().reindex(paths)
+        edge_left, edge_right = _cluster_edges(
+            cand_left[confirmed], cand_right[confirmed], first_of, node_rank.to_numpy()
+        )
+        # Photos that never share a cluster: one listing's views; two catalogue products.
+        nodes = by_path.reindex(paths)
+        exclusive = {"same_listing": listing_codes(nodes)}
+        if config.distinct_products:
+            exclusive["distinct_products"] = catalogue_codes(nodes)
+        # Member pairs stage 1 never proposed are verified when the clusters need them.
+        on_demand = (
+            OnDemandVerifier(
+                store, paths, config, first_of, cand_left, cand_right, good["pixels"].tolist()
+            )
+            if config.verify
+            else None
+        )
+        labels = star_clusters(
+            len(good), edge_left, edge_right, node_rank.to_numpy(), config.cluster_link,
+            list(exclusive.values()), on_demand,
+        )  # fmt: skip
+        clock.lap("cluster")
 
     path_cluster = dict(zip(paths, labels.tolist(), strict=True))
     frame["dup_cluster"] = frame["image_path"].map(path_cluster).fillna(-1).astype(int)

@@ -479,7 +479,8 @@ class OnDemandVerifier:
     ``content[i]`` is the index of the first path with ``i``'s bytes (identical bytes are
     one photo); ``scored_left``/``scored_right`` (content indices) were scored by stage 2
     already, and a pair scored there and not confirmed stays unconfirmed. Views are
-    computed once per image, in this process: clustering asks about few pairs.
+    computed once per image, in this process (clustering asks about few pairs), from the
+    pixels stage 1 left where ``spilled`` (indexed like ``image_paths``) has them.
     """
 
     def __init__(
@@ -490,8 +491,10 @@ class OnDemandVerifier:
         content: np.ndarray,
         scored_left: np.ndarray,
         scored_right: np.ndarray,
+        spilled: Sequence[Place | None] = (),
     ) -> None:
         self._store, self._paths, self._config, self._content = store, image_paths, config, content
+        self._spilled = spilled
         self._size = max(len(image_paths), 1)
         low, high = np.minimum(scored_left, scored_right), np.maximum(scored_left, scored_right)
         self._results: dict[int, bool] = dict.fromkeys((low * self._size + high).tolist(), False)
@@ -524,7 +527,9 @@ class OnDemandVerifier:
     def _readable(self, index: int) -> bool:
         if index not in self._views and index not in self._unreadable:
             key = self._paths[index]
-            read = _read_views(self._store, key, self._config)
+            read = _read_views(
+                self._store, key, self._config, self._spilled[index] if self._spilled else None
+            )
             if isinstance(read, str):
                 logger.warning("%s: not verifiable (%s)", key, read)
                 self._unreadable.add(index)
