@@ -461,11 +461,11 @@ def test_pairs_stage_1_never_proposed_are_verified_when_clusters_need_them(
     spilled = spill(str(tmp_path), pixels)
     for path in paths:
         store.delete(path)
-    left_over = OnDemandVerifier(
+    from_spill = OnDemandVerifier(
         store, paths, config, content, np.empty(0), np.empty(0), spilled
     )  # fmt: skip
-    assert left_over(0, 1) and not left_over(0, 2) and not left_over(1, 2)
-    assert (left_over.verified, left_over.confirmed) == (3, 1)
+    assert from_spill(0, 1) and not from_spill(0, 2) and not from_spill(1, 2)
+    assert (from_spill.verified, from_spill.confirmed) == (3, 1)
 
 
 NULLABLE = {
