@@ -96,6 +96,7 @@ def find_duplicates(
 
         good = hashes[hashes["bad"].isna()].reset_index(drop=True)
         paths = good["image_path"].tolist()
+        spilled = good["pixels"].tolist()  # where stage 1 left each image's pixels, or None
         # One representative per distinct content; identical bytes are duplicates outright.
         rep = good.groupby("sha1", sort=False).ngroup().to_numpy()
         first_of = pd.Series(np.arange(len(good))).groupby(rep).transform("min").to_numpy()
@@ -110,7 +111,7 @@ def find_duplicates(
         if config.verify:
             scores = verify_pairs(
                 store, paths, cand_left, cand_right, config, chroma=grids,
-                spilled=good["pixels"].tolist(), progress=progress,
+                spilled=spilled, progress=progress,
             )  # fmt: skip
             # Past the chroma gate: the pairs whose images' views were made and compared.
             verified = int((scores["chroma"] <= config.max_chroma).sum())
@@ -140,9 +141,7 @@ def find_duplicates(
             exclusive["distinct_products"] = catalogue_codes(nodes)
         # Member pairs stage 1 never proposed are verified when the clusters need them.
         on_demand = (
-            OnDemandVerifier(
-                store, paths, config, first_of, cand_left, cand_right, good["pixels"].tolist()
-            )
+            OnDemandVerifier(store, paths, config, first_of, cand_left, cand_right, spilled)
             if config.verify
             else None
         )
