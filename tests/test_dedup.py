@@ -522,6 +522,7 @@ def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
     import cv2
 
     from dataset.dedup.hashing import hash_image
+    from dataset.dedup.verify import decode
     from dataset.synthetic.lookalikes import render_family_member
 
     moved = {"phash": [], "fmhash": []}
@@ -530,7 +531,7 @@ def test_fourier_magnitude_hash_survives_a_shift_on_a_busy_backdrop() -> None:
         shift = np.array([[1, 0, 12], [0, 1, -10]], np.float32)
         size = (pixels.shape[1], pixels.shape[0])
         shifted = cv2.warpAffine(pixels, shift, size, borderMode=cv2.BORDER_REFLECT)
-        a, b = (hash_image(jpeg(p, 90), list(moved), 128, 10**8) for p in (pixels, shifted))
+        a, b = (hash_image(decode(jpeg(p, 90), 160, 10**8), list(moved)) for p in (pixels, shifted))
         for kind, bits in moved.items():
             bits.append(bin(a[kind] ^ b[kind]).count("1"))
     # pHash moves 14-22 bits (beyond radius 10), the magnitude hash mostly stays within.

@@ -40,7 +40,6 @@ class DedupConfig(BaseModel):
         default_factory=lambda: ["phash", "phash_object", "fmhash"], min_length=1
     )
     radius: int = Field(10, ge=0, le=24)  # Hamming radius (of 64 bits) for candidates
-    decode_size: int = Field(128, ge=32, le=1024)  # JPEG DCT downscale keeps sides >= this
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)  # larger: a decompression bomb
     workers: int | None = Field(None, ge=1)  # processes (all stages); None: every core
     # Candidates kept per image and hash kind, nearest hashes first and, at one distance,
@@ -65,7 +64,7 @@ class DedupConfig(BaseModel):
     # (dataset.synthetic.lookalikes), held out on the demo-family set: docs/dedup.md.
     verify: bool = True
     thumb_size: int = Field(96, ge=16, le=256)
-    feature_side: int = Field(160, ge=64, le=1024)  # longer side where ORB looks
+    feature_side: int = Field(160, ge=64, le=1024)  # longer side of the decode: hashes, ORB
     max_features: int = Field(200, ge=16, le=5000)  # ORB keypoints per image
     min_inliers: int = Field(12, ge=4)  # a similarity fit this many matches agree on
     min_inlier_ratio: float = Field(0.15, ge=0.0, le=1.0)

@@ -1,18 +1,20 @@
 """Stage 1a: perceptual hashes of every image, fast, parallel and cached by content.
 
-Speed comes from decoding less: the JPEG decoder scales down in the DCT domain
-(``Image.draft``), so a 1000x800 photo decodes at 250x200 in grey levels, several times
-faster than a full decode (see ``bench/dedup_bench.py``). All hash kinds of one image
-share that one decode. Beside the hashes, each image's chroma grid (CIELAB a*, b* on
-12x12 cells, :func:`dataset.dedup.verify.feature_pixels`): stage 2 rejects the candidate
-pairs of different colours with it before it makes any view. The cache
+Speed comes from decoding less: each image is decoded once, in RGB at ``feature_side``
+(the JPEG decoder scales down in the DCT domain, ``Image.draft``: a 1000x800 photo
+decodes at 250x200, several times faster than a full decode), and that one decode
+serves every hash kind, the chroma grid (CIELAB a*, b* on 12x12 cells) and stage 2's
+views (:func:`dataset.dedup.verify.decode`). Stage 2 rejects the candidate pairs of
+different colours with the grid before it makes any view. The cache
 (``hashes.parquet``) is keyed by the SHA-1 of the image bytes, so a rerun, or a new
 dataset version over the same photos, hashes only new ones; its rows carry
-:data:`CACHE_VERSION` and the ``feature_side`` of their grid, and other rows are made anew.
+:data:`CACHE_VERSION` and the ``feature_side`` of their hashes and grid, and other rows
+are made anew.
 
+>>> from dataset.dedup.verify import decode
 >>> from dataset.synthetic.near_duplicates import make_near_duplicate_set
 >>> data = next(iter(make_near_duplicate_set(1, 1, 0).images.values()))
->>> sorted(hash_image(data, ["phash", "phash_object"], 128, 10**7))
+>>> sorted(hash_image(decode(data, 160, 10**7), ["phash", "phash_object"]))
 ['height', 'phash', 'phash_object', 'width']
 """
 
@@ -32,14 +34,14 @@ from PIL import Image
 
 from dataset.core.store import Store, open_store
 from dataset.dedup.pixels import spill
-from dataset.dedup.verify import CHROMA_GRID, feature_pixels
-from dataset.images.background import median, object_box
-from dataset.images.safe import BadImage, open_image
+from dataset.dedup.verify import CHROMA_GRID, Decoded, decode
+from dataset.images.background import median
+from dataset.images.safe import BadImage
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 64  # images per task sent to a worker process: amortises the pickling
-CACHE_VERSION = 2  # of a row of hashes.parquet: 2 added the chroma grid
+CACHE_VERSION = 3  # of a row of hashes.parquet: 2 added the chroma grid, 3 hashes at feature_side
 
 HashFn = Callable[[Image.Image], int]
 
@@ -101,27 +103,20 @@ def fourier_magnitude_hash(image: Image.Image) -> int:
     return _bits(low > median(low))
 
 
-def hash_image(
-    data: bytes, kinds: Sequence[str], decode_size: int, max_pixels: int
-) -> dict[str, int]:
-    """``{kind: 64-bit hash, "width": w, "height": h}``; raises :class:`BadImage`."""
-    image = open_image(data, max_pixels=max_pixels, mode="L", draft=decode_size)
-    if max(image.size) > 4 * decode_size:  # not a JPEG (no draft): shrink before hashing
-        image.thumbnail((2 * decode_size, 2 * decode_size), Image.Resampling.BILINEAR)
+def hash_image(decoded: Decoded, kinds: Sequence[str]) -> dict[str, int]:
+    """``{kind: 64-bit hash, "width": w, "height": h}`` of an image's grey levels at
+    ``feature_side`` (:func:`dataset.dedup.verify.decode`: stage 2's decode serves)."""
+    image = Image.fromarray(decoded.grey)
     functions = _hash_functions()
-    width, height = image.info["original_size"]
+    width, height = decoded.size
     out: dict[str, int] = {"width": width, "height": height}
-    cropped: Image.Image | None = None
+    # No plain backdrop: the whole frame is the best crop we have (and its hashes are the
+    # frame's, a third of product photos on the look-alikes).
+    box = decoded.object_box
+    cropped = image.crop(box) if box is not None else image
     made: dict[tuple[str, bool], int] = {}  # (kind, of the frame): each hash made once
     for kind in kinds:
-        source = image
-        if kind.endswith("_object"):
-            if cropped is None:
-                box = object_box(np.asarray(image))
-                # No plain backdrop: the whole frame is the best crop we have (and its
-                # hashes are the frame's, a third of product photos on the look-alikes).
-                cropped = image.crop(box) if box else image
-            source = cropped
+        source = cropped if kind.endswith("_object") else image
         base = kind.removesuffix("_object")
         key = (base, source is image)
         if key not in made:
@@ -140,7 +135,7 @@ def _init_worker(store_uri: str, known: frozenset[str], kinds: list[str], params
 
 def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
     store: Store = _WORKER["store"]
-    decode_size, max_pixels, feature_side, spill_folder = _WORKER["params"]
+    max_pixels, feature_side, spill_folder = _WORKER["params"]
     rows, spilled = [], []
     for key in keys:
         row: dict[str, Any] = {"image_path": key}
@@ -153,10 +148,10 @@ def _hash_chunk(keys: list[str]) -> list[dict[str, Any]]:
         row["sha1"] = hashlib.sha1(data).hexdigest()
         if row["sha1"] not in _WORKER["known"]:
             try:
-                row.update(hash_image(data, _WORKER["kinds"], decode_size, max_pixels))
-                pixels = feature_pixels(data, feature_side, max_pixels)
-                row["chroma"] = pixels.grid.tobytes()
-                spilled.append((row, pixels))
+                decoded = decode(data, feature_side, max_pixels)
+                row.update(hash_image(decoded, _WORKER["kinds"]))
+                row["chroma"] = decoded.pixels.grid.tobytes()
+                spilled.append((row, decoded.pixels))
             except BadImage as exc:
                 row["bad"] = exc.reason
         rows.append(row)
@@ -211,7 +206,6 @@ def compute_hashes(
     kinds: Sequence[str],
     *,
     cache_key: str | None = None,
-    decode_size: int = 128,
     feature_side: int = 160,
     max_pixels: int = 40_000_000,
     workers: int | None = None,
@@ -236,7 +230,7 @@ def compute_hashes(
     cache = _read_cache(store, cache_key, kinds, feature_side)
     known = frozenset(cache.index)
     workers = workers or os.cpu_count() or 1
-    params = (decode_size, max_pixels, feature_side, spill_folder)
+    params = (max_pixels, feature_side, spill_folder)
     rows = _run_chunks(store, paths, known, kinds, params, workers, progress)
     frame = pd.DataFrame(rows, columns=["image_path", "sha1", *columns, "pixels"])
     frame["pixels"] = frame["pixels"].astype(object).where(frame["pixels"].notna(), None)

@@ -85,7 +85,6 @@ def find_duplicates(
             frame["image_path"].astype(str).tolist(),
             config.hashes,
             cache_key=config.hash_cache_key or f"{out.rstrip('/')}/hashes.parquet",
-            decode_size=config.decode_size,
             feature_side=config.feature_side,
             max_pixels=config.max_pixels,
             workers=config.workers,
@@ -232,8 +231,8 @@ def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) 
     ``confirmed`` under ``config``.
     """
     hashes, _counts = compute_hashes(
-        store, image_paths, config.hashes, decode_size=config.decode_size,
-        feature_side=config.feature_side, max_pixels=config.max_pixels, workers=config.workers,
+        store, image_paths, config.hashes, feature_side=config.feature_side,
+        max_pixels=config.max_pixels, workers=config.workers,
     )  # fmt: skip
     good = hashes[hashes["bad"].isna()].drop_duplicates("sha1").reset_index(drop=True)
     grids = chroma_grids(good)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,28 +53,6 @@ class Thumbs:
 CHROMA_GRID = 12
 
 
-def _grey_box_chroma(
-    rgb: np.ndarray,
-) -> tuple[np.ndarray, tuple[int, int, int, int] | None, np.ndarray]:
-    """Grey levels, the object's box (with a margin) and its chroma grid."""
-    import cv2
-
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    box = object_box(grey)
-    crop = rgb
-    if box is not None:
-        x0, y0, x1, y1 = box
-        # A margin keeps the silhouette's edge inside the crop.
-        pad = max(1, round(0.04 * max(x1 - x0, y1 - y0)))
-        box = (max(0, x0 - pad), max(0, y0 - pad), x1 + pad, y1 + pad)
-        crop = rgb[box[1] : box[3], box[0] : box[2]]
-    lab = cv2.cvtColor(
-        cv2.resize(crop, (CHROMA_GRID, CHROMA_GRID), interpolation=cv2.INTER_AREA),
-        cv2.COLOR_RGB2LAB,
-    )
-    return grey, box, lab[..., 1:].astype(np.float32)
-
-
 def _thumbs(views: ImageViews, size: int) -> Thumbs:
     grey, box = views.keypoints.grey, views.box
     crop = grey[box[1] : box[3], box[0] : box[2]] if box is not None else None
@@ -95,24 +73,49 @@ class ImageViews:
     chroma: np.ndarray
 
 
-def _feature_rgb(data: bytes, feature_side: int, max_pixels: int) -> np.ndarray:
-    """The image in RGB, its longer side ``feature_side``; raises :class:`BadImage`."""
+class Decoded(NamedTuple):
+    """One decode of an image: what the hashes (stage 1) and the views (stage 2) start
+    from."""
+
+    pixels: FeaturePixels
+    grey: np.ndarray  # grey levels of ``pixels.rgb``
+    object_box: tuple[int, int, int, int] | None  # the object in ``grey``, no margin
+    size: tuple[int, int]  # (width, height) of the image itself
+
+
+def decode(data: bytes, feature_side: int, max_pixels: int) -> Decoded:
+    """The image in RGB, its longer side ``feature_side``, its grey levels, the object's
+    box and its chroma grid (CIELAB a*, b* of 8-bit RGB: whole numbers, ``uint8``);
+    raises :class:`BadImage`. Stage 1 hashes the grey levels and stores the grid beside
+    the hashes, so that the chroma gate runs on every candidate pair before any view is
+    made, and leaves the rest to stage 2 (:mod:`dataset.dedup.pixels`)."""
     import cv2
 
-    rgb = np.asarray(open_image(data, max_pixels=max_pixels, mode="RGB", draft=feature_side))
+    image = open_image(data, max_pixels=max_pixels, mode="RGB", draft=feature_side)
+    rgb = np.asarray(image)
     scale = feature_side / max(rgb.shape[:2])
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    found = object_box(grey)
+    box, crop = found, rgb
+    if found is not None:
+        x0, y0, x1, y1 = found
+        # A margin keeps the silhouette's edge inside the crop.
+        pad = max(1, round(0.04 * max(x1 - x0, y1 - y0)))
+        box = (max(0, x0 - pad), max(0, y0 - pad), x1 + pad, y1 + pad)
+        crop = rgb[box[1] : box[3], box[0] : box[2]]
+    lab = cv2.cvtColor(
+        cv2.resize(crop, (CHROMA_GRID, CHROMA_GRID), interpolation=cv2.INTER_AREA),
+        cv2.COLOR_RGB2LAB,
+    )
+    grid = np.ascontiguousarray(lab[..., 1:])
+    return Decoded(FeaturePixels(rgb, box, grid), grey, found, image.info["original_size"])
 
 
 def feature_pixels(data: bytes, feature_side: int, max_pixels: int) -> FeaturePixels:
-    """The pixels :func:`image_views` starts from, and the ``chroma`` grid as ``uint8``
-    (CIELAB a*, b* of 8-bit RGB are whole numbers): stage 1 stores the grid beside the
-    hashes, so that the chroma gate runs on every candidate pair before any view is made,
-    and leaves the rest to stage 2 (:mod:`dataset.dedup.pixels`)."""
-    rgb = _feature_rgb(data, feature_side, max_pixels)
-    _grey, box, chroma = _grey_box_chroma(rgb)
-    return FeaturePixels(rgb, box, chroma.astype(np.uint8))
+    """The pixels :func:`image_views` starts from (:func:`decode`)."""
+    return decode(data, feature_side, max_pixels).pixels
 
 
 def chroma_distances(grids: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
