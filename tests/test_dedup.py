@@ -40,6 +40,37 @@ def test_candidate_cap_counts_only_pairs_of_the_same_colours() -> None:
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 4), (1, 2), (2, 3)]
 
 
+def test_each_hash_kind_is_searched_at_its_own_radius() -> None:
+    # Images 0 and 1 lie 12 bits apart in fmhash and 40 in pHash; 2 and 3 lie 12 bits
+    # apart in pHash and 48 in fmhash; every other pair 28 bits or more in both. Only
+    # fmhash's radius is 12.
+    twelve, forty = (1 << 12) - 1, (1 << 40) - 1
+    reps = pd.DataFrame(
+        {
+            "phash": np.array([0, forty, forty << 24, (forty << 24) ^ twelve], np.uint64),
+            "fmhash": np.array([0, twelve, forty << 24, forty], np.uint64),
+        }
+    )
+    grids = np.zeros((4, 12, 12, 2), np.uint8)
+    config = DedupConfig(hashes=["phash", "fmhash"], workers=1)
+    assert config.radius_of("fmhash") == 12 and config.radius_of("phash") == 10
+    pairs = set(zip(*(side.tolist() for side in _candidates(reps, grids, config)), strict=True))
+    assert pairs == {(0, 1)}
+    every = config.model_copy(update={"kind_radius": {}})
+    assert _candidates(reps, grids, every)[0].size == 0
+
+
+@pytest.mark.parametrize(
+    ("radii", "message"),
+    [({"xhash": 12}, "unknown hash 'xhash'"), ({"fmhash": 25}, "must lie in 0..24")],
+)
+def test_a_kind_radius_names_a_known_hash_and_a_radius_in_range(
+    radii: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        DedupConfig(kind_radius=radii)
+
+
 def test_united_cap_keeps_each_images_nearest_in_colour_and_its_nearest_of_each_kind() -> None:
     # Six photos of one colour family, every pair within the radius of one kind or the
     # other; their grids differ in a* alone, so a pair's chroma distance is the gap of

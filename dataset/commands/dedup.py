@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="hash kind, repeatable: phash dhash whash ahash fmhash, or KIND_object "
         "(default: phash, phash_object and fmhash)",
     )
-    parser.add_argument("--radius", type=int, help="Hamming radius of candidates (default 10)")
+    parser.add_argument(
+        "--radius",
+        type=int,
+        help="Hamming radius of candidates in every hash kind (default 10, fmhash 12)",
+    )
     parser.add_argument("--workers", type=int, help="processes (default: every core)")
     parser.add_argument(
         "--no-verify", action="store_true", help="trust the hashes alone (stage 1 only)"
@@ -68,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         for key, value in {
             "hashes": args.hashes,
             "radius": args.radius,
+            "kind_radius": {} if args.radius is not None else None,
             "workers": args.workers,
             "verify": False if args.no_verify else None,
         }.items()

@@ -169,7 +169,7 @@ def find_duplicates(
         "rows": int(len(frame)),
         **hash_counts,
         "hash_kinds": list(config.hashes),
-        "radius": config.radius,
+        "radius": {kind: config.radius_of(kind) for kind in config.hashes},
         "identical_bytes_pairs": int(len(same)),
         "candidate_pairs": int(len(cand_left)),
         "verified_pairs": verified,
@@ -265,7 +265,7 @@ def _candidates(
     keys, nearest_of_kind = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     for kind in config.hashes:
         left, right, rank = nearest_pairs(
-            reps[kind].to_numpy(dtype=np.uint64), config.radius, config.max_candidates,
+            reps[kind].to_numpy(dtype=np.uint64), config.radius_of(kind), config.max_candidates,
             grids, config.max_chroma, workers=workers,
         )  # fmt: skip
         keys.append(left * n + right)
