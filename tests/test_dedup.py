@@ -334,8 +334,24 @@ def test_dedup_command(
     )
     summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 30 and summary["confirmed_pairs"] > 0
+    assert summary["radius"] == {"phash": 10, "phash_object": 10, "fmhash": 12}
     manifest = open_store(uri).read_parquet("datasets/cli/v1/manifest.parquet")
     assert {"dup_cluster", "dup_keep"} <= set(manifest.columns) and len(manifest) == 30
+    # --radius is every kind's radius.
+    main(
+        [
+            *arguments,
+            "--manifest",
+            manifest_path,
+            "--format",
+            "json",
+            "--radius",
+            "8",
+            "--workers",
+            "1",
+        ]
+    )
+    assert set(json.loads(capsys.readouterr().out)["radius"].values()) == {8}
 
     # The errors: one line, exit status 2.
     assert main([*arguments, "--manifest", "nowhere.parquet"]) == 2
