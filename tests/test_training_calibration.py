@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +146,43 @@ def test_native_lines_after_an_unfinished_progress_bar_are_dropped_too() -> None
     assert os.read(sink_read, 1 << 16) == (
         bar + b"W0000 00:00:1796405992.7 28819 op.cc:1] a warning that matters\n\r   export: 100%"
     )
+
+
+# A command under the filter; the filter is waited for at most 1 s at its end.
+FILTERED_COMMAND = """
+import subprocess, sys
+from dataset.core import native_logs
+native_logs.DRAIN_TIMEOUT_S = 1.0
+with native_logs.quiet_native_logs():
+    {body}
+"""
+LEFT_HOLDING = "still holds standard error"
+
+
+def _run_filtered(body: str) -> subprocess.CompletedProcess[str]:
+    code = FILTERED_COMMAND.format(body=body.replace("\n", "\n    "))
+    root = str(Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root,
+        env={**os.environ, "PYTHONPATH": root},
+    )  # fmt: skip
+
+
+def test_a_command_with_a_spawn_pool_ends_without_waiting_for_the_filter() -> None:
+    # multiprocessing's resource tracker, started by the pool, outlives the command: it
+    # must not hold the filter's pipe (every dedup command used to wait 10 s at its end).
+    done = _run_filtered(
+        "import multiprocessing\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:\n"
+        "    print('pool said', pool.submit(abs, -3).result(), file=sys.stderr)"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pool said 3" in done.stderr
+    assert LEFT_HOLDING not in done.stderr
+
+
+def test_a_process_left_holding_standard_error_is_reported_not_waited_for() -> None:
+    done = _run_filtered("subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3)'])")
+    assert done.returncode == 0, done.stderr
+    assert LEFT_HOLDING in done.stderr

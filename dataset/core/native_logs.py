@@ -13,7 +13,9 @@ error except absl INFO lines and a few known harmless messages.
 A child process rather than a thread: if the command dies hard (a segfault in native
 code), the child still drains the pipe, so the last words of a crash are never lost;
 it ignores SIGINT and SIGTERM (sent to the whole process group by Ctrl-C or a pod's
-stop) and ends when the command's end of the pipe closes.
+stop) and ends when the command's end of the pipe closes. The command waits for it at its
+end, at most ``DRAIN_TIMEOUT_S`` (a process the command left running may hold the pipe:
+warned, not waited for).
 Warnings (``W``) and errors (``E``, ``F``) of TensorFlow pass, and so does everything
 Python writes. ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (TensorFlow's own warnings off);
 a user's 1 brings its warnings back, and 0 (the user asked for TensorFlow's INFO lines)
@@ -29,6 +31,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from multiprocessing import resource_tracker
 
 # absl's line prefix after the severity letter (I, W, E, F):
 # <MMDD> <hh:mm:ss.micros> <thread> <file>:<line>]
@@ -45,6 +48,7 @@ NATIVE_START = re.compile(rb"WARNING: All log messages before absl|[IWEF]" + ABS
 PIECES = re.compile(rb"(?<=[\n\r])|(?=" + NATIVE_START.pattern + rb")")
 LEVEL_KEY = "TF_CPP_MIN_LOG_LEVEL"
 QUIET_LEVEL = "2"  # TensorFlow's own INFO and WARNING lines off; errors stay
+DRAIN_TIMEOUT_S = 10.0  # how long the command waits at its end for the filter to finish
 
 
 def is_noise(line: bytes) -> bool:
@@ -102,6 +106,10 @@ def quiet_native_logs() -> Iterator[None]:
     except OSError:  # no standard error to filter
         yield
         return
+    # multiprocessing's resource tracker (started by the first spawn pool) outlives the
+    # command and would hold the pipe open, so the filter would only end at the timeout
+    # below: started here, it keeps the real standard error.
+    resource_tracker.ensure_running()
     read_end, write_end = os.pipe()
     child = subprocess.Popen(
         [sys.executable, "-m", "dataset.core.native_logs"], stdin=read_end, stdout=saved
@@ -116,8 +124,14 @@ def quiet_native_logs() -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(saved, 2)  # the pipe's last writer here closes: the child ends
         os.close(saved)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=10)  # a leftover grandchild may hold the pipe; do not hang
+        try:
+            child.wait(timeout=DRAIN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:  # a leftover grandchild holds the pipe: do not hang
+            print(
+                f"warning: a process the command started still holds standard error after "
+                f"{DRAIN_TIMEOUT_S} s; its output may come after this command ends",
+                file=sys.stderr,
+            )
 
 
 def _main() -> None:
