@@ -21,11 +21,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -300,6 +300,7 @@ def _window(size: int) -> np.ndarray:
 
 
 SCORES = ["ncc", "edge_ncc", "shift", "chroma", *NO_MATCH]
+Scores: TypeAlias = "pd.DataFrame | Mapping[str, np.ndarray]"  # score columns, by name
 PAIR_CHUNK = 512  # pairs per task at most: the progress bar moves every task
 
 # Worker state, set by the pool initializer (not pickled per task); ``views`` and
@@ -521,8 +522,9 @@ class OnDemandVerifier:
             return False
         views = self._views
         scores = score_pair(views[i], views[j], self._config, partial(self._thumbs.of, i, j))
-        frame = pd.DataFrame([_score_row(scores)], columns=SCORES)
-        confirmed = bool(decide(frame, self._config)[0])
+        # One pair: arrays of one, not a frame (pandas would cost a millisecond a pair).
+        columns = dict(zip(SCORES, np.array([_score_row(scores)]).T, strict=True))
+        confirmed = bool(decide(columns, self._config)[0])
         self.verified += 1
         self.confirmed += confirmed
         return confirmed
@@ -541,20 +543,21 @@ class OnDemandVerifier:
         return index in self._views
 
 
-def _no_missing_details(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
+def _no_missing_details(scores: Scores, config: DedupConfig) -> np.ndarray:
     """Neither photo has details the other lacks: few unmatched edges, or a few more
     where each lies under an overlay of the other photo (a watermark's text crossing an
     outline weakens the edges under it; two look-alikes each lack the other's details,
     most of them away from the details the other adds)."""
-    unmatched = scores["unmatched_edges"].to_numpy()
-    overlaid = (scores["uncovered_edges"].to_numpy() <= config.max_uncovered_edges) & (
+    unmatched = np.asarray(scores["unmatched_edges"])
+    overlaid = (np.asarray(scores["uncovered_edges"]) <= config.max_uncovered_edges) & (
         unmatched <= config.max_overlaid_edges
     )
     return (unmatched <= config.max_unmatched_edges) | overlaid
 
 
-def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
+def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     """Confirmed pairs: same colours, and local features or else thumbnails agree.
+    ``scores``: a frame of :data:`SCORES`, or one array per score.
 
     Where the similarity has ``min_inliers`` inliers and explains ``min_inlier_ratio``
     of the photo, local features judge the pair: ``geometric`` (the gradients agree once
@@ -566,17 +569,21 @@ def decide(scores: pd.DataFrame, config: DedupConfig) -> np.ndarray:
     word where it can speak. Unscored pairs (NaN: an unreadable image, a gate of
     :func:`score_pair`) fail.
     """
-    colours = scores["chroma"].to_numpy() <= config.max_chroma
-    judged = _fitted(scores["inliers"].to_numpy(), scores["inlier_ratio"].to_numpy(), config)
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(scores[name])
+
+    colours = column("chroma") <= config.max_chroma
+    judged = _fitted(column("inliers"), column("inlier_ratio"), config)
     geometric = (
         judged
-        & (scores["warped_edge_ncc"].to_numpy() >= config.min_warped_edge_ncc)
+        & (column("warped_edge_ncc") >= config.min_warped_edge_ncc)
         & _no_missing_details(scores, config)
     )
     aligned = (
         ~judged
-        & (scores["ncc"].to_numpy() >= config.min_ncc)
-        & (scores["edge_ncc"].to_numpy() >= config.min_edge_ncc)
-        & (scores["shift"].to_numpy() <= config.max_shift * config.thumb_size)
+        & (column("ncc") >= config.min_ncc)
+        & (column("edge_ncc") >= config.min_edge_ncc)
+        & (column("shift") <= config.max_shift * config.thumb_size)
     )
     return np.asarray(colours & (geometric | aligned), dtype=bool)
