@@ -229,3 +229,18 @@ def test_edge_kernels_give_the_numpy_and_opencv_numbers() -> None:
     np.testing.assert_array_equal(strong, expected)
     np.testing.assert_array_equal(missing, lacking[:, 0])
     assert 0 < missing.sum() < len(missing)
+
+
+def test_the_correlation_kernel_gives_numpys_correlation() -> None:
+    from dataset.dedup.kernels import correlation
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(40, 50)).astype(np.float32)
+    b = (a + rng.normal(scale=0.5, size=a.shape)).astype(np.float32)
+    mask = rng.random(a.shape) < 0.7
+    for x, y, inside in ((a, b, mask), (a[3:-3, 5:-5], b[3:-3, 5:-5], mask[3:-3, 5:-5])):
+        expected = np.corrcoef(x[inside].astype(np.float64), y[inside].astype(np.float64))[0, 1]
+        assert correlation(x, y, inside) == pytest.approx(expected, abs=1e-9)
+    assert 0.8 < correlation(a, b, mask) < 0.95
+    flat = np.full(a.shape, 3.0, np.float32)
+    assert correlation(flat, b, mask) == 0.0

@@ -213,12 +213,10 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
         return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges", "uncovered_edges")}
+    from dataset.dedup.kernels import correlation, missing_edges
+
     (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = a.edges, _edges(warped)
-    values_a, values_b = grey_a[overlap], grey_b[overlap]
-    centred_a, centred_b = values_a - values_a.mean(), values_b - values_b.mean()
-    denominator = float(np.sqrt((centred_a**2).sum() * (centred_b**2).sum()))
-    ncc = float((centred_a * centred_b).sum() / denominator) if denominator > 1e-6 else 0.0
-    from dataset.dedup.kernels import missing_edges
+    ncc = float(correlation(grey_a, grey_b, overlap))
 
     unmatched, lacking = [], []
     sides = ((edges_a, oriented_a, oriented_b), (edges_b, oriented_b, oriented_a))

@@ -198,6 +198,32 @@ def _orientation_bins(gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, np.nd
     return magnitude, oriented
 
 
-ratio_matches, upper_order_statistics, missing_edges, orientation_bins = compiled(
-    _ratio_matches, _upper_order_statistics, _missing_edges, _orientation_bins
+def _correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """The Pearson correlation of ``a[mask]`` and ``b[mask]`` (2-D float32 arrays of one
+    shape, views of any strides; ``mask`` bool), 0.0 where either is flat, without the
+    copies and temporary arrays of numpy's expression of it (centre, multiply, sum).
+    Sums in float64: they differ from numpy's float32 sums in the sixth digit at most."""
+    height, width = a.shape
+    total_a, total_b, count = 0.0, 0.0, 0
+    for y in range(height):
+        for x in range(width):
+            if mask[y, x]:
+                total_a += a[y, x]
+                total_b += b[y, x]
+                count += 1
+    mean_a, mean_b = total_a / max(count, 1), total_b / max(count, 1)
+    products, squares_a, squares_b = 0.0, 0.0, 0.0
+    for y in range(height):
+        for x in range(width):
+            if mask[y, x]:
+                centred_a, centred_b = a[y, x] - mean_a, b[y, x] - mean_b
+                products += centred_a * centred_b
+                squares_a += centred_a * centred_a
+                squares_b += centred_b * centred_b
+    denominator = np.sqrt(squares_a * squares_b)
+    return products / denominator if denominator > 1e-6 else 0.0
+
+
+ratio_matches, upper_order_statistics, missing_edges, orientation_bins, correlation = compiled(
+    _ratio_matches, _upper_order_statistics, _missing_edges, _orientation_bins, _correlation
 )

@@ -19,6 +19,7 @@ The decision (:func:`decide`) combines them with thresholds calibrated on data b
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -195,10 +196,14 @@ def _standardise(pixels: np.ndarray) -> np.ndarray:
 
 
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / denominator) if denominator > 1e-6 else 0.0
+    from dataset.dedup.kernels import correlation
+
+    return float(correlation(a, b, _everywhere(a.shape)))
+
+
+@functools.cache
+def _everywhere(shape: tuple[int, ...]) -> np.ndarray:
+    return np.ones(shape, bool)
 
 
 def _edges(pixels: np.ndarray) -> np.ndarray:
