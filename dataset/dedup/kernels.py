@@ -1,5 +1,6 @@
 """The compiled loops of stage 2's scores (:mod:`dataset.dedup.geometry`): the same
-numbers as the OpenCV and numpy calls they replace, without their per-call overheads.
+numbers as the OpenCV and numpy calls they replace (the correlation: to float32
+rounding), without their per-call overheads.
 
 Imported by the scores when they run, not before (:mod:`dataset.dedup.jit`).
 """

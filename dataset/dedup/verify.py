@@ -19,13 +19,12 @@ The decision (:func:`decide`) combines them with thresholds calibrated on data b
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
@@ -201,7 +200,7 @@ def _ncc(a: np.ndarray, b: np.ndarray) -> float:
     return float(correlation(a, b, _everywhere(a.shape)))
 
 
-@functools.cache
+@cache
 def _everywhere(shape: tuple[int, ...]) -> np.ndarray:
     return np.ones(shape, bool)
 
