@@ -36,7 +36,7 @@ from dataset.dedup.geometry import NO_MATCH, Keypoints, keypoints, match
 from dataset.dedup.pixels import FeaturePixels, Place, read_spilled
 from dataset.dedup.schedule import PairTask, pair_streams
 from dataset.images.background import object_box
-from dataset.images.safe import BadImage, open_image
+from dataset.images.safe import open_image
 
 logger = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ def _read_views(
         if spilled is not None:
             return views_of(read_spilled(spilled), config)
         return image_views(store.read_bytes(key), config)
-    except (BadImage, Exception) as exc:
+    except Exception as exc:  # BadImage, a missing object, a short scratch file
         return f"{type(exc).__name__}: {exc}"
 
 
