@@ -148,6 +148,7 @@ def test_native_lines_after_an_unfinished_progress_bar_are_dropped_too() -> None
     )
 
 
+ROOT = Path(__file__).resolve().parents[1]
 # A command under the filter; the filter is waited for at most 1 s at its end.
 FILTERED_COMMAND = """
 import subprocess, sys
@@ -161,10 +162,9 @@ LEFT_HOLDING = "still holds standard error"
 
 def _run_filtered(body: str) -> subprocess.CompletedProcess[str]:
     code = FILTERED_COMMAND.format(body=body.replace("\n", "\n    "))
-    root = str(Path(__file__).resolve().parents[1])
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root,
-        env={**os.environ, "PYTHONPATH": root},
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
 

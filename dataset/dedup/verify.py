@@ -547,13 +547,17 @@ class OnDemandVerifier:
         return index in self._views
 
 
+def _column(scores: Scores, name: str) -> np.ndarray:
+    return np.asarray(scores[name])
+
+
 def _no_missing_details(scores: Scores, config: DedupConfig) -> np.ndarray:
     """Neither photo has details the other lacks: few unmatched edges, or a few more
     where each lies under an overlay of the other photo (a watermark's text crossing an
     outline weakens the edges under it; two look-alikes each lack the other's details,
     most of them away from the details the other adds)."""
-    unmatched = np.asarray(scores["unmatched_edges"])
-    overlaid = (np.asarray(scores["uncovered_edges"]) <= config.max_uncovered_edges) & (
+    unmatched = _column(scores, "unmatched_edges")
+    overlaid = (_column(scores, "uncovered_edges") <= config.max_uncovered_edges) & (
         unmatched <= config.max_overlaid_edges
     )
     return (unmatched <= config.max_unmatched_edges) | overlaid
@@ -573,21 +577,17 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     word where it can speak. Unscored pairs (NaN: an unreadable image, a gate of
     :func:`score_pair`) fail.
     """
-
-    def column(name: str) -> np.ndarray:
-        return np.asarray(scores[name])
-
-    colours = column("chroma") <= config.max_chroma
-    judged = _fitted(column("inliers"), column("inlier_ratio"), config)
+    colours = _column(scores, "chroma") <= config.max_chroma
+    judged = _fitted(_column(scores, "inliers"), _column(scores, "inlier_ratio"), config)
     geometric = (
         judged
-        & (column("warped_edge_ncc") >= config.min_warped_edge_ncc)
+        & (_column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc)
         & _no_missing_details(scores, config)
     )
     aligned = (
         ~judged
-        & (column("ncc") >= config.min_ncc)
-        & (column("edge_ncc") >= config.min_edge_ncc)
-        & (column("shift") <= config.max_shift * config.thumb_size)
+        & (_column(scores, "ncc") >= config.min_ncc)
+        & (_column(scores, "edge_ncc") >= config.min_edge_ncc)
+        & (_column(scores, "shift") <= config.max_shift * config.thumb_size)
     )
     return np.asarray(colours & (geometric | aligned), dtype=bool)
