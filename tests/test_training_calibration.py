@@ -17,6 +17,7 @@ from dataset.taxonomy.tasks import TaskSpec
 from training.calibration import attributes, best_f1_threshold, calibrate, decide, decision_report
 from training.evaluation import chance
 
+ROOT = Path(__file__).resolve().parents[1]
 COLOUR = TaskSpec("colour", "multi_label", ["red", "green", "blue"])
 TYPE = TaskSpec("type", "single_label", ["dresses", "jeans"])
 
@@ -148,7 +149,6 @@ def test_native_lines_after_an_unfinished_progress_bar_are_dropped_too() -> None
     )
 
 
-ROOT = Path(__file__).resolve().parents[1]
 # A command under the filter; the filter is waited for at most 1 s at its end.
 FILTERED_COMMAND = """
 import subprocess, sys
