@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(MAKE) lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -n logical --maxprocesses 8 --dist worksteal
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash bench/run_all.sh

@@ -48,3 +48,9 @@ def s3_bucket(s3_env: str, request: pytest.FixtureRequest) -> str:
     client = boto3.client("s3")
     client.create_bucket(Bucket=name)
     return f"s3://{name}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first, so that pytest-xdist spreads them over its workers from
+    the start instead of leaving the longest to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

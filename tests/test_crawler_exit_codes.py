@@ -62,6 +62,7 @@ def own_s3(s3_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnS3]:
     s3.stop()
 
 
+@pytest.mark.slow
 def test_store_outage_mid_crawl_stops_at_once_and_exits_75(
     demo_site_factory: Callable[..., RunningDemoSite],  # noqa: F811
     own_s3: OwnS3,
@@ -92,6 +93,7 @@ def test_store_outage_mid_crawl_stops_at_once_and_exits_75(
     assert json.loads(local.read_text())["failure"]["kind"] == "store"
 
 
+@pytest.mark.slow
 def test_an_unreachable_store_is_waited_for_then_given_up_with_75(
     demo_site: RunningDemoSite,  # noqa: F811
     own_s3: OwnS3,

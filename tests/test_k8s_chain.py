@@ -24,12 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.demo_site_fixtures import RunningDemoSite, demo_site_factory  # noqa: F401
 from tests.k8s_fixtures import ROOT, kustomize, needs_kubectl
 from tests.k8s_pods import Pod
 
-pytestmark = needs_kubectl
+pytestmark = [needs_kubectl, pytest.mark.slow]
 BUCKET = "street2shop"  # the manifests' one store root: s3://street2shop
 TINY_MODEL = ["--backbone", "tiny", "--weights", "none", "--epochs", "1", "--batch-size", "8",
               "--image-size", "32"]  # fmt: skip

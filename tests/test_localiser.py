@@ -59,6 +59,7 @@ def test_composites_are_deterministic_and_masks_follow_the_garment() -> None:
     assert (masks.reshape(6, -1).mean(axis=1) > 0.01).all()
 
 
+@pytest.mark.slow
 def test_fit_localiser_command_trains_then_reuses(tmp_path: Path) -> None:
     import keras
 

@@ -131,6 +131,7 @@ def test_stale_temporaries_are_removed_fresh_ones_kept_when_asked(tmp_path: Path
     assert store.read_text("raw/x/items/b.jsonl") == "{}\n"  # objects are never touched
 
 
+@pytest.mark.slow
 def test_an_unreachable_s3_endpoint_is_transient_not_bad_input(
     s3_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import free_port
 from tests.training_fixtures import write_training_dataset
@@ -32,6 +33,7 @@ def _fit(dataset: str, out: str, *extra: str, env: dict[str, str]) -> subprocess
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_backup_and_restore_resumes_after_a_kill(tmp_path: Path) -> None:
     dataset = write_training_dataset(tmp_path / "store", per_cell=2)
     out = tmp_path / "run"
@@ -58,6 +60,7 @@ def test_backup_and_restore_resumes_after_a_kill(tmp_path: Path) -> None:
     assert json.loads((out / "summary.json").read_text())["best"]["epoch"] is not None
 
 
+@pytest.mark.slow
 def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path: Path) -> None:
     dataset = write_training_dataset(tmp_path / "store", per_cell=2)
     out = tmp_path / "run"

@@ -73,6 +73,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"root": str(root), "dataset": dataset, "tf_model": tf_model}
 
 
+@pytest.mark.slow
 def test_jax_with_tensorflow_importable_and_its_encoder_on_tensorflow(
     toy: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,6 +108,7 @@ def test_jax_with_tensorflow_importable_and_its_encoder_on_tensorflow(
     assert (Path(model) / "export/saved_model/saved_model.pb").is_file()
 
 
+@pytest.mark.slow
 def test_jax_without_tensorflow_on_two_devices_and_a_tensorflow_encoder(
     toy: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,6 +37,7 @@ def _object(bucket: str, key: str) -> bytes | None:
         return None
 
 
+@pytest.mark.slow
 def test_fit_stages_an_s3_dataset_and_resumes_an_s3_run_after_a_kill(
     s3_bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
