@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -234,6 +235,32 @@ def test_bad_data_is_counted_or_refused(tmp_path: Path, capsys: pytest.CaptureFi
     no_val = Path(write_training_dataset(tmp_path / "s2", per_cell=1, splits={"train": 1.0}))
     code, _, err = cli(capsys, "fit", "--dataset", str(no_val), "--out", out, *FIT)
     assert code == 2 and "has no 'val' split" in err
+
+
+def test_mixed_precision_trains_then_serves_in_float32(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mixed_precision: on`` (what ``auto`` picks on a GPU), forced on the CPU: the
+    augmentation, the fit and the export run, and the saved encoder computes in float32."""
+    import keras
+
+    dataset = write_training_dataset(tmp_path / "store", per_cell=4)
+    config = tmp_path / "mixed.yaml"
+    config.write_text("mixed_precision: 'on'\n")
+    out = str(tmp_path / "run")
+    short = ["--epochs", "1", "--steps-per-epoch", "2", "--config", str(config), *FIT]
+    try:
+        code, _, err = cli(capsys, "fit", "--dataset", dataset, "--out", out, *short)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # this process goes on testing
+    assert code == 0, err
+    summary = json.loads((Path(out) / "summary.json").read_text())
+    assert summary["runtime"]["precision"] == "mixed_bfloat16"
+    with zipfile.ZipFile(Path(out) / "model/encoder.keras") as saved:
+        assert "mixed_" not in saved.read("config.json").decode()
+    code, text, err = cli(capsys, "export", "--model", out, "--format", "json")
+    assert code == 0, err
+    assert max(json.loads(text)["smoke_check_max_difference"].values()) <= 1e-4
 
 
 def test_a_run_folder_of_another_dataset_version_is_refused_or_overwritten(

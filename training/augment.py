@@ -27,11 +27,13 @@ class Augmenter:
         import keras
 
         self.config = config
+        # float32 whatever the global policy: under mixed precision the layers would
+        # return bfloat16 or float16 beside the other transforms' float32.
         self.rotation = keras.layers.RandomRotation(
-            config.rotation_degrees / 360.0, fill_mode="nearest", seed=seed
+            config.rotation_degrees / 360.0, fill_mode="nearest", seed=seed, dtype="float32"
         )
         self.translation = keras.layers.RandomTranslation(
-            0.0, config.translation_fraction, fill_mode="nearest", seed=seed + 1
+            0.0, config.translation_fraction, fill_mode="nearest", seed=seed + 1, dtype="float32"
         )
 
     def __call__(self, image: Any) -> Any:

@@ -20,6 +20,7 @@ raw, 47 numbers of about 0..1 beside the pooled features, they taught the colour
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dataset.taxonomy.tasks import TaskSpec
@@ -99,6 +100,21 @@ def build_encoder(
             axis=-1, dtype="float32", name=RETRIEVAL_OUTPUT
         )(projected)
     return keras.Model(inputs, outputs, name=f"encoder_{backbone}")
+
+
+def float32_twin(trained: Any, build: Callable[[], Any]) -> Any:
+    """``build()`` under the float32 policy, holding ``trained``'s weights. A mixed-precision
+    encoder (a GPU's) would otherwise compute in bfloat16 or float16 wherever it is loaded."""
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        twin = build()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    twin.set_weights(trained.get_weights())
+    return twin
 
 
 def _colour_features(inputs: Any, image_size: int) -> Any:

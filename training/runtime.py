@@ -119,8 +119,7 @@ def _apply_precision(config: TrainConfig, capabilities: list[float]) -> str:
     import keras
 
     policy = precision_policy(config.mixed_precision, capabilities)
-    if policy != "float32":
-        keras.mixed_precision.set_global_policy(policy)
+    keras.mixed_precision.set_global_policy(policy)  # also float32: an earlier run may have set one
     return policy
 
 

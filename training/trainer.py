@@ -156,6 +156,7 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         RETRIEVAL,
         RETRIEVAL_OUTPUT,
         build_encoder,
+        float32_twin,
         set_backbone_trainable,
         training_view,
     )
@@ -228,9 +229,10 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         # each worker of a multi-worker run sees only its share; the python pipeline
         # (a PyDataset) knows its length already
         val_data = with_known_length(val_data, scans["val"], config.batch_size)
-    with runtime.strategy.scope():
-        encoder = build_encoder(
-            tasks, config.backbone, image_size, config.weights, config.separate,
+
+    def new_encoder(weights: str) -> Any:
+        return build_encoder(
+            tasks, config.backbone, image_size, weights, config.separate,
             config.embedding_dim, config.dropout,
             retrieval.dim if retrieval.enabled else None,
             tuple(
@@ -239,6 +241,9 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
                 if name in tasks or (name == RETRIEVAL and retrieval.enabled)
             ),
         )  # fmt: skip
+
+    with runtime.strategy.scope():
+        encoder = new_encoder(config.weights)
         model = training_view(encoder, tasks)
     best = BestCheckpoint(folder / "checkpoints", config.monitor, write=chief)
     throughput = Throughput(config.batch_size)
@@ -307,6 +312,10 @@ def fit(config: TrainConfig, dataset_uri: str, out: str, overwrite: bool = False
         best.wait_for_writer()
     if best.weights_path.is_file():
         model.load_weights(best.weights_path)
+    if runtime.mixed_precision:
+        # Mixed precision is for training: calibration, evaluate, search and the export
+        # compute in float32, the same on every device.
+        encoder = float32_twin(encoder, lambda: new_encoder("none"))
     history = epoch_history(folder / "logs/training.csv", config) if chief else []
     val_predictions = predict_split(encoder, val_data, tasks)
     reports = {name: task_report(tasks[name], *pair) for name, pair in val_predictions.items()}
