@@ -8,7 +8,8 @@ backgrounds) never tuned on, both at once. ``--cache DIR`` keeps them between ru
 each variant (default ``shared``; ``separate``, one backbone per head, costs three times
 as much) one ``s2s-train fit --retrieval`` on the seed-0 dataset with the demo's recipe
 (its heads reading the colour statistics), longer and at a larger image size than the
-demo; then on the test split of each world,
+demo, with the leftover augmentation (``bench/leftover.yaml``); then on the test split of
+each world,
 ``evaluate`` gives per-task accuracy and macro-F1 at the calibrated thresholds (chosen on
 the seed-0 val split, kept for the held-out world) and type accuracy on shop and user
 photos apart, and ``eval-retrieval`` gives top-1/10
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench.benchkit import header, table  # noqa: E402
 
 VARIANTS = {"shared": [], "separate": ["--separate"]}
+DEFAULT_CONFIG = ROOT / "bench" / "leftover.yaml"
 # The categories scripts/demo.sh crawls on the demo marketplace and on the storefront.
 CATEGORIES = (
     "robes", "jeans", "pulls-et-sweats", "t-shirts", "manteaux-et-vestes", "pantalons",
@@ -204,8 +206,9 @@ def main() -> None:
     parser.add_argument("--colour-statistics", default="colour,retrieval", metavar="HEADS",
                         help="the heads that read the image's colour statistics, under every "
                         "variant (default: the demo's; '' for none)")  # fmt: skip
-    parser.add_argument("--config", metavar="YAML",
-                        help="a training config file under every variant's flags")  # fmt: skip
+    parser.add_argument("--config", metavar="YAML", default=str(DEFAULT_CONFIG),
+                        help="a training config file under every variant's flags (default: "
+                        "bench/leftover.yaml, the leftover augmentation; '' for none)")  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.items_per_category, args.image_size, args.epochs = 12, 64, 4
