@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check crawler dataset training tests bench
 	$(BIN)/mypy crawler dataset training
 
+# One worker per core (at most 8): half the suite waits on loopback servers and subprocesses.
 test: $(STAMP)
 	$(MAKE) lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -n logical --maxprocesses 8 --dist worksteal
