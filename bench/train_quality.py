@@ -221,7 +221,11 @@ def main() -> None:
     # The two worlds at once: a crawl spends most of its time waiting on its rate limit.
     with ThreadPoolExecutor(2) as pool:
         tuned, held_out = pool.map(
-            lambda seed: build_world(cache / f"seed{seed}", seed, args.items_per_category), (0, 1)
+            # One folder per size: a --quick world never lands on a full one's crawl.
+            lambda seed: build_world(
+                cache / f"seed{seed}-{args.items_per_category}", seed, args.items_per_category
+            ),
+            (0, 1),
         )
     seconds = {"datasets": time.perf_counter() - started}
     attribute_rows: list[list[object]] = []
