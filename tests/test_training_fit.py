@@ -242,17 +242,15 @@ def test_mixed_precision_trains_then_serves_in_float32(
 ) -> None:
     """``mixed_precision: on`` (what ``auto`` picks on a GPU), forced on the CPU: the
     augmentation, the fit and the export run, and the saved encoder computes in float32."""
-    import keras
+    from training.runtime import global_dtype_policy
 
     dataset = write_training_dataset(tmp_path / "store", per_cell=4)
     config = tmp_path / "mixed.yaml"
     config.write_text("mixed_precision: 'on'\n")
     out = str(tmp_path / "run")
     short = ["--epochs", "1", "--steps-per-epoch", "2", "--config", str(config), *FIT]
-    try:
+    with global_dtype_policy("float32"):  # the fit sets its own; this process goes on testing
         code, _, err = cli(capsys, "fit", "--dataset", dataset, "--out", out, *short)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")  # this process goes on testing
     assert code == 0, err
     summary = json.loads((Path(out) / "summary.json").read_text())
     assert summary["runtime"]["precision"] == "mixed_bfloat16"

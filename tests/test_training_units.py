@@ -170,18 +170,14 @@ def test_augmentation_probabilities() -> None:
 def test_augmentation_stays_float32_under_mixed_precision() -> None:
     """A mixed policy (any GPU's, or ``mixed_precision: on``) makes Keras layers compute in
     bfloat16; inside a ``tf.data`` map their branch must match the other transforms'."""
-    import keras
     import tensorflow as tf
 
     from training.augment import Augmenter
+    from training.runtime import global_dtype_policy
 
     every = AugmentConfig(rotation_probability=1, translation_probability=1)
-    before = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with global_dtype_policy("mixed_bfloat16"):
         augment = Augmenter(every)
-    finally:
-        keras.mixed_precision.set_global_policy(before)
     images = tf.data.Dataset.from_tensors(tf.fill((8, 8, 3), 7.0)).map(augment)
     assert next(iter(images)).dtype == tf.float32
 

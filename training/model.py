@@ -27,6 +27,7 @@ from dataset.taxonomy.tasks import TaskSpec
 from training.backbone import build_backbone
 from training.colour_statistics import ColourStatistics
 from training.preprocessor import ImagePreprocessor
+from training.runtime import global_dtype_policy
 
 RETRIEVAL = "retrieval"  # the embedding head's name in layer names and encoder.json
 RETRIEVAL_OUTPUT = f"{RETRIEVAL}_embedding"
@@ -105,14 +106,8 @@ def build_encoder(
 def float32_twin(trained: Any, build: Callable[[], Any]) -> Any:
     """``build()`` under the float32 policy, holding ``trained``'s weights. A mixed-precision
     encoder (a GPU's) would otherwise compute in bfloat16 or float16 wherever it is loaded."""
-    import keras
-
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with global_dtype_policy("float32"):
         twin = build()
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
     twin.set_weights(trained.get_weights())
     return twin
 

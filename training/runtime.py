@@ -33,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,19 @@ def precision_policy(setting: str, capabilities: list[float]) -> str:
     if capabilities and min(capabilities) < 8.0:
         return "mixed_float16"
     return "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def global_dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to ``name`` inside the block, the earlier one after."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def _apply_precision(config: TrainConfig, capabilities: list[float]) -> str:
