@@ -2,8 +2,8 @@
 
 Each transform is applied independently with its own probability: rotation in
 +-``rotation_degrees``, a small horizontal translation, the garment shrunk and placed
-anywhere in the frame, a horizontal flip, a block of the garment cut away (white), a block
-of background left beside the garment, a colour cast, a Gaussian blur and a JPEG re-encoding at a low quality (shoppers' photos
+anywhere in the frame, a horizontal flip, a block of background left beside the garment,
+a colour cast, a Gaussian blur and a JPEG re-encoding at a low quality (shoppers' photos
 are often poor). Keras preprocessing
 layers do rotation and translation, TensorFlow ops the rest (imgaug breaks on NumPy 2).
 """
@@ -52,7 +52,6 @@ class Augmenter:
         )
         image = maybe(cfg.scale_probability, lambda x: shrink(x, cfg.scale_range), image)
         image = maybe(cfg.flip_probability, tf.image.flip_left_right, image)
-        image = maybe(cfg.erase_probability, lambda x: erase(x, cfg.erase_size), image)
         image = maybe(cfg.leftover_probability, lambda x: leftover(x, cfg.leftover_size), image)
         image = maybe(cfg.cast_probability, lambda x: cast(x, cfg.cast_gain), image)
         image = maybe(cfg.blur_probability, lambda x: blur(x, cfg.blur_sigma), image)
@@ -100,9 +99,9 @@ def garment(image: Any) -> Any:
     )
 
 
-def _block(image: Any, size_range: tuple[float, float]) -> Any:
-    """Per pixel (H, W, 1), 1 inside a rectangle whose sides are drawn from
-    ``size_range`` of the frame's, at a random place, 0 elsewhere."""
+def leftover(image: Any, size_range: tuple[float, float]) -> Any:
+    """A rectangle of one random colour, sides drawn from ``size_range`` of the frame's, at
+    a random place, painted on the white background only: the garment stays in front."""
     import tensorflow as tf
 
     size = tf.cast(tf.shape(image)[:2], tf.float32)
@@ -112,22 +111,7 @@ def _block(image: Any, size_range: tuple[float, float]) -> Any:
     columns = tf.range(size[1])[None, :]
     inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
     inside &= columns < left + sides[1]
-    return tf.cast(inside, tf.float32)[..., None]
-
-
-def erase(image: Any, size_range: tuple[float, float]) -> Any:
-    """A rectangle (:func:`_block`) painted white: the part of the garment a cut-out lost
-    where the segmentation kept only a fragment of it."""
-    block = _block(image, size_range)
-    return image * (1.0 - block) + 255.0 * block
-
-
-def leftover(image: Any, size_range: tuple[float, float]) -> Any:
-    """A rectangle of one random colour, sides drawn from ``size_range`` of the frame's, at
-    a random place, painted on the white background only: the garment stays in front."""
-    import tensorflow as tf
-
-    paint = _block(image, size_range) * (1.0 - garment(image))
+    paint = tf.cast(inside, tf.float32)[..., None] * (1.0 - garment(image))
     return image * (1.0 - paint) + tf.random.uniform((3,), 0.0, 255.0) * paint
 
 

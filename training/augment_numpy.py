@@ -4,8 +4,8 @@ pipeline without TensorFlow (training/pydata.py).
 Same transforms, probabilities and ranges (:class:`~training.config.AugmentConfig`):
 rotation in +-``rotation_degrees`` and a horizontal translation (one affine warp, edge
 pixels repeated like Keras' ``fill_mode="nearest"``), the garment shrunk and placed
-anywhere (another warp, edges repeated), a horizontal flip, a block of the garment cut
-away (white), a block of background left beside the garment, a colour cast, a Gaussian blur and a JPEG re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` images in
+anywhere (another warp, edges repeated), a horizontal flip, a block of background left
+beside the garment, a colour cast, a Gaussian blur and a JPEG re-encoding at a quality drawn from ``[low, high)``. Works on ``uint8`` images in
 OpenCV's BGR order (as decoded: no conversion before the JPEG re-encoding); each call
 takes its own random generator, so batches decoded by several threads stay reproducible.
 
@@ -55,10 +55,13 @@ class NumpyAugmenter:
                                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         if cfg.flip_probability > 0 and rng.random() < cfg.flip_probability:
             image = cv2.flip(image, 1)  # a contiguous copy: cheaper to convert than a view
-        if cfg.erase_probability > 0 and rng.random() < cfg.erase_probability:
-            image = np.where(_block(image, cfg.erase_size, rng), np.uint8(255), image)
         if cfg.leftover_probability > 0 and rng.random() < cfg.leftover_probability:
-            paint = _block(image, cfg.leftover_size, rng) * (1 - _garment(image))
+            sides = rng.uniform(*cfg.leftover_size, 2) * (height, width)
+            top, left = rng.random(2) * ((height, width) - sides)
+            rows, columns = np.arange(height)[:, None], np.arange(width)[None, :]
+            inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
+            inside &= columns < left + sides[1]
+            paint = inside[..., None] * (1 - _garment(image))
             colour = rng.uniform(0, 255, 3)
             image = np.clip(image * (1 - paint) + colour * paint, 0, 255).astype(np.uint8)
         if cfg.cast_probability > 0 and rng.random() < cfg.cast_probability:
@@ -75,19 +78,6 @@ class NumpyAugmenter:
             if decoded is not None:  # encoding a valid uint8 image does not fail
                 image = decoded
         return image
-
-
-def _block(
-    image: np.ndarray, size_range: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
-    """:func:`training.augment._block`: (H, W, 1), True inside a random rectangle."""
-    height, width = image.shape[:2]
-    sides = rng.uniform(*size_range, 2) * (height, width)
-    top, left = rng.random(2) * ((height, width) - sides)
-    rows, columns = np.arange(height)[:, None], np.arange(width)[None, :]
-    inside = (rows >= top) & (rows < top + sides[0]) & (columns >= left)
-    inside &= columns < left + sides[1]
-    return inside[..., None]
 
 
 def _garment(image: np.ndarray) -> np.ndarray:

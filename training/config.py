@@ -53,9 +53,6 @@ class AugmentConfig(BaseModel):
     # painted on the white around the garment, behind it (off by default).
     leftover_probability: float = Field(0.0, ge=0, le=1)
     leftover_size: tuple[float, float] = (0.15, 0.45)  # the block's sides, of the frame's
-    # What it cuts away from the garment: a block painted white (off by default).
-    erase_probability: float = Field(0.0, ge=0, le=1)
-    erase_size: tuple[float, float] = (0.15, 0.4)  # the block's sides, of the frame's
 
     @model_validator(mode="after")
     def _ranges(self) -> AugmentConfig:
@@ -68,9 +65,6 @@ class AugmentConfig(BaseModel):
         smallest, largest = self.leftover_size
         if not 0 < smallest <= largest <= 1:
             raise ValueError("leftover_size must be [low, high] with 0 < low <= high <= 1")
-        smallest, largest = self.erase_size
-        if not 0 < smallest <= largest <= 1:
-            raise ValueError("erase_size must be [low, high] with 0 < low <= high <= 1")
         return self
 
 
