@@ -184,7 +184,7 @@ def test_calibration_centres_each_threshold_in_the_gap_of_its_scores() -> None:
     scores = pd.DataFrame({
         "ncc": 1.0, "edge_ncc": 1.0, "shift": 0.0, "chroma": 1.0, "inliers": 50,
         "inlier_ratio": 0.6, "warped_edge_ncc": 0.9,
-        "unmatched_edges": unmatched, "uncovered_edges": unmatched,
+        "unmatched_edges": unmatched, "uncovered_edges": unmatched, "recoloured": 0.0,
     })  # fmt: skip
     truth = pd.Series([True, True, False, False])
     # 0.001 and 0.003 both confirm the copies alone; the grid's tie rule takes 0.001,
@@ -611,6 +611,61 @@ def test_an_overlay_covers_the_edges_it_hides_but_not_another_photos_details() -
     cv2.circle(other, (60, 50), 8, (70, 40, 40), 2)
     lookalikes = _warped_scores(_views(one), _views(other), np.eye(3))
     assert lookalikes["uncovered_edges"] > 0.003
+
+
+def test_a_detail_of_another_colour_inside_shared_outlines_is_recoloured() -> None:
+    import cv2
+
+    from dataset.dedup.geometry import _warped_scores
+
+    garment = np.full((160, 120, 3), 200, np.uint8)
+    cv2.rectangle(garment, (30, 20), (90, 140), (40, 90, 70), -1)
+
+    def logo(ink: tuple[int, int, int]) -> np.ndarray:
+        image = garment.copy()
+        cv2.circle(image, (60, 60), 10, ink, -1, cv2.LINE_AA)
+        return image
+
+    white, yellow = logo((250, 250, 250)), logo((245, 220, 90))
+    # Two look-alikes: one outline, two colours inside it.
+    assert _warped_scores(_views(white), _views(yellow), np.eye(3))["recoloured"] > 0.002
+    # Edits of one photo: a retouched patch, a watermark and a contrast change draw the
+    # border of their change themselves, or change every pixel alike. (Letters wider than
+    # the 3 px opening, crossing the garment's outline, can count: such a pair is kept
+    # as two photos; docs/dedup.md.)
+    retouched = white.copy()
+    patch = retouched[40:80, 40:75].astype(np.float32) * np.array([1.2, 0.8, 1.15], np.float32)
+    retouched[40:80, 40:75] = np.clip(patch, 0, 255).astype(np.uint8)
+    words = white.copy()
+    cv2.putText(words, "SOLD", (20, 110), cv2.FONT_HERSHEY_DUPLEX, 0.8, (255, 255, 255), 1)
+    watermarked = cv2.addWeighted(words, 0.6, white, 0.4, 0)
+    contrast = np.clip(white.astype(np.float32) * 1.2 - 20, 0, 255).astype(np.uint8)
+    for copy in (retouched, watermarked, contrast):
+        assert _warped_scores(_views(white), _views(copy), np.eye(3))["recoloured"] == 0.0
+
+
+def test_recoloured_pixels_equal_their_numpy_expression() -> None:
+    from dataset.dedup.kernels import recoloured_pixels
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (23, 17, 3), dtype=np.uint8)
+    b = np.clip(a * 0.9 + 12 + rng.normal(0, 30, a.shape), 0, 255).astype(np.uint8)
+    overlap = np.ones(a.shape[:2], bool)
+    overlap[:3] = False
+    level = 60.0
+    fitted = b.astype(np.float64)
+    for c in range(3):
+        gain, offset = np.polyfit(b[..., c][overlap].astype(float), a[..., c][overlap], 1)
+        fitted[..., c] = gain * b[..., c] + offset
+    padded = np.pad(fitted, ((1, 1), (1, 1), (0, 0)), constant_values=np.inf)
+    least = np.full(a.shape[:2], np.inf)
+    for dy in range(3):
+        for dx in range(3):
+            shifted = padded[dy : dy + a.shape[0], dx : dx + a.shape[1]]
+            least = np.minimum(least, np.abs(a - shifted).max(axis=-1))
+    expected = overlap & (least > level)
+    found = recoloured_pixels(a, b, overlap, np.float32(level))
+    assert found.any() and np.array_equal(found, expected)
 
 
 def test_the_fit_uses_the_looser_matches_and_counts_only_the_distinctive_ones() -> None:

@@ -12,7 +12,7 @@ margin on unseen ones, where a grid value would sit on the edge of the gap. Feed
 >>> scores = pd.DataFrame({"ncc": [1.0, 1.0], "edge_ncc": [0.99, 0.5], "shift": [0, 0],
 ...     "chroma": [1, 1], "inliers": [50, 5], "inlier_ratio": [0.6, 0.1],
 ...     "warped_edge_ncc": [0.9, 0.1], "unmatched_edges": [0.0, 0.3],
-...     "uncovered_edges": [0.0, 0.3]})
+...     "uncovered_edges": [0.0, 0.3], "recoloured": [0.0, 0.0]})
 >>> result = calibrate(scores, pd.Series([True, False]), min_precision=0.99)
 >>> result["recall"], result["precision"]
 (1.0, 1.0)

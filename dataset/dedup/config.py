@@ -79,6 +79,9 @@ class DedupConfig(BaseModel):
     # of the other photo (a watermark); max_overlaid_edges <= max_unmatched_edges: off.
     max_uncovered_edges: float = Field(0.0, ge=0.0, le=1.0)
     max_overlaid_edges: float = Field(0.017501, ge=0.0, le=1.0)
+    # A region of another colour inside outlines both photos share (a button, a logo
+    # recoloured), as a share of the overlap; 0.0: none at all; 1.0: off (docs/dedup.md).
+    max_recoloured: float = Field(0.0, ge=0.0, le=1.0)
     min_ncc: float = Field(0.90, ge=-1.0, le=1.0)
     min_edge_ncc: float = Field(0.983838, ge=-1.0, le=1.01)  # 1.01: thumbnails alone never confirm
     max_chroma: float = Field(15.0, ge=0.0)  # mean CIELAB (a*, b*) distance

@@ -21,7 +21,10 @@ ORB puts most keypoints. Scores:
   after the warp, the smaller of the two directions (see :func:`_warped_scores`);
 - ``uncovered_edges``: of those, the share away from the other image's own unmatched
   edges (an overlay such as a watermark hides the edges under it; a look-alike lacks
-  the other's details where it has none of its own).
+  the other's details where it has none of its own);
+- ``recoloured``: the largest region, as a share of the overlap, whose colour differs
+  between the two although both photos outline it (see :func:`_recoloured`): a button or
+  a logo of one shape in two colours.
 
 ``unmatched_edges`` looks at colour edges (grey levels and CIELAB a*, b*): a dark red
 word printed on a purple garment has nearly the purple's grey level, and the look-alike
@@ -54,6 +57,7 @@ NO_MATCH = {
     "warped_edge_ncc": -1.0,
     "unmatched_edges": 1.0,
     "uncovered_edges": 1.0,
+    "recoloured": 1.0,
 }
 # The scale of an image's edges: a high percentile of its gradients. Most of a product
 # photo is smooth; at the 95th percentile a plain backdrop's noise and JPEG blocks set
@@ -62,6 +66,11 @@ EDGE_PERCENTILE = 99
 STRONG_EDGE = 0.3  # of that scale: a detail's outline (a faint pocket seam too)
 PRESENT_EDGE = 0.3  # of that edge's strength, nearby in the other image: it is there too
 OVERLAY_REACH_PX = 3  # an edge this close to the other image's own added edges is covered
+# A detail recoloured: a region whose colour differs by more than this (of 255, in some RGB
+# channel, after each channel's gain and offset fit) ...
+RECOLOUR_LEVEL = 100.0
+# ... bordered for at least this share by edges both photos have (see _recoloured).
+SHARED_BORDER = 0.6
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,13 @@ class Keypoints:
         colour = self.lab.copy()
         colour[..., 0] = self.grey
         return colour
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """:attr:`lab` in RGB (the channels a brightness or contrast edit maps one by one)."""
+        import cv2
+
+        return cv2.cvtColor(self.lab, cv2.COLOR_LAB2RGB)
 
     @cached_property
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,6 +204,9 @@ def _matchable(a: Keypoints, b: Keypoints, transform: np.ndarray) -> int:
     )
 
 
+WARPED_SCORES = ("warped_edge_ncc", "unmatched_edges", "uncovered_edges", "recoloured")
+
+
 def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[str, float]:
     """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a`` (colour
     images: grey and chroma).
@@ -212,7 +231,7 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
     )
     overlap = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
     if overlap.sum() < 0.25 * height * width:  # a degenerate fit: not a copy
-        return {k: NO_MATCH[k] for k in ("warped_edge_ncc", "unmatched_edges", "uncovered_edges")}
+        return {k: NO_MATCH[k] for k in WARPED_SCORES}
     from dataset.dedup.kernels import correlation, missing_edges
 
     (grey_a, edges_a, oriented_a), (grey_b, edges_b, oriented_b) = a.edges, _edges(warped)
@@ -246,7 +265,55 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
         "warped_edge_ncc": ncc,
         "unmatched_edges": unmatched[side],
         "uncovered_edges": uncovered,
+        "recoloured": _recoloured(a, b, transform, overlap, (lacking[0][0], lacking[1][0])),
     }
+
+
+def _recoloured(
+    a: Keypoints,
+    b: Keypoints,
+    transform: np.ndarray,
+    overlap: np.ndarray,
+    strong: tuple[np.ndarray, np.ndarray],
+) -> float:
+    """The largest region (a share of ``overlap``) where ``b`` warped onto ``a`` differs
+    in colour by more than :data:`RECOLOUR_LEVEL` and whose border runs, for at least
+    :data:`SHARED_BORDER` of it, within a pixel of strong edges of both images
+    (``strong``: flat indices of each image's strong edges on ``a``'s grid).
+
+    Two look-alikes share the outline of a button or a logo drawn in two colours: the
+    edge checks find every edge in both, but the pixels inside differ. An edit that
+    changes colours locally draws the border of its change itself (a retouched patch, a
+    watermark's letters), an edge one photo has and the other lacks. Regions thinner than
+    3 pixels are not counted: a shift or a re-encode smears the colour of thin details.
+    """
+    import cv2
+
+    from dataset.dedup.kernels import recoloured_pixels
+
+    height, width = a.grey.shape[:2]
+    rgb = cv2.warpPerspective(b.rgb, transform, (width, height), flags=cv2.INTER_LINEAR)
+    differs = recoloured_pixels(a.rgb, rgb, overlap, np.float32(RECOLOUR_LEVEL))
+    if not differs.any():
+        return 0.0
+    square = np.ones((3, 3), np.uint8)
+    solid = cv2.morphologyEx(differs.astype(np.uint8), cv2.MORPH_OPEN, square)
+    count, labels, stats, _centres = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    if count < 2:
+        return 0.0
+    shared = np.ones(height * width, np.uint8)
+    for indices in strong:
+        edges = np.zeros(height * width, np.uint8)
+        edges[indices] = 1
+        shared &= cv2.dilate(edges.reshape(height, width), square).reshape(-1)
+    shared_map = shared.reshape(height, width).astype(bool)
+    largest = 0
+    for region in range(1, count):
+        inside = (labels == region).astype(np.uint8)
+        border = (cv2.dilate(inside, square) > 0) & (inside == 0)
+        if shared_map[border].mean() >= SHARED_BORDER:
+            largest = max(largest, int(stats[region, cv2.CC_STAT_AREA]))
+    return largest / max(int(overlap.sum()), 1)
 
 
 def _scale(values: np.ndarray, mask: np.ndarray) -> float:

@@ -225,6 +225,66 @@ def _correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return products / denominator if denominator > 1e-6 else 0.0
 
 
-ratio_matches, upper_order_statistics, missing_edges, orientation_bins, correlation = compiled(
-    _ratio_matches, _upper_order_statistics, _missing_edges, _orientation_bins, _correlation
+def _recoloured_pixels(
+    a: np.ndarray, b: np.ndarray, overlap: np.ndarray, level: np.float32
+) -> np.ndarray:
+    """Where two aligned RGB images (h, w, 3 uint8) differ in colour: the pixels of
+    ``overlap`` at which every pixel of ``b`` within one pixel differs from ``a`` by more
+    than ``level`` in some channel, once each channel of ``b`` is mapped onto ``a``'s by
+    the gain and offset that fit it best on the overlap (least squares: a contrast or
+    brightness edit is such a map, per channel). The neighbours forgive the warp's error
+    of a pixel; most pixels are settled by the first comparison."""
+    height, width, channels = a.shape
+    gain = np.ones(channels)
+    offset = np.zeros(channels)
+    for c in range(channels):
+        count, sum_b, sum_a, squares, products = 0.0, 0.0, 0.0, 0.0, 0.0
+        for y in range(height):
+            for x in range(width):
+                if overlap[y, x]:
+                    value_a, value_b = float(a[y, x, c]), float(b[y, x, c])
+                    count += 1.0
+                    sum_b += value_b
+                    sum_a += value_a
+                    squares += value_b * value_b
+                    products += value_b * value_a
+        spread = count * squares - sum_b * sum_b
+        if count > 0 and spread > 1e-6:
+            gain[c] = (count * products - sum_b * sum_a) / spread
+            offset[c] = (sum_a - gain[c] * sum_b) / count
+    differs = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            if not overlap[y, x]:
+                continue
+            least = np.inf
+            for yy in range(max(y - 1, 0), min(y + 2, height)):
+                for xx in range(max(x - 1, 0), min(x + 2, width)):
+                    distance = 0.0
+                    for c in range(channels):
+                        fitted = gain[c] * float(b[yy, xx, c]) + offset[c]
+                        distance = max(distance, abs(float(a[y, x, c]) - fitted))
+                    least = min(least, distance)
+                    if least <= level:
+                        break
+                if least <= level:
+                    break
+            differs[y, x] = least > level
+    return differs
+
+
+(
+    ratio_matches,
+    upper_order_statistics,
+    missing_edges,
+    orientation_bins,
+    correlation,
+    recoloured_pixels,
+) = compiled(
+    _ratio_matches,
+    _upper_order_statistics,
+    _missing_edges,
+    _orientation_bins,
+    _correlation,
+    _recoloured_pixels,
 )

@@ -46,7 +46,7 @@ PAIR_COLUMNS = [
     "image_path_a", "image_path_b", "method", "ncc", "edge_ncc", "shift", "chroma",
     "source_a", "source_b", "cross_source", "merged",
     "matches", "inliers", "inlier_ratio", "warped_edge_ncc", "unmatched_edges",
-    "uncovered_edges", "decision", "dup_cluster", "kept_path", "removed_path",
+    "uncovered_edges", "recoloured", "decision", "dup_cluster", "kept_path", "removed_path",
 ]  # fmt: skip
 # decision: ``clustered`` (both in one cluster: one was verified against the other or
 # against the photo the cluster keeps), ``chain_refused`` (confirmed, but one of them

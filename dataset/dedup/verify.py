@@ -570,7 +570,7 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     Where the similarity has ``min_inliers`` inliers and explains ``min_inlier_ratio``
     of the photo, local features judge the pair: ``geometric`` (the gradients agree once
     warped, neither photo having details the other lacks but under an overlay: crops,
-    rotations, watermarks, retouches). Photos too smooth for such a fit are judged
+    rotations, watermarks, retouches; and no detail both outline is of another colour). Photos too smooth for such a fit are judged
     ``aligned``: the thumbnails agree almost exactly after phase correlation (re-encodes,
     resizes, shifts, crops of a few per cent). Two look-alikes whose words differ in
     chroma alone align as well as copies do; geometry, which sees the word, has the last
@@ -583,6 +583,7 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
         judged
         & (_column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc)
         & _no_missing_details(scores, config)
+        & (_column(scores, "recoloured") <= config.max_recoloured)
     )
     aligned = (
         ~judged
