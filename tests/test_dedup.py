@@ -654,8 +654,10 @@ def test_recoloured_pixels_equal_their_numpy_expression() -> None:
     overlap[:3] = False
     level = 60.0
     fitted = b.astype(np.float64)
+    sample = np.zeros_like(overlap)
+    sample[::2, ::2] = overlap[::2, ::2]  # the fit's pixels: even rows and columns
     for c in range(3):
-        gain, offset = np.polyfit(b[..., c][overlap].astype(float), a[..., c][overlap], 1)
+        gain, offset = np.polyfit(b[..., c][sample].astype(float), a[..., c][sample], 1)
         fitted[..., c] = gain * b[..., c] + offset
     padded = np.pad(fitted, ((1, 1), (1, 1), (0, 0)), constant_values=np.inf)
     least = np.full(a.shape[:2], np.inf)

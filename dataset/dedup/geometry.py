@@ -34,8 +34,10 @@ edges: on smooth photos a re-encode's blocky chroma would dominate it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -127,14 +129,21 @@ def keypoints(grey: np.ndarray, lab: np.ndarray, max_features: int) -> Keypoints
 
 
 def match(
-    a: Keypoints, b: Keypoints, min_inliers: int, min_inlier_ratio: float
+    a: Keypoints,
+    b: Keypoints,
+    min_inliers: int,
+    min_inlier_ratio: float,
+    *,
+    recolour_if: Callable[[dict[str, float]], Any] | None = None,
 ) -> dict[str, float]:
     """The scores of module docstring for one pair, as far as a decision needs them.
 
     Fewer than ``min_inliers`` matches cannot give that many inliers: RANSAC is skipped;
     a fit of fewer inliers, or of a lower inlier ratio, is no copy: the warp is skipped
     (:data:`NO_MATCH` stands for what was not computed); so is a fit no edit of a photo
-    gives (:func:`_plausible`).
+    gives (:func:`_plausible`). ``recolour_if``, given the warped edges' scores, says
+    whether ``recoloured`` is needed (else NaN: the pair fails on its edges already);
+    ``None``: always.
     """
     import cv2
 
@@ -168,7 +177,7 @@ def match(
     }
     if inliers < min_inliers or scores["inlier_ratio"] < min_inlier_ratio:
         return {**NO_MATCH, **scores}
-    return {**scores, **_warped_scores(a, b, transform)}
+    return {**scores, **_warped_scores(a, b, transform, recolour_if)}
 
 
 def _plausible(similarity: np.ndarray) -> bool:
@@ -207,7 +216,12 @@ def _matchable(a: Keypoints, b: Keypoints, transform: np.ndarray) -> int:
 WARPED_SCORES = ("warped_edge_ncc", "unmatched_edges", "uncovered_edges", "recoloured")
 
 
-def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[str, float]:
+def _warped_scores(
+    a: Keypoints,
+    b: Keypoints,
+    transform: np.ndarray,
+    recolour_if: Callable[[dict[str, float]], Any] | None = None,
+) -> dict[str, float]:
     """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a`` (colour
     images: grey and chroma).
 
@@ -261,12 +275,15 @@ def _warped_scores(a: Keypoints, b: Keypoints, transform: np.ndarray) -> dict[st
         reach = np.ones((2 * OVERLAY_REACH_PX + 1,) * 2, np.uint8)
         covered = cv2.dilate(overlay, reach).reshape(-1)[strong] > 0
         uncovered = float((missing & ~covered).sum() / max(len(missing), 1))
-    return {
+    scores = {
         "warped_edge_ncc": ncc,
         "unmatched_edges": unmatched[side],
         "uncovered_edges": uncovered,
-        "recoloured": _recoloured(a, b, transform, overlap, (lacking[0][0], lacking[1][0])),
     }
+    needed = recolour_if is None or bool(recolour_if(scores))
+    strong = (lacking[0][0], lacking[1][0])
+    scores["recoloured"] = _recoloured(a, b, transform, overlap, strong) if needed else np.nan
+    return scores
 
 
 def _recoloured(

@@ -225,52 +225,68 @@ def _correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return products / denominator if denominator > 1e-6 else 0.0
 
 
+def _largest_difference(
+    a: np.ndarray, b: np.ndarray, gain: np.ndarray, offset: np.ndarray, at: int, other: int
+) -> np.float32:
+    """The largest difference over the 3 channels of pixel ``at`` of ``a`` and pixel
+    ``other`` of ``b`` mapped by ``gain`` and ``offset`` (flat pixel indices; float32)."""
+    red = abs(np.float32(a[at, 0]) - (gain[0] * np.float32(b[other, 0]) + offset[0]))
+    green = abs(np.float32(a[at, 1]) - (gain[1] * np.float32(b[other, 1]) + offset[1]))
+    blue = abs(np.float32(a[at, 2]) - (gain[2] * np.float32(b[other, 2]) + offset[2]))
+    return max(red, max(green, blue))
+
+
+(largest_difference,) = compiled(_largest_difference)  # called by the loop below
+
+
 def _recoloured_pixels(
     a: np.ndarray, b: np.ndarray, overlap: np.ndarray, level: np.float32
 ) -> np.ndarray:
     """Where two aligned RGB images (h, w, 3 uint8) differ in colour: the pixels of
     ``overlap`` at which every pixel of ``b`` within one pixel differs from ``a`` by more
     than ``level`` in some channel, once each channel of ``b`` is mapped onto ``a``'s by
-    the gain and offset that fit it best on the overlap (least squares: a contrast or
-    brightness edit is such a map, per channel). The neighbours forgive the warp's error
-    of a pixel; most pixels are settled by the first comparison."""
-    height, width, channels = a.shape
-    gain = np.ones(channels)
-    offset = np.zeros(channels)
-    for c in range(channels):
-        count, sum_b, sum_a, squares, products = 0.0, 0.0, 0.0, 0.0, 0.0
-        for y in range(height):
-            for x in range(width):
-                if overlap[y, x]:
-                    value_a, value_b = float(a[y, x, c]), float(b[y, x, c])
+    the gain and offset that fit it best (least squares, on the overlap's pixels of even
+    row and column: the same fit for a quarter of the sums; a contrast or brightness edit
+    is such a map, per channel). The neighbours forgive the warp's error of a pixel; most
+    pixels are settled by their own pixel of ``b``."""
+    height, width = overlap.shape
+    flat_a = a.reshape(height * width, 3)
+    flat_b = b.reshape(height * width, 3)
+    inside = overlap.ravel()
+    gain, offset = np.ones(3, np.float32), np.zeros(3, np.float32)
+    for c in range(3):
+        count, sum_a, sum_b, squares, products = 0.0, 0.0, 0.0, 0.0, 0.0
+        for y in range(0, height, 2):
+            for k in range(y * width, (y + 1) * width, 2):
+                if inside[k]:
+                    value_a, value_b = float(flat_a[k, c]), float(flat_b[k, c])
                     count += 1.0
-                    sum_b += value_b
                     sum_a += value_a
+                    sum_b += value_b
                     squares += value_b * value_b
                     products += value_b * value_a
         spread = count * squares - sum_b * sum_b
         if count > 0 and spread > 1e-6:
-            gain[c] = (count * products - sum_b * sum_a) / spread
-            offset[c] = (sum_a - gain[c] * sum_b) / count
-    differs = np.zeros((height, width), np.bool_)
-    for y in range(height):
-        for x in range(width):
-            if not overlap[y, x]:
-                continue
-            least = np.inf
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    distance = 0.0
-                    for c in range(channels):
-                        fitted = gain[c] * float(b[yy, xx, c]) + offset[c]
-                        distance = max(distance, abs(float(a[y, x, c]) - fitted))
-                    least = min(least, distance)
-                    if least <= level:
-                        break
-                if least <= level:
-                    break
-            differs[y, x] = least > level
-    return differs
+            slope = (count * products - sum_b * sum_a) / spread
+            gain[c], offset[c] = slope, (sum_a - slope * sum_b) / count
+    differs = np.zeros(height * width, np.bool_)
+    gain_r, gain_g, gain_b = gain[0], gain[1], gain[2]
+    offset_r, offset_g, offset_b = offset[0], offset[1], offset[2]
+    for k in range(height * width):
+        # Its own pixel first, the channels written out: the loop most pixels end in.
+        red = abs(np.float32(flat_a[k, 0]) - (gain_r * np.float32(flat_b[k, 0]) + offset_r))
+        green = abs(np.float32(flat_a[k, 1]) - (gain_g * np.float32(flat_b[k, 1]) + offset_g))
+        blue = abs(np.float32(flat_a[k, 2]) - (gain_b * np.float32(flat_b[k, 2]) + offset_b))
+        if not inside[k] or max(red, max(green, blue)) <= level:
+            continue
+        y, x = divmod(k, width)
+        least = np.float32(np.inf)
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                other = yy * width + xx
+                least = min(least, largest_difference(flat_a, flat_b, gain, offset, k, other))
+        differs[k] = least > level
+    return differs.reshape(height, width)
 
 
 (

@@ -238,7 +238,7 @@ def score_candidates(store: Store, image_paths: list[str], config: DedupConfig) 
     grids = chroma_grids(good)
     left, right = _candidates(good, grids, config)
     paths = good["image_path"].tolist()
-    scores = verify_pairs(store, paths, left, right, config, chroma=grids, thumbnails_always=True)
+    scores = verify_pairs(store, paths, left, right, config, chroma=grids, every_score=True)
     pairs = pd.DataFrame(
         {"image_path_a": [paths[i] for i in left], "image_path_b": [paths[j] for j in right]}
     )

@@ -149,19 +149,23 @@ def score_pair(
     config: DedupConfig,
     thumbs: Callable[[], tuple[Thumbs, ...]],
     *,
-    thumbnails_always: bool = False,
+    every_score: bool = False,
 ) -> dict[str, float]:
     """The scores of the module docstring for one pair, as far as the decision under
     ``config`` reads them (the rest is left out: NaN): the chroma grids reject the
     look-alikes of another colour; the aligned thumbnails (``thumbs``, made on first use)
     only judge pairs that the similarity cannot: fewer than ``min_inliers`` inliers, or
-    an inlier ratio under ``min_inlier_ratio``. ``thumbnails_always`` (calibration, which
-    searches ``min_inlier_ratio``): the thumbnails' scores of every pair the gate passes."""
+    an inlier ratio under ``min_inlier_ratio``; the recoloured regions only pairs whose
+    edges agree. ``every_score`` (calibration, which searches the other thresholds):
+    the thumbnails' and the recoloured regions' scores of every pair the gate passes."""
     chroma = chroma_distance(a.chroma, b.chroma)
     if chroma > config.max_chroma:
         return {"chroma": chroma}
-    geometric = match(a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio)
-    if _fitted(geometric["inliers"], geometric["inlier_ratio"], config) and not thumbnails_always:
+    geometric = match(
+        a.keypoints, b.keypoints, config.min_inliers, config.min_inlier_ratio,
+        recolour_if=None if every_score else partial(_edges_agree, config=config),
+    )  # fmt: skip
+    if _fitted(geometric["inliers"], geometric["inlier_ratio"], config) and not every_score:
         return {"chroma": chroma, **geometric}
     thumbs_a, thumbs_b = thumbs()
     ncc, edge_ncc, shift = compare(thumbs_a, thumbs_b, config.min_ncc)
@@ -316,7 +320,7 @@ def _init_worker(
     store_uri: str,
     config: DedupConfig,
     spilled: Sequence[Place | None],
-    thumbnails_always: bool = False,
+    every_score: bool = False,
 ) -> None:
     import cv2
 
@@ -327,7 +331,7 @@ def _init_worker(
     _WORKER.update(
         config=config, store=open_store(store_uri), views=views, unreadable=set(),
         thumbs=_LazyThumbs(views, config.thumb_size), spilled=spilled,
-        thumbnails_always=thumbnails_always,
+        every_score=every_score,
     )  # fmt: skip
 
 
@@ -355,7 +359,7 @@ def _verify_chunk(task: PairTask) -> tuple[np.ndarray, dict[str, str]]:
         if i in views and j in views:
             scores = score_pair(
                 views[i], views[j], config, partial(thumbs.of, i, j),
-                thumbnails_always=_WORKER["thumbnails_always"],
+                every_score=_WORKER["every_score"],
             )  # fmt: skip
             rows[k] = _score_row(scores)
     for index in task.release:
@@ -401,7 +405,7 @@ def _score_row(scores: dict[str, float]) -> list[float]:
 
 
 def _pool(
-    store_uri: str, config: DedupConfig, spilled: Sequence[Place | None], thumbnails_always: bool
+    store_uri: str, config: DedupConfig, spilled: Sequence[Place | None], every_score: bool
 ) -> ProcessPoolExecutor:
     """One worker process: a stream's tasks run in order in one process, which keeps
     their views (:mod:`dataset.dedup.schedule`)."""
@@ -412,7 +416,7 @@ def _pool(
         1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(store_uri, config, spilled, thumbnails_always),
+        initargs=(store_uri, config, spilled, every_score),
     )
 
 
@@ -426,7 +430,7 @@ def verify_pairs(
     chroma: np.ndarray | None = None,
     spilled: Sequence[Place | None] = (),
     progress: bool = False,
-    thumbnails_always: bool = False,
+    every_score: bool = False,
 ) -> pd.DataFrame:
     """Scores of candidate pairs ``(image_paths[left[k]], image_paths[right[k]])``.
 
@@ -436,7 +440,7 @@ def verify_pairs(
     colours differ are rejected here, as :func:`score_pair` would, and views are made only
     for the images of the other pairs; with ``spilled`` (indexed like ``image_paths``), an
     image's views are made from the pixels stage 1 left, where it left them;
-    ``thumbnails_always``: see :func:`score_pair`.
+    ``every_score``: see :func:`score_pair`.
     ``config.workers`` processes (default: every core), started once, each score one
     stream of pairs (:func:`schedule.pair_streams`), making each image's views once: only
     paths go to the workers and only scores come back.
@@ -461,7 +465,7 @@ def verify_pairs(
 
     if len(streams) <= 1:
         for stream in streams:
-            _init_worker(store.uri, config, spilled, thumbnails_always)
+            _init_worker(store.uri, config, spilled, every_score)
             for positions, task in stream:
                 collect(positions, *_verify_chunk(task))
             _WORKER.clear()  # the views go with the stream
@@ -469,7 +473,7 @@ def verify_pairs(
         with contextlib.ExitStack() as stack:
             pending = {}
             for stream in streams:
-                pool = stack.enter_context(_pool(store.uri, config, spilled, thumbnails_always))
+                pool = stack.enter_context(_pool(store.uri, config, spilled, every_score))
                 pending.update({pool.submit(_verify_chunk, task): p for p, task in stream})
             for done in as_completed(pending):
                 collect(pending[done], *done.result())
@@ -563,6 +567,14 @@ def _no_missing_details(scores: Scores, config: DedupConfig) -> np.ndarray:
     return (unmatched <= config.max_unmatched_edges) | overlaid
 
 
+def _edges_agree(scores: Scores, config: DedupConfig) -> np.ndarray:
+    """The gradients agree once warped and neither photo has details the other lacks
+    (the geometric decision but for the recoloured regions, which cost more)."""
+    return (_column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc) & _no_missing_details(
+        scores, config
+    )
+
+
 def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     """Confirmed pairs: same colours, and local features or else thumbnails agree.
     ``scores``: a frame of :data:`SCORES`, or one array per score.
@@ -581,8 +593,7 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     judged = _fitted(_column(scores, "inliers"), _column(scores, "inlier_ratio"), config)
     geometric = (
         judged
-        & (_column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc)
-        & _no_missing_details(scores, config)
+        & _edges_agree(scores, config)
         & (_column(scores, "recoloured") <= config.max_recoloured)
     )
     aligned = (
