@@ -222,7 +222,8 @@ def _warped_scores(
     transform: np.ndarray,
     recolour_if: Callable[[dict[str, float]], Any] | None = None,
 ) -> dict[str, float]:
-    """``warped_edge_ncc`` and ``unmatched_edges`` of ``b`` warped onto ``a`` (colour
+    """``warped_edge_ncc``, ``unmatched_edges``, ``uncovered_edges`` and (where
+    ``recolour_if`` asks for it) ``recoloured`` of ``b`` warped onto ``a`` (colour
     images: grey and chroma).
 
     ``unmatched_edges``: the share of one image's strong edges with no edge of the same
