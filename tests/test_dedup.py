@@ -692,7 +692,10 @@ def test_the_fit_uses_the_looser_matches_and_counts_only_the_distinctive_ones() 
 
 def _views(rgb: np.ndarray) -> Keypoints:
     """An RGB image's ORB keypoints (200) with its CIELAB, as stage 2's views hold them."""
-    return keypoints(np.ascontiguousarray(rgb), 200)
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    return keypoints(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), lab, 200)
 
 
 def test_a_fit_that_explains_little_of_a_smooth_photo_leaves_the_pair_to_the_thumbnails() -> None:

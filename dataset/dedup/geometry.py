@@ -83,7 +83,6 @@ class Keypoints:
     descriptors: np.ndarray  # (n, 32) uint8, ORB
     grey: np.ndarray  # uint8, longer side ``feature_side``
     lab: np.ndarray  # (h, w, 3) uint8, CIELAB of ``grey``'s pixels (a*, b*: chroma)
-    rgb: np.ndarray  # (h, w, 3) uint8, the pixels (the channels an edit's gain maps)
 
     @cached_property
     def words(self) -> np.ndarray:
@@ -100,19 +99,23 @@ class Keypoints:
         return colour
 
     @cached_property
+    def rgb(self) -> np.ndarray:
+        """:attr:`lab` in RGB (the channels a brightness or contrast edit maps one by one)."""
+        import cv2
+
+        return cv2.cvtColor(self.lab, cv2.COLOR_LAB2RGB)
+
+    @cached_property
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`_edges` of :attr:`colour`: the same for each of its pairs as ``a``."""
         return _edges(self.colour)
 
 
-def keypoints(rgb: np.ndarray, max_features: int) -> Keypoints:
-    """ORB features of an RGB image (the caller scales it: longer side ``feature_side``),
-    found on its grey levels; its CIELAB and RGB are kept for the comparisons of colour
-    after the warp."""
+def keypoints(grey: np.ndarray, lab: np.ndarray, max_features: int) -> Keypoints:
+    """ORB features of a grey image (the caller scales it: longer side ``feature_side``);
+    ``lab`` (CIELAB) is kept for the comparison of colour edges after the warp."""
     import cv2
 
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     # A low FAST threshold: product photos are smooth, the default finds few corners.
     orb = cv2.ORB.create(
         nfeatures=max_features, fastThreshold=8, edgeThreshold=EDGE_PX, patchSize=EDGE_PX
@@ -120,9 +123,9 @@ def keypoints(rgb: np.ndarray, max_features: int) -> Keypoints:
     found, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None:
         empty = np.empty((0, 2), np.float32)
-        return Keypoints(empty, np.empty((0, 32), np.uint8), grey, lab, rgb)
+        return Keypoints(empty, np.empty((0, 32), np.uint8), grey, lab)
     points = np.array([k.pt for k in found], np.float32)
-    return Keypoints(points, descriptors, grey, lab, rgb)
+    return Keypoints(points, descriptors, grey, lab)
 
 
 def match(

@@ -135,8 +135,12 @@ def image_views(data: bytes, config: DedupConfig) -> ImageViews:
 
 def views_of(pixels: FeaturePixels, config: DedupConfig) -> ImageViews:
     """The views of an image from its pixels at ``feature_side``."""
+    import cv2
+
+    grey = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2GRAY)
+    lab = cv2.cvtColor(pixels.rgb, cv2.COLOR_RGB2LAB)
     chroma = pixels.grid.astype(np.float32)
-    return ImageViews(keypoints(pixels.rgb, config.max_features), pixels.box, chroma)
+    return ImageViews(keypoints(grey, lab, config.max_features), pixels.box, chroma)
 
 
 def score_pair(
