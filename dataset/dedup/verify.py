@@ -570,9 +570,8 @@ def _no_missing_details(scores: Scores, config: DedupConfig) -> np.ndarray:
 def _edges_agree(scores: Scores, config: DedupConfig) -> np.ndarray:
     """The gradients agree once warped and neither photo has details the other lacks
     (the geometric decision but for the recoloured regions, which cost more)."""
-    return (_column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc) & _no_missing_details(
-        scores, config
-    )
+    correlated = _column(scores, "warped_edge_ncc") >= config.min_warped_edge_ncc
+    return correlated & _no_missing_details(scores, config)
 
 
 def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
@@ -582,10 +581,10 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     Where the similarity has ``min_inliers`` inliers and explains ``min_inlier_ratio``
     of the photo, local features judge the pair: ``geometric`` (the gradients agree once
     warped, neither photo having details the other lacks but under an overlay: crops,
-    rotations, watermarks, retouches; and no detail both outline is of another colour). Photos too smooth for such a fit are judged
-    ``aligned``: the thumbnails agree almost exactly after phase correlation (re-encodes,
-    resizes, shifts, crops of a few per cent). Two look-alikes whose words differ in
-    chroma alone align as well as copies do; geometry, which sees the word, has the last
+    rotations, watermarks, retouches; and no detail both outline is of another colour).
+    Photos too smooth for such a fit are judged ``aligned``: the thumbnails agree almost
+    exactly after phase correlation (re-encodes, resizes, shifts, crops of a few per
+    cent). Two look-alikes whose words differ in chroma alone align as well as copies do; geometry, which sees the word, has the last
     word where it can speak. Unscored pairs (NaN: an unreadable image, a gate of
     :func:`score_pair`) fail.
     """
