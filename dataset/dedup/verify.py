@@ -584,9 +584,9 @@ def decide(scores: Scores, config: DedupConfig) -> np.ndarray:
     rotations, watermarks, retouches; and no detail both outline is of another colour).
     Photos too smooth for such a fit are judged ``aligned``: the thumbnails agree almost
     exactly after phase correlation (re-encodes, resizes, shifts, crops of a few per
-    cent). Two look-alikes whose words differ in chroma alone align as well as copies do; geometry, which sees the word, has the last
-    word where it can speak. Unscored pairs (NaN: an unreadable image, a gate of
-    :func:`score_pair`) fail.
+    cent). Two look-alikes whose words differ in chroma alone align as well as copies
+    do; geometry, which sees the word, has the last word where it can speak. Unscored
+    pairs (NaN: an unreadable image, a gate of :func:`score_pair`) fail.
     """
     colours = _column(scores, "chroma") <= config.max_chroma
     judged = _fitted(_column(scores, "inliers"), _column(scores, "inlier_ratio"), config)
